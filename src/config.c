@@ -1,0 +1,475 @@
+/* Configuration parsing and validation: inih handler -> struct cfg. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define INI_HANDLER_LINENO 1
+#include <ini.h>
+
+enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS, K_SSLVERSION };
+enum opt_scope { S_GLOBAL, S_SERVICE };
+
+struct opt {
+	const char *name;
+	enum opt_scope scope;
+	enum opt_kind kind;
+	size_t off; /* offset into struct cfg_global or struct cfg_service */
+};
+
+#define G(n, k, f) { n, S_GLOBAL, k, offsetof(struct cfg_global, f) }
+#define S(n, k, f) { n, S_SERVICE, k, offsetof(struct cfg_service, f) }
+
+static const struct opt opts[] = {
+	G("foreground", K_BOOL, foreground),
+	G("pid", K_STR, pid),
+	G("debug", K_LEVEL, debug),
+	G("output", K_STR, output),
+	G("syslog", K_BOOL, syslog),
+	S("client", K_BOOL, client),
+	S("accept", K_ACCEPT, accept),
+	S("connect", K_CONNECT, connect),
+	S("cert", K_STR, cert),
+	S("key", K_STR, key),
+	S("CAfile", K_STR, cafile),
+	S("CApath", K_STR, capath),
+	S("verifyChain", K_BOOL, verify_chain),
+	S("verifyPeer", K_BOOL, verify_peer),
+	S("requireCert", K_BOOL, require_cert),
+	S("checkHost", K_STR, check_host),
+	S("checkIP", K_STR, check_ip),
+	S("sni", K_STR, sni),
+	S("sslVersionMin", K_TLSVER, tls_min),
+	S("sslVersionMax", K_TLSVER, tls_max),
+	S("sslVersion", K_SSLVERSION, tls_min),
+	S("ciphers", K_STR, ciphers),
+	S("ciphersuites", K_STR, ciphersuites),
+	S("TIMEOUTbusy", K_SECONDS, timeout_busy),
+	S("TIMEOUTconnect", K_SECONDS, timeout_connect),
+	S("TIMEOUTidle", K_SECONDS, timeout_idle),
+	S("TIMEOUTclose", K_SECONDS, timeout_close),
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const struct opt *opt_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (strcasecmp(opts[i].name, name) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+int cfg_option_known(const char *name)
+{
+	return opt_find(name) != NULL;
+}
+
+static void service_defaults(struct cfg_service *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->client = 0;
+	s->verify_chain = s->verify_peer = s->require_cert = CFG_UNSET;
+	s->tls_min = CFG_TLS12;
+	s->tls_max = CFG_TLS13;
+	/* stunnel's defaults */
+	s->timeout_busy = 300;
+	s->timeout_connect = 10;
+	s->timeout_idle = 43200;
+	s->timeout_close = 60;
+}
+
+void cfg_init(struct cfg *c, const char *file)
+{
+	memset(c, 0, sizeof(*c));
+	c->file = strdup(file);
+	c->g.foreground = CFG_UNSET;
+	c->g.syslog = CFG_UNSET;
+	c->g.debug = 5; /* notice */
+	service_defaults(&c->defaults);
+}
+
+
+/* The service's owned strings, so copying and freeing treat them alike. */
+#define SERVICE_STRINGS(s) \
+	{ &(s)->cert, &(s)->key, &(s)->cafile, &(s)->capath, &(s)->check_host, &(s)->check_ip, &(s)->sni, \
+	  &(s)->ciphers, &(s)->ciphersuites }
+
+static void service_free(struct cfg_service *s)
+{
+	char **fields[] = SERVICE_STRINGS(s);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		free(*fields[i]);
+		*fields[i] = NULL;
+	}
+}
+
+static int service_copy(struct cfg_service *dst, const struct cfg_service *src)
+{
+	*dst = *src;
+	char **fields[] = SERVICE_STRINGS(dst);
+	int ok = 1;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (*fields[i] && !(*fields[i] = strdup(*fields[i])))
+			ok = 0;
+	if (!ok)
+		service_free(dst);
+	return ok ? 0 : -1;
+}
+
+void cfg_free(struct cfg *c)
+{
+	for (size_t i = 0; i < c->nsvc; i++)
+		service_free(&c->svc[i]);
+	free(c->svc);
+	service_free(&c->defaults);
+	free(c->g.pid);
+	free(c->g.output);
+	free(c->file);
+	memset(c, 0, sizeof(*c));
+}
+
+int cfg_parse_bool(const char *s)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" }, *no[] = { "no", "false", "off", "0" };
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int cfg_parse_level(const char *s)
+{
+	static const char *names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+	const char *dot = strrchr(s, '.');
+	if (dot) /* stunnel's "facility.level": the facility is the syslog one, which is always daemon */
+		s = dot + 1;
+	if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
+		return s[0] - '0';
+	for (int i = 0; i < 8; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return i;
+	if (strcasecmp(s, "error") == 0)
+		return 3;
+	if (strcasecmp(s, "warn") == 0)
+		return 4;
+	return -1;
+}
+
+int cfg_parse_tls_version(const char *s)
+{
+	if (strcasecmp(s, "TLSv1.2") == 0 || strcmp(s, "1.2") == 0)
+		return CFG_TLS12;
+	if (strcasecmp(s, "TLSv1.3") == 0 || strcmp(s, "1.3") == 0)
+		return CFG_TLS13;
+	if (strcasecmp(s, "SSLv3") == 0 || strcasecmp(s, "TLSv1") == 0 || strcasecmp(s, "TLSv1.0") == 0 ||
+	    strcasecmp(s, "TLSv1.1") == 0 || strcasecmp(s, "SSLv2") == 0)
+		return -2;
+	return -1;
+}
+
+static int parse_port(const char *p, char out[6], char *err, size_t errlen)
+{
+	char *end;
+	if (!*p)
+		return fail(err, errlen, "missing port");
+	errno = 0;
+	long v = strtol(p, &end, 10);
+	if (*end || errno || v < 1 || v > 65535 || !isdigit((unsigned char)p[0]))
+		return fail(err, errlen, "bad port '%s' (1-65535)", p);
+	snprintf(out, 6, "%ld", v);
+	return 0;
+}
+
+int cfg_parse_addr(const char *s, struct cfg_addr *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	const char *colon = strrchr(s, ':');
+	if (!*s)
+		return fail(err, errlen, "empty address");
+	if (!colon)
+		return parse_port(s, out->port, err, errlen);
+	const char *host = s;
+	size_t hlen = (size_t)(colon - s);
+	if (s[0] == '[') { /* [v6]:port */
+		const char *close = strchr(s, ']');
+		if (!close || close + 1 != colon)
+			return fail(err, errlen, "bad address '%s' (expected [IPv6]:port)", s);
+		host = s + 1;
+		hlen = (size_t)(close - host);
+	}
+	if (hlen == 0)
+		return fail(err, errlen, "bad address '%s' (empty host)", s);
+	if (hlen >= sizeof(out->host))
+		return fail(err, errlen, "host name too long in '%s'", s);
+	for (size_t i = 0; i < hlen; i++) {
+		unsigned char ch = (unsigned char)host[i];
+		if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == '_' || ch == ':' || ch == '%'))
+			return fail(err, errlen, "bad character '%c' in host of '%s'", ch, s);
+	}
+	memcpy(out->host, host, hlen);
+	out->host[hlen] = '\0';
+	return parse_port(colon + 1, out->port, err, errlen);
+}
+
+static int parse_seconds(const char *v, int *out)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (!isdigit((unsigned char)*v) || *end || errno || n < 0 || n > 31536000)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
+static int set_value(struct cfg *c, const struct opt *o, void *base, const char *v, char *err, size_t errlen)
+{
+	void *field = (char *)base + o->off;
+	int n;
+	switch (o->kind) {
+	case K_BOOL:
+		if ((n = cfg_parse_bool(v)) < 0)
+			return fail(err, errlen, "%s: expected yes or no, got '%s'", o->name, v);
+		*(int *)field = n;
+		return 0;
+	case K_LEVEL:
+		if ((n = cfg_parse_level(v)) < 0)
+			return fail(err, errlen, "%s: expected 0-7 or emerg..debug, got '%s'", o->name, v);
+		*(int *)field = n;
+		return 0;
+	case K_SECONDS:
+		if (parse_seconds(v, &n) < 0)
+			return fail(err, errlen, "%s: expected a number of seconds, got '%s'", o->name, v);
+		*(int *)field = n;
+		return 0;
+	case K_TLSVER:
+	case K_SSLVERSION:
+		n = cfg_parse_tls_version(v);
+		if (n == -2)
+			return fail(err, errlen, "%s: %s is not supported (mbedTLS 3.6 implements TLSv1.2 and TLSv1.3)",
+				    o->name, v);
+		if (n < 0)
+			return fail(err, errlen, "%s: expected TLSv1.2 or TLSv1.3, got '%s'", o->name, v);
+		if (o->kind == K_SSLVERSION) {
+			struct cfg_service *s = base;
+			s->tls_min = s->tls_max = n;
+		} else {
+			*(int *)field = n;
+		}
+		return 0;
+	case K_STR: {
+		char *dup = strdup(v);
+		if (!dup)
+			return fail(err, errlen, "out of memory");
+		free(*(char **)field);
+		*(char **)field = dup;
+		return 0;
+	}
+	case K_ACCEPT: {
+		struct cfg_service *s = base;
+		if (cfg_parse_addr(v, &s->accept, err, errlen) < 0) {
+			char why[CFG_ERRLEN];
+			snprintf(why, sizeof(why), "%s", err);
+			return fail(err, errlen, "accept: %s", why);
+		}
+		s->has_accept = 1;
+		return 0;
+	}
+	case K_CONNECT: {
+		struct cfg_service *s = base;
+		if (s->n_connect >= CFG_MAX_CONNECT)
+			return fail(err, errlen, "connect: at most %d per service", CFG_MAX_CONNECT);
+		if (cfg_parse_addr(v, &s->connect[s->n_connect], err, errlen) < 0) {
+			char why[CFG_ERRLEN];
+			snprintf(why, sizeof(why), "%s", err);
+			return fail(err, errlen, "connect: %s", why);
+		}
+		if (!s->connect[s->n_connect].host[0]) /* a bare port connects to localhost, as in stunnel */
+			strcpy(s->connect[s->n_connect].host, "localhost");
+		s->n_connect++;
+		return 0;
+	}
+	}
+	(void)c;
+	return fail(err, errlen, "internal: unhandled option kind");
+}
+
+int cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t errlen)
+{
+	const struct opt *o = opt_find(name);
+	if (!o)
+		return fail(err, errlen, "unknown option '%s'", name);
+	if (o->scope == S_GLOBAL) {
+		if (c->in_section)
+			return fail(err, errlen, "'%s' is a global option: put it before the first [section]", o->name);
+		return set_value(c, o, &c->g, value, err, errlen);
+	}
+	struct cfg_service *s = c->in_section ? &c->svc[c->nsvc - 1] : &c->defaults;
+	return set_value(c, o, s, value, err, errlen);
+}
+
+int cfg_set_flag(struct cfg *c, const char *name, const char *value, char *err, size_t errlen)
+{
+	const struct opt *o = opt_find(name);
+	if (o && o->scope == S_GLOBAL)
+		return set_value(c, o, &c->g, value, err, errlen);
+	return cfg_set(c, name, value, err, errlen);
+}
+
+int cfg_section(struct cfg *c, const char *name, int line, char *err, size_t errlen)
+{
+	if (!*name)
+		return fail(err, errlen, "empty section name");
+	if (strlen(name) >= sizeof(c->svc[0].name))
+		return fail(err, errlen, "section name too long: '%s'", name);
+	for (size_t i = 0; i < c->nsvc; i++)
+		if (strcmp(c->svc[i].name, name) == 0)
+			return fail(err, errlen, "duplicate section [%s] (first at line %d)", name, c->svc[i].line);
+	struct cfg_service *n = realloc(c->svc, (c->nsvc + 1) * sizeof(*n));
+	if (!n)
+		return fail(err, errlen, "out of memory");
+	c->svc = n;
+	if (service_copy(&c->svc[c->nsvc], &c->defaults) < 0)
+		return fail(err, errlen, "out of memory");
+	struct cfg_service *s = &c->svc[c->nsvc++];
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->file = c->file;
+	s->line = line;
+	c->in_section = 1;
+	return 0;
+}
+
+static int finish_service(struct cfg_service *s, char *why, size_t len)
+{
+	if (!s->has_accept)
+		return fail(why, len, "service [%s] has no 'accept'", s->name);
+	if (s->n_connect == 0)
+		return fail(why, len, "service [%s] has no 'connect'", s->name);
+	if (!s->client && !s->cert)
+		return fail(why, len, "server service [%s] needs 'cert' (client = no)", s->name);
+	if (s->key && !s->cert)
+		return fail(why, len, "service [%s] has 'key' without 'cert'", s->name);
+	if (s->tls_min > s->tls_max)
+		return fail(why, len, "service [%s]: sslVersionMin is above sslVersionMax", s->name);
+	if (s->client) {
+		/* secure default, unlike stunnel: verify the server unless told not to */
+		if (s->verify_chain == CFG_UNSET)
+			s->verify_chain = 1;
+	} else {
+		if (s->verify_chain == CFG_UNSET)
+			s->verify_chain = 0;
+		/* stunnel: verifying a client means requiring its certificate unless said otherwise */
+		if (s->require_cert == CFG_UNSET)
+			s->require_cert = (s->verify_chain || s->verify_peer == 1);
+	}
+	if (s->verify_peer == CFG_UNSET)
+		s->verify_peer = 0;
+	if (s->require_cert == CFG_UNSET)
+		s->require_cert = 0;
+	if (s->verify_peer && !s->cafile && !s->capath)
+		return fail(why, len, "service [%s]: verifyPeer needs CAfile or CApath holding the peer certificates",
+			    s->name);
+	if (!s->client && (s->check_host || s->check_ip) && !s->verify_chain && !s->verify_peer)
+		return fail(why, len, "service [%s]: checkHost/checkIP need verifyChain or verifyPeer", s->name);
+	return 0;
+}
+
+int cfg_finish(struct cfg *c, char *err, size_t errlen)
+{
+	if (c->nsvc == 0)
+		return fail(err, errlen, "%s: no services defined", c->file);
+	for (size_t i = 0; i < c->nsvc; i++) {
+		char why[CFG_ERRLEN];
+		if (finish_service(&c->svc[i], why, sizeof(why)) < 0)
+			return fail(err, errlen, "%s:%d: %s", c->file, c->svc[i].line, why);
+	}
+	if (c->g.foreground == CFG_UNSET)
+		c->g.foreground = 0; /* stunnel daemonizes by default */
+	return 0;
+}
+
+struct load_ctx {
+	struct cfg *c;
+	char *err;
+	size_t errlen;
+	int failed;
+	char cur_section[64];
+};
+
+static int cfg_ini_handler(void *user, const char *section, const char *name, const char *value, int line)
+{
+	struct load_ctx *L = user;
+	char why[CFG_ERRLEN];
+	if (L->failed)
+		return 0;
+	if (name == NULL) /* inih with INI_CALL_HANDLER_ON_NEW_SECTION is not what Debian ships */
+		return 1;
+	if (*section && strcmp(section, L->cur_section) != 0) {
+		if (cfg_section(L->c, section, line, why, sizeof(why)) < 0)
+			goto bad;
+		snprintf(L->cur_section, sizeof(L->cur_section), "%s", section);
+	}
+	if (!*name) {
+		snprintf(why, sizeof(why), "missing option name");
+		goto bad;
+	}
+	if (cfg_set(L->c, name, value, why, sizeof(why)) < 0)
+		goto bad;
+	return 1;
+bad:
+	L->failed = 1;
+	fail(L->err, L->errlen, "%s:%d: %s", L->c->file, line, why);
+	return 0;
+}
+
+int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
+{
+	cfg_init(c, path);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fail(err, errlen, "%s: %s", path, strerror(errno));
+		goto err0;
+	}
+#if HAVE_DECL_INI_MAX_LINE
+	ini_max_line = 16384;
+	ini_allow_multiline = 0;
+	ini_allow_inline_comments = 0;
+	ini_stop_on_first_error = 1;
+#endif
+	struct load_ctx L = { .c = c, .err = err, .errlen = errlen };
+	int r = ini_parse_file(f, cfg_ini_handler, &L);
+	fclose(f);
+	if (L.failed)
+		goto err0;
+	if (r > 0) {
+		fail(err, errlen, "%s:%d: syntax error (expected 'name = value' or '[section]')", path, r);
+		goto err0;
+	}
+	if (r < 0) {
+		fail(err, errlen, "%s: cannot parse (out of memory)", path);
+		goto err0;
+	}
+	if (cfg_finish(c, err, errlen) < 0)
+		goto err0;
+	return 0;
+err0:
+	cfg_free(c);
+	return -1;
+}

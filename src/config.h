@@ -1,0 +1,104 @@
+/* Configuration: stunnel-style INI (via inih) or command-line flags -> plain structs.
+ * Nothing here opens sockets or loads certificates; service.c does that from these structs. */
+#ifndef TLSWRAP_CONFIG_H
+#define TLSWRAP_CONFIG_H
+
+#include <stddef.h>
+
+#define CFG_MAX_CONNECT 16
+#define CFG_ERRLEN 512
+
+/* An unresolved "[host:]port". host is "" when only a port was given. */
+struct cfg_addr {
+	char host[256];
+	char port[6];
+};
+
+/* TLS protocol versions as mbedTLS numbers them (0x0303 = TLS 1.2, 0x0304 = TLS 1.3). */
+enum { CFG_TLS12 = 0x0303, CFG_TLS13 = 0x0304 };
+
+/* Tri-state booleans: options never set stay CFG_UNSET so defaults can depend on mode. */
+enum { CFG_UNSET = -1 };
+
+struct cfg_service {
+	char name[64];
+	const char *file; /* where the section starts (points into struct cfg) */
+	int line;
+	int client;                 /* yes: accept plain, connect TLS */
+	struct cfg_addr accept;
+	int has_accept;
+	struct cfg_addr connect[CFG_MAX_CONNECT];
+	int n_connect;
+	char *cert, *key, *cafile, *capath;
+	int verify_chain, verify_peer, require_cert; /* CFG_UNSET, 0 or 1 */
+	char *check_host, *check_ip;
+	char *sni;      /* client: SNI name; "" disables SNI; NULL = default */
+	int tls_min, tls_max;
+	char *ciphers;      /* TLS 1.2 suites, colon-separated */
+	char *ciphersuites; /* TLS 1.3 suites, colon-separated */
+	int timeout_busy, timeout_connect, timeout_idle, timeout_close; /* seconds */
+};
+
+struct cfg_global {
+	int foreground; /* CFG_UNSET, 0 or 1 */
+	char *pid;
+	int debug;      /* syslog level 0..7 */
+	char *output;
+	int syslog;     /* CFG_UNSET, 0 or 1 */
+};
+
+struct cfg {
+	char *file;                 /* path the config came from ("command line" for flags) */
+	struct cfg_global g;
+	struct cfg_service defaults; /* service options given before the first section */
+	struct cfg_service *svc;
+	size_t nsvc;
+	int in_section;             /* parser state: a section has started */
+};
+
+/* cfg_init: an empty configuration with stunnel's defaults, named FILE for error messages. */
+void cfg_init(struct cfg *c, const char *file);
+
+/* cfg_load: parse PATH into C (initialised here) and validate it. Returns 0, or -1 with a one-line
+ * "file:line: reason" message in ERR; C is then freed. */
+int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen);
+
+/* cfg_set: apply NAME = VALUE (case-insensitive name) to the globals or, when a section has started,
+ * to the last service; before the first section service options set the defaults.
+ * Returns 0, or -1 with the reason (no location) in ERR. */
+int cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t errlen);
+
+/* cfg_set_flag: as cfg_set, but a global option is taken wherever it appears (command-line flags
+ * have no sections). */
+int cfg_set_flag(struct cfg *c, const char *name, const char *value, char *err, size_t errlen);
+
+/* cfg_section: start a new service named NAME (copying the defaults) at FILE:LINE. Returns 0, or -1
+ * with the reason in ERR (duplicate name, too long). */
+int cfg_section(struct cfg *c, const char *name, int line, char *err, size_t errlen);
+
+/* cfg_finish: validate every service (accept/connect present, server has cert, ...) and fill in
+ * mode-dependent defaults. Returns 0, or -1 with "file:line: reason" in ERR. */
+int cfg_finish(struct cfg *c, char *err, size_t errlen);
+
+/* cfg_free: release everything C owns; C may be passed to cfg_init again. */
+void cfg_free(struct cfg *c);
+
+/* cfg_parse_addr: parse "[host:]port", "[v6]:port" or stunnel's "v6:port" into OUT.
+ * Returns 0, or -1 with the reason in ERR. */
+int cfg_parse_addr(const char *s, struct cfg_addr *out, char *err, size_t errlen);
+
+/* cfg_parse_bool: yes/no/true/false/on/off/1/0 -> 1/0, or -1 when it is none of those. */
+int cfg_parse_bool(const char *s);
+
+/* cfg_parse_level: 0..7, a syslog level name (emerg..debug), optionally "facility.level";
+ * returns the level or -1. */
+int cfg_parse_level(const char *s);
+
+/* cfg_parse_tls_version: "TLSv1.2"/"TLSv1.3" (also "1.2"/"1.3") -> CFG_TLS12/13; -1 unknown,
+ * -2 a version mbedTLS 3.6 does not implement (SSLv3, TLSv1, TLSv1.1). */
+int cfg_parse_tls_version(const char *s);
+
+/* cfg_option_known: 1 when NAME is an option tlswrap knows (for the command line). */
+int cfg_option_known(const char *name);
+
+#endif

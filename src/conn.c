@@ -1,0 +1,616 @@
+/* A connection: the state machine and the relay between its TLS and plaintext sides.
+ *
+ * Client mode: accept plain -> connect out -> TLS handshake -> relay.
+ * Server mode: accept TLS -> TLS handshake -> connect out (plain) -> relay.
+ * Relay buffers exist only while a write would block; reads go through the runtime's scratch buffer. */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mbedtls/net_sockets.h>
+
+#include "log.h"
+#include "service.h"
+
+enum conn_state { C_CONNECTING, C_HANDSHAKE, C_RELAY };
+
+/* Data a side could not take yet. */
+struct pending {
+	size_t off, len;
+	unsigned char data[];
+};
+
+struct conn {
+	struct conn *prev, *next; /* runtime's list */
+	struct service *sv;
+	unsigned long id;
+	enum conn_state state;
+	int tls_fd, plain_fd;
+	struct loop_io tls_io, plain_io;
+	struct loop_timer timer;
+	struct loop_tq *timer_q; /* which timeout is running, for the log line */
+	size_t target;           /* connect target being tried */
+	mbedtls_ssl_context ssl;
+	struct tls_peer peer;
+	struct pending *to_tls, *to_plain;
+	unsigned plain_eof : 1;   /* plaintext peer sent FIN */
+	unsigned tls_eof : 1;     /* TLS peer sent close_notify (or closed) */
+	unsigned tls_unclean : 1; /* ... without close_notify */
+	unsigned notify_done : 1; /* our close_notify is fully sent */
+	unsigned plain_shut : 1;  /* shutdown(SHUT_WR) done on the plaintext side */
+	unsigned tls_hup : 1, plain_hup : 1; /* socket hung up: no longer in epoll */
+	unsigned rd_want_write : 1, wr_want_read : 1;
+	unsigned ssl_ready : 1;
+	unsigned long long to_tls_bytes, to_plain_bytes;
+	uint64_t start_ms;
+	char peer_addr[56];
+};
+
+static void conn_update_events(struct conn *c);
+static void conn_start_connect(struct conn *c);
+static void conn_handshake(struct conn *c);
+
+static struct loop *L(const struct conn *c)
+{
+	return c->sv->rt->loop;
+}
+
+static int conn_out_fd_is_tls(const struct conn *c)
+{
+	return c->sv->cfg->client;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct runtime *rt = c->sv->rt;
+	loop_timer_cancel(&c->timer);
+	loop_io_del(rt->loop, &c->tls_io);
+	loop_io_del(rt->loop, &c->plain_io);
+	if (c->tls_fd >= 0)
+		close(c->tls_fd);
+	if (c->plain_fd >= 0)
+		close(c->plain_fd);
+	mbedtls_ssl_free(&c->ssl);
+	free(c->to_tls);
+	free(c->to_plain);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		rt->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	rt->nconns--;
+	free(c);
+}
+
+/* End the connection: one log line with the reason, then release everything. */
+static void conn_end(struct conn *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void conn_end(struct conn *c, int level, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	uint64_t ms = loop_now(L(c)) - c->start_ms;
+	log_msg(level, "[%s] #%lu %s: closed (%s); to_tls=%llu to_plain=%llu bytes; %llu.%03llus", c->sv->cfg->name,
+		c->id, c->peer_addr, why, c->to_tls_bytes, c->to_plain_bytes, (unsigned long long)(ms / 1000),
+		(unsigned long long)(ms % 1000));
+	conn_free(c);
+}
+
+static void conn_timeout(void *ctx)
+{
+	struct conn *c = ctx;
+	const struct service *sv = c->sv;
+	const struct cfg_service *cf = sv->cfg;
+	if (c->state == C_CONNECTING) {
+		char to[64];
+		service_addr_str((struct sockaddr *)&sv->targets[c->target].sa, to, sizeof(to));
+		log_info("[%s] #%lu connect %s: timed out after %ds (TIMEOUTconnect)", cf->name, c->id, to,
+			 cf->timeout_connect);
+		int is_tls = conn_out_fd_is_tls(c);
+		loop_io_del(L(c), is_tls ? &c->tls_io : &c->plain_io);
+		close(is_tls ? c->tls_fd : c->plain_fd);
+		*(is_tls ? &c->tls_fd : &c->plain_fd) = -1;
+		c->target++;
+		conn_start_connect(c);
+		return;
+	}
+	if (c->timer_q == sv->tq_busy)
+		conn_end(c, LOG_NOTICE, "TIMEOUTbusy: handshake not finished after %ds", cf->timeout_busy);
+	else if (c->timer_q == sv->tq_close)
+		conn_end(c, LOG_NOTICE, "TIMEOUTclose: close not finished after %ds", cf->timeout_close);
+	else
+		conn_end(c, LOG_NOTICE, "TIMEOUTidle: no data for %ds", cf->timeout_idle);
+}
+
+static void conn_arm(struct conn *c, struct loop_tq *q)
+{
+	c->timer_q = q;
+	loop_timer_arm(L(c), &c->timer, q, conn_timeout, c);
+}
+
+static void conn_on_io(struct conn *c, uint32_t events, int is_tls);
+
+static void conn_on_tls(void *ctx, uint32_t events)
+{
+	conn_on_io(ctx, events, 1);
+}
+
+static void conn_on_plain(void *ctx, uint32_t events)
+{
+	conn_on_io(ctx, events, 0);
+}
+
+static void set_nodelay(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
+{
+	struct runtime *rt = sv->rt;
+	struct conn *c = calloc(1, sizeof(*c));
+	char addr[56];
+	service_addr_str(peer, addr, sizeof(addr));
+	if (!c) {
+		log_err("[%s] %s: out of memory; connection refused", sv->cfg->name, addr);
+		close(fd);
+		return;
+	}
+	c->sv = sv;
+	c->id = ++rt->conn_seq;
+	c->start_ms = loop_now(rt->loop);
+	snprintf(c->peer_addr, sizeof(c->peer_addr), "%s", addr);
+	c->tls_io.fd = c->plain_io.fd = -1;
+	mbedtls_ssl_init(&c->ssl);
+	c->next = rt->conns;
+	if (rt->conns)
+		rt->conns->prev = c;
+	rt->conns = c;
+	rt->nconns++;
+	set_nodelay(fd);
+	log_debug("[%s] #%lu %s: accepted", sv->cfg->name, c->id, addr);
+	if (sv->cfg->client) {
+		c->plain_fd = fd;
+		c->tls_fd = -1;
+		conn_start_connect(c);
+		return;
+	}
+	c->tls_fd = fd;
+	c->plain_fd = -1;
+	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls_fd, NULL, &c->peer);
+	if (rc) {
+		char e[200];
+		tls_error(rc, NULL, e, sizeof(e));
+		conn_end(c, LOG_ERR, "TLS setup: %s", e);
+		return;
+	}
+	c->ssl_ready = 1;
+	if (loop_io_add(rt->loop, &c->tls_io, fd, EPOLLIN, conn_on_tls, c) < 0) {
+		conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
+		return;
+	}
+	c->state = C_HANDSHAKE;
+	conn_arm(c, sv->tq_busy);
+	conn_handshake(c);
+}
+
+/* Try connect targets from c->target on; on success we wait for writability. */
+static void conn_start_connect(struct conn *c)
+{
+	struct service *sv = c->sv;
+	int is_tls = conn_out_fd_is_tls(c);
+	int *fdp = is_tls ? &c->tls_fd : &c->plain_fd;
+	struct loop_io *io = is_tls ? &c->tls_io : &c->plain_io;
+	char to[64], last[160] = "no addresses";
+	c->state = C_CONNECTING;
+	for (; c->target < sv->ntargets; c->target++) {
+		const struct svc_target *t = &sv->targets[c->target];
+		service_addr_str((const struct sockaddr *)&t->sa, to, sizeof(to));
+		int fd = socket(t->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			snprintf(last, sizeof(last), "%s: socket: %s", to, strerror(errno));
+			if (errno == EMFILE || errno == ENFILE)
+				break;
+			continue;
+		}
+		set_nodelay(fd);
+		if (connect(fd, (const struct sockaddr *)&t->sa, t->len) < 0 && errno != EINPROGRESS) {
+			snprintf(last, sizeof(last), "%s: %s", to, strerror(errno));
+			log_info("[%s] #%lu connect %s", sv->cfg->name, c->id, last);
+			close(fd);
+			continue;
+		}
+		if (loop_io_add(L(c), io, fd, EPOLLOUT, is_tls ? conn_on_tls : conn_on_plain, c) < 0) {
+			snprintf(last, sizeof(last), "%s: epoll: %s", to, strerror(errno));
+			close(fd);
+			continue;
+		}
+		*fdp = fd;
+		conn_arm(c, sv->tq_connect);
+		return;
+	}
+	conn_end(c, LOG_ERR, "connect failed: %s", last);
+}
+
+static void conn_log_established(struct conn *c)
+{
+	char subject[256], to[64];
+	tls_peer_subject(&c->ssl, subject, sizeof(subject));
+	service_addr_str((struct sockaddr *)&c->sv->targets[c->target].sa, to, sizeof(to));
+	log_notice("[%s] #%lu %s: established %s %s to %s%s%s%s", c->sv->cfg->name, c->id, c->peer_addr,
+		   mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl), to,
+		   subject[0] ? " peer=\"" : "", subject, subject[0] ? "\"" : "");
+}
+
+static void conn_start_relay(struct conn *c)
+{
+	c->state = C_RELAY;
+	int fd = conn_out_fd_is_tls(c) ? c->plain_fd : c->tls_fd; /* the accepted side, not yet watched */
+	struct loop_io *io = conn_out_fd_is_tls(c) ? &c->plain_io : &c->tls_io;
+	if (io->fd < 0 && loop_io_add(L(c), io, fd, 0, conn_out_fd_is_tls(c) ? conn_on_plain : conn_on_tls, c) < 0) {
+		conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
+		return;
+	}
+	conn_log_established(c);
+	conn_arm(c, c->sv->tq_idle);
+	/* the accepted side may already hold data (a client that spoke first) */
+	conn_on_io(c, EPOLLIN | EPOLLOUT, 0);
+}
+
+static void conn_connected(struct conn *c)
+{
+	struct service *sv = c->sv;
+	if (!sv->cfg->client) {
+		conn_start_relay(c);
+		return;
+	}
+	const char *host = sv->targets[c->target].host;
+	const char *sni = sv->cfg->sni ? sv->cfg->sni : host;
+	c->peer.expect_host = host;
+	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls_fd, sni, &c->peer);
+	if (rc) {
+		char e[200];
+		tls_error(rc, NULL, e, sizeof(e));
+		conn_end(c, LOG_ERR, "TLS setup: %s", e);
+		return;
+	}
+	c->ssl_ready = 1;
+	c->state = C_HANDSHAKE;
+	conn_arm(c, sv->tq_busy);
+	conn_handshake(c);
+}
+
+static void conn_connect_ready(struct conn *c)
+{
+	int is_tls = conn_out_fd_is_tls(c);
+	int fd = is_tls ? c->tls_fd : c->plain_fd;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err == 0) {
+		loop_timer_cancel(&c->timer);
+		log_debug("[%s] #%lu connected", c->sv->cfg->name, c->id);
+		conn_connected(c);
+		return;
+	}
+	char to[64];
+	service_addr_str((struct sockaddr *)&c->sv->targets[c->target].sa, to, sizeof(to));
+	if (c->target + 1 >= c->sv->ntargets) {
+		conn_end(c, LOG_ERR, "connect failed: %s: %s", to, strerror(err));
+		return;
+	}
+	log_info("[%s] #%lu connect %s: %s; trying the next address", c->sv->cfg->name, c->id, to, strerror(err));
+	loop_io_del(L(c), is_tls ? &c->tls_io : &c->plain_io);
+	close(fd);
+	*(is_tls ? &c->tls_fd : &c->plain_fd) = -1;
+	c->target++;
+	conn_start_connect(c);
+}
+
+static void conn_handshake(struct conn *c)
+{
+	int rc = mbedtls_ssl_handshake(&c->ssl);
+	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+		loop_io_set(L(c), &c->tls_io, rc == MBEDTLS_ERR_SSL_WANT_READ ? EPOLLIN : EPOLLOUT);
+		return;
+	}
+	if (rc) {
+		char e[300];
+		tls_error(rc, &c->ssl, e, sizeof(e));
+		conn_end(c, LOG_WARNING, "TLS handshake failed: %s", e);
+		return;
+	}
+	char why[300];
+	if (tls_peer_verdict(&c->ssl, &c->peer, why, sizeof(why)) < 0) {
+		mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+					       MBEDTLS_SSL_ALERT_MSG_BAD_CERT);
+		conn_end(c, LOG_WARNING, "peer refused: %s", why);
+		return;
+	}
+	if (c->sv->cfg->client) {
+		conn_start_relay(c);
+	} else {
+		loop_io_set(L(c), &c->tls_io, 0);
+		c->target = 0;
+		conn_start_connect(c);
+	}
+}
+
+static struct pending *pending_new(const unsigned char *data, size_t len)
+{
+	struct pending *p = malloc(sizeof(*p) + len);
+	if (p) {
+		p->off = 0;
+		p->len = len;
+		memcpy(p->data, data, len);
+	}
+	return p;
+}
+
+/* Returns -1 when the connection has ended (and been freed). */
+enum { FLOW_OK = 0, FLOW_DEAD = -1 };
+
+/* Push bytes into TLS; what mbedTLS cannot take now is kept in c->to_tls (mbedTLS wants the same
+ * bytes offered again after WANT_WRITE). */
+static int tls_push(struct conn *c, const unsigned char *data, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		int rc = mbedtls_ssl_write(&c->ssl, data + off, len - off);
+		if (rc > 0) {
+			off += (size_t)rc;
+			c->to_tls_bytes += (unsigned)rc;
+			continue;
+		}
+		if (rc == MBEDTLS_ERR_SSL_WANT_WRITE || rc == MBEDTLS_ERR_SSL_WANT_READ) {
+			c->wr_want_read = rc == MBEDTLS_ERR_SSL_WANT_READ;
+			if (c->to_tls) { /* already the pending buffer: just advance it */
+				c->to_tls->off += off;
+				return FLOW_OK;
+			}
+			if (!(c->to_tls = pending_new(data + off, len - off))) {
+				conn_end(c, LOG_ERR, "out of memory");
+				return FLOW_DEAD;
+			}
+			return FLOW_OK;
+		}
+		char e[200];
+		tls_error(rc, &c->ssl, e, sizeof(e));
+		conn_end(c, LOG_NOTICE, "TLS write: %s", e);
+		return FLOW_DEAD;
+	}
+	c->wr_want_read = 0;
+	if (c->to_tls) {
+		free(c->to_tls);
+		c->to_tls = NULL;
+	}
+	return FLOW_OK;
+}
+
+/* Plaintext -> TLS until the plaintext side is empty or TLS cannot take more. */
+static int flow_plain_to_tls(struct conn *c, int *moved)
+{
+	for (;;) {
+		if (c->to_tls) {
+			struct pending *p = c->to_tls;
+			if (tls_push(c, p->data + p->off, p->len - p->off) == FLOW_DEAD)
+				return FLOW_DEAD;
+			if (c->to_tls)
+				return FLOW_OK; /* still blocked */
+			*moved = 1;
+		}
+		if (c->plain_eof) {
+			if (!c->notify_done) {
+				int rc = mbedtls_ssl_close_notify(&c->ssl);
+				if (rc == 0)
+					c->notify_done = 1;
+				else if (rc != MBEDTLS_ERR_SSL_WANT_WRITE && rc != MBEDTLS_ERR_SSL_WANT_READ)
+					c->notify_done = 1; /* the peer is gone; nothing more to say */
+			}
+			return FLOW_OK;
+		}
+		ssize_t n = recv(c->plain_fd, c->sv->rt->scratch, RELAY_CHUNK, 0);
+		if (n > 0) {
+			*moved = 1;
+			if (tls_push(c, c->sv->rt->scratch, (size_t)n) == FLOW_DEAD)
+				return FLOW_DEAD;
+			continue;
+		}
+		if (n == 0) {
+			c->plain_eof = 1;
+			*moved = 1;
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return FLOW_OK;
+		conn_end(c, LOG_NOTICE, "plaintext read: %s", strerror(errno));
+		return FLOW_DEAD;
+	}
+}
+
+/* Write to the plaintext side; keep what it cannot take in c->to_plain. */
+static int plain_push(struct conn *c, const unsigned char *data, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = send(c->plain_fd, data + off, len - off, MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			c->to_plain_bytes += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			if (errno == EINTR)
+				continue;
+			if (c->to_plain) {
+				c->to_plain->off += off;
+				return FLOW_OK;
+			}
+			if (!(c->to_plain = pending_new(data + off, len - off))) {
+				conn_end(c, LOG_ERR, "out of memory");
+				return FLOW_DEAD;
+			}
+			return FLOW_OK;
+		}
+		conn_end(c, LOG_NOTICE, "plaintext write: %s", strerror(errno));
+		return FLOW_DEAD;
+	}
+	if (c->to_plain) {
+		free(c->to_plain);
+		c->to_plain = NULL;
+	}
+	return FLOW_OK;
+}
+
+/* TLS -> plaintext until mbedTLS has nothing decrypted left and the socket is empty, or the
+ * plaintext side cannot take more. */
+static int flow_tls_to_plain(struct conn *c, int *moved)
+{
+	for (;;) {
+		if (c->to_plain) {
+			struct pending *p = c->to_plain;
+			if (plain_push(c, p->data + p->off, p->len - p->off) == FLOW_DEAD)
+				return FLOW_DEAD;
+			if (c->to_plain)
+				return FLOW_OK;
+			*moved = 1;
+		}
+		if (c->tls_eof) {
+			if (!c->plain_shut) {
+				shutdown(c->plain_fd, SHUT_WR);
+				c->plain_shut = 1;
+			}
+			return FLOW_OK;
+		}
+		int rc = mbedtls_ssl_read(&c->ssl, c->sv->rt->scratch, RELAY_CHUNK);
+		c->rd_want_write = rc == MBEDTLS_ERR_SSL_WANT_WRITE;
+		if (rc > 0) {
+			*moved = 1;
+			if (plain_push(c, c->sv->rt->scratch, (size_t)rc) == FLOW_DEAD)
+				return FLOW_DEAD;
+			continue;
+		}
+		if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+			c->tls_eof = 1;
+			c->tls_unclean = rc == 0;
+			*moved = 1;
+			continue;
+		}
+		if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE ||
+		    rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+			if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+				continue;
+			return FLOW_OK;
+		}
+		if (rc == MBEDTLS_ERR_NET_CONN_RESET) {
+			conn_end(c, LOG_NOTICE, "TLS peer reset the connection");
+			return FLOW_DEAD;
+		}
+		char e[200];
+		tls_error(rc, &c->ssl, e, sizeof(e));
+		conn_end(c, LOG_NOTICE, "TLS read: %s", e);
+		return FLOW_DEAD;
+	}
+}
+
+static int conn_done(const struct conn *c)
+{
+	return c->plain_eof && !c->to_tls && c->notify_done && c->tls_eof && !c->to_plain && c->plain_shut;
+}
+
+static void conn_relay(struct conn *c)
+{
+	int moved = 0;
+	if (flow_tls_to_plain(c, &moved) == FLOW_DEAD)
+		return;
+	if (flow_plain_to_tls(c, &moved) == FLOW_DEAD)
+		return;
+	/* a close_notify may have been flushed by the write side: read again */
+	if (moved && !c->tls_eof && flow_tls_to_plain(c, &moved) == FLOW_DEAD)
+		return;
+	if (conn_done(c)) {
+		conn_end(c, LOG_NOTICE, "%s", c->tls_unclean ? "TLS peer closed without close_notify" : "done");
+		return;
+	}
+	if (moved) {
+		/* both directions read to EOF: only flushing and close_notify are left */
+		conn_arm(c, c->plain_eof && c->tls_eof ? c->sv->tq_close : c->sv->tq_idle);
+	}
+	conn_update_events(c);
+}
+
+static void io_set(struct conn *c, struct loop_io *io, int hup, uint32_t mask)
+{
+	if (!hup && io->fd >= 0)
+		loop_io_set(L(c), io, mask);
+}
+
+static void conn_update_events(struct conn *c)
+{
+	uint32_t tls = 0, plain = 0;
+	if ((!c->tls_eof && !c->to_plain) || c->wr_want_read)
+		tls |= EPOLLIN;
+	if (c->to_tls || (c->plain_eof && !c->notify_done) || c->rd_want_write)
+		tls |= EPOLLOUT;
+	if (!c->plain_eof && !c->to_tls)
+		plain |= EPOLLIN;
+	if (c->to_plain)
+		plain |= EPOLLOUT;
+	io_set(c, &c->tls_io, c->tls_hup, tls);
+	io_set(c, &c->plain_io, c->plain_hup, plain);
+}
+
+static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
+{
+	struct loop_io *io = is_tls ? &c->tls_io : &c->plain_io;
+	if (c->state == C_CONNECTING) {
+		if (is_tls == conn_out_fd_is_tls(c)) {
+			if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+				conn_connect_ready(c);
+		} else if (events & (EPOLLERR | EPOLLHUP)) {
+			conn_end(c, LOG_NOTICE, "client went away while connecting to the backend");
+		}
+		return;
+	}
+	if (c->state == C_HANDSHAKE) {
+		conn_handshake(c);
+		return;
+	}
+	if (events & EPOLLERR) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			conn_end(c, LOG_NOTICE, "%s side: %s", is_tls ? "TLS" : "plaintext", strerror(err));
+			return;
+		}
+	}
+	if (events & EPOLLHUP) {
+		/* both directions of this socket are finished: reads no longer block, so stop watching it
+		 * (a hung-up fd is always ready and would spin the loop while the other side is slow) */
+		loop_io_del(L(c), io);
+		if (is_tls)
+			c->tls_hup = 1;
+		else
+			c->plain_hup = 1;
+	}
+	conn_relay(c);
+}
+
+void conn_close_all(struct runtime *rt, const char *reason)
+{
+	while (rt->conns)
+		conn_end(rt->conns, LOG_NOTICE, "%s", reason);
+}

@@ -1,0 +1,18 @@
+/* One connection's life: connect out, TLS handshake, relay with backpressure, orderly close. */
+#ifndef TLSWRAP_CONN_H
+#define TLSWRAP_CONN_H
+
+#include <sys/socket.h>
+
+struct service;
+struct conn;
+
+/* conn_accept: take over FD, just accepted on SV's listener from PEER, and start the connection.
+ * Never fails to the caller: a connection that cannot start is logged and closed here. */
+void conn_accept(struct service *sv, int fd, const struct sockaddr *peer);
+
+/* conn_close_all: close every live connection of the runtime (at exit), logging each. */
+struct runtime;
+void conn_close_all(struct runtime *rt, const char *reason);
+
+#endif

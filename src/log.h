@@ -1,0 +1,28 @@
+/* Logging: levels as syslog numbers them, to stderr, a file (`output`) or syslog. */
+#ifndef TLSWRAP_LOG_H
+#define TLSWRAP_LOG_H
+
+#include <syslog.h>
+
+/* log_open: send messages at LEVEL or more urgent to FILE (appended; NULL = stderr) and, when
+ * USE_SYSLOG, to syslog (facility daemon, ident tlswrap). Returns 0, or -1 with errno set when FILE
+ * cannot be opened (the previous destination stays). */
+int log_open(int level, const char *file, int use_syslog);
+
+/* log_level: the current threshold, so callers can skip building expensive messages. */
+int log_level(void);
+
+/* log_msg: one line "TIME LEVEL message". */
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) \
+	do { \
+		if (log_level() >= LOG_DEBUG) \
+			log_msg(LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
+
+#endif

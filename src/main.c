@@ -1,0 +1,345 @@
+/* tlswrap: command line, start-up, daemon, signals. Owns the runtime root. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/version.h>
+
+#include "conn.h"
+#include "log.h"
+#include "service.h"
+#include "tls.h"
+
+struct options {
+	const char *file;
+	int check;
+	int force_foreground;
+	int debug; /* -1: from the config */
+	int flags_mode;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tlswrap [options] [FILE]\n"
+		   "       tlswrap [options] --accept [HOST:]PORT --connect [HOST:]PORT [--client] [--OPTION VALUE...]\n"
+		   "\n"
+		   "Runs the TLS services of the stunnel-style configuration FILE, or one service given as flags.\n"
+		   "\n"
+		   "  --check        load and validate FILE (certificates, keys, addresses), then exit 0 or 1\n"
+		   "  -f             stay in the foreground, log to stderr (flags mode always does)\n"
+		   "  -d LEVEL       log level 0-7 or emerg..debug (default notice)\n"
+		   "  --version      print the tlswrap and mbedTLS versions\n"
+		   "  --help         this text\n"
+		   "\n"
+		   "Any configuration option can be given as --name value (case-insensitive); yes/no options\n"
+		   "such as --client may omit the value. See tlswrap(8) and tlswrap.conf(5).\n");
+}
+
+static int is_bool_option(const char *name)
+{
+	static const char *const bools[] = { "client", "foreground", "syslog", "verifyChain", "verifyPeer", "requireCert" };
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		if (strcasecmp(name, bools[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Parses argv into O and, in flags mode, into C. Returns 0, 1 to exit 0 (help/version), -1 on error. */
+static int parse_args(int argc, char **argv, struct options *o, struct cfg *c)
+{
+	char err[CFG_ERRLEN];
+	o->debug = -1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return 1;
+		} else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+			printf("tlswrap %s\n%s\n", PACKAGE_VERSION, MBEDTLS_VERSION_STRING_FULL);
+			return 1;
+		} else if (strcmp(a, "--check") == 0) {
+			o->check = 1;
+		} else if (strcmp(a, "-f") == 0) {
+			o->force_foreground = 1;
+		} else if (strcmp(a, "-d") == 0) {
+			if (i + 1 >= argc || (o->debug = cfg_parse_level(argv[++i])) < 0) {
+				fprintf(stderr, "tlswrap: -d needs a level 0-7 or emerg..debug\n");
+				return -1;
+			}
+		} else if (a[0] == '-' && a[1] == '-' && a[2]) {
+			const char *name = a + 2, *value;
+			if (!cfg_option_known(name)) {
+				fprintf(stderr, "tlswrap: unknown option '%s' (see --help)\n", a);
+				return -1;
+			}
+			if (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-'))
+				value = argv[++i];
+			else if (is_bool_option(name))
+				value = "yes";
+			else {
+				fprintf(stderr, "tlswrap: %s needs a value\n", a);
+				return -1;
+			}
+			if (!o->flags_mode) {
+				o->flags_mode = 1;
+				if (cfg_section(c, "tunnel", 0, err, sizeof(err)) < 0) {
+					fprintf(stderr, "tlswrap: %s\n", err);
+					return -1;
+				}
+			}
+			if (cfg_set_flag(c, name, value, err, sizeof(err)) < 0) {
+				fprintf(stderr, "tlswrap: --%s\n", err);
+				return -1;
+			}
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "tlswrap: unknown option '%s' (see --help)\n", a);
+			return -1;
+		} else if (!o->file) {
+			o->file = a;
+		} else {
+			fprintf(stderr, "tlswrap: more than one configuration file given\n");
+			return -1;
+		}
+	}
+	if (o->flags_mode && o->file) {
+		fprintf(stderr, "tlswrap: give either a configuration FILE or service options as flags, not both\n");
+		return -1;
+	}
+	if (!o->flags_mode && !o->file) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open file limit: %s", strerror(errno));
+	}
+}
+
+/* Write the pid file atomically: a temporary file renamed into place. */
+static int write_pidfile(const char *path)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		return -1;
+	umask(022);
+	int fd = open("/dev/null", O_RDWR);
+	if (fd < 0)
+		return -1;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+struct signals {
+	int fd;
+	struct loop_io io;
+	struct runtime *rt;
+	int stop;
+	int reopen;
+};
+
+static void on_signal(void *ctx, uint32_t events)
+{
+	struct signals *s = ctx;
+	struct signalfd_siginfo si;
+	while (read(s->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_notice("%s: shutting down (%lu connections open)", strsignal((int)si.ssi_signo), s->rt->nconns);
+			s->stop = 1;
+			loop_stop(s->rt->loop);
+			break;
+		case SIGHUP:
+			log_warn("SIGHUP: configuration reload is not implemented yet; still serving the old configuration");
+			break;
+		case SIGUSR1:
+			s->reopen = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	if (s->reopen) {
+		s->reopen = 0;
+		const struct cfg_global *g = &s->rt->cfg.g;
+		if (log_open(log_level(), g->output, g->syslog == 1) < 0)
+			log_err("SIGUSR1: cannot reopen %s: %s", g->output ? g->output : "log", strerror(errno));
+		else
+			log_notice("SIGUSR1: log reopened");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct runtime rt; /* large (scratch buffer); the root of everything while serving */
+	struct options o = { 0 };
+	struct signals sig = { .fd = -1, .rt = &rt };
+	char err[CFG_ERRLEN * 2];
+	int status = 1;
+
+	cfg_init(&rt.cfg, "command line");
+	int r = parse_args(argc, argv, &o, &rt.cfg);
+	if (r != 0) {
+		cfg_free(&rt.cfg);
+		return r > 0 ? 0 : 1;
+	}
+	if (o.flags_mode) {
+		if (cfg_finish(&rt.cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tlswrap: %s\n", err);
+			goto err0;
+		}
+		rt.cfg.g.foreground = 1;
+	} else {
+		cfg_free(&rt.cfg);
+		if (cfg_load(o.file, &rt.cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tlswrap: %s\n", err);
+			return 1;
+		}
+	}
+	struct cfg_global *g = &rt.cfg.g;
+	if (o.force_foreground)
+		g->foreground = 1;
+	int level = o.debug >= 0 ? o.debug : g->debug;
+	int use_syslog = g->syslog == CFG_UNSET ? !g->foreground : g->syslog;
+	if (o.check) /* validation reports on stderr, whatever the config says about logging */
+		use_syslog = 0;
+	if (log_open(level, o.check ? NULL : g->output, use_syslog) < 0) {
+		fprintf(stderr, "tlswrap: output %s: %s\n", g->output, strerror(errno));
+		goto err0;
+	}
+	if (tls_lib_init(err, sizeof(err)) < 0) {
+		fprintf(stderr, "tlswrap: %s\n", err);
+		goto err0;
+	}
+	if (!(rt.loop = loop_new())) {
+		fprintf(stderr, "tlswrap: epoll: %s\n", strerror(errno));
+		goto err1;
+	}
+	if (!(rt.svc = calloc(rt.cfg.nsvc, sizeof(*rt.svc))))
+		goto err2;
+	for (rt.nsvc = 0; rt.nsvc < rt.cfg.nsvc; rt.nsvc++) {
+		if (service_build(&rt.svc[rt.nsvc], &rt, &rt.cfg.svc[rt.nsvc], err, sizeof(err)) < 0) {
+			fprintf(stderr, "tlswrap: %s\n", err);
+			goto err3;
+		}
+	}
+	if (o.check) {
+		printf("%s: OK (%zu service%s)\n", rt.cfg.file, rt.nsvc, rt.nsvc == 1 ? "" : "s");
+		status = 0;
+		goto err3;
+	}
+	for (size_t i = 0; i < rt.nsvc; i++) {
+		if (service_listen(&rt.svc[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "tlswrap: %s\n", err);
+			goto err3;
+		}
+	}
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    loop_io_add(rt.loop, &sig.io, sig.fd, EPOLLIN, on_signal, &sig) < 0) {
+		fprintf(stderr, "tlswrap: signalfd: %s\n", strerror(errno));
+		goto err4;
+	}
+	if (!g->foreground) {
+		if (daemonize() < 0) {
+			log_err("daemonize: %s", strerror(errno));
+			goto err4;
+		}
+		/* a fork does not reseed the RNG: start PSA afresh in the daemon */
+		tls_lib_done();
+		if (tls_lib_init(err, sizeof(err)) < 0) {
+			log_err("%s", err);
+			goto err4;
+		}
+	}
+	if (g->pid && write_pidfile(g->pid) < 0) {
+		log_err("pid file %s: %s", g->pid, strerror(errno));
+		goto err4;
+	}
+	for (size_t i = 0; i < rt.nsvc; i++) {
+		const struct cfg_service *s = rt.svc[i].cfg;
+		log_notice("[%s] %s mode: accepting on %s%s%s, connecting to %s:%s%s", s->name, s->client ? "client" : "server",
+			   s->accept.host[0] ? s->accept.host : "*", ":", s->accept.port, s->connect[0].host,
+			   s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");
+	}
+	log_notice("tlswrap %s (%s) started, pid %ld", PACKAGE_VERSION, MBEDTLS_VERSION_STRING_FULL, (long)getpid());
+	if (loop_run(rt.loop) < 0)
+		log_err("event loop: %s", strerror(errno));
+	else
+		status = 0;
+	conn_close_all(&rt, "shutting down");
+	if (g->pid)
+		unlink(g->pid);
+	log_notice("tlswrap stopped");
+err4:
+	if (sig.fd >= 0) {
+		loop_io_del(rt.loop, &sig.io);
+		close(sig.fd);
+	}
+err3:
+	while (rt.nsvc > 0)
+		service_free(&rt.svc[--rt.nsvc]);
+	free(rt.svc);
+err2:
+	loop_free(rt.loop);
+err1:
+	tls_lib_done();
+err0:
+	cfg_free(&rt.cfg);
+	return status;
+}

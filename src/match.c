@@ -1,0 +1,57 @@
+/* Identity matching (RFC 6125 subset): exact names, "*.domain" wildcards, IP addresses. */
+#include "match.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+static int eq_nocase(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen && a[alen - 1] == '.')
+		alen--;
+	if (blen && b[blen - 1] == '.')
+		blen--;
+	return alen == blen && alen > 0 && strncasecmp(a, b, alen) == 0;
+}
+
+int match_dns(const char *pattern, size_t plen, const char *name)
+{
+	size_t nlen = strlen(name);
+	if (memchr(pattern, '\0', plen))
+		return 0; /* an embedded NUL in a certificate name is an attack, not a name */
+	if (plen >= 2 && pattern[0] == '*' && pattern[1] == '.') {
+		const char *dot = memchr(name, '.', nlen);
+		if (!dot || dot == name)
+			return 0;
+		/* the wildcard suffix must itself have two labels: "*.com" matches nothing */
+		if (!memchr(pattern + 2, '.', plen - 2))
+			return 0;
+		return eq_nocase(pattern + 1, plen - 1, dot, nlen - (size_t)(dot - name));
+	}
+	if (memchr(pattern, '*', plen))
+		return 0;
+	return eq_nocase(pattern, plen, name, nlen);
+}
+
+static size_t parse_ip(const char *text, unsigned char out[16])
+{
+	if (inet_pton(AF_INET, text, out) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, text, out) == 1)
+		return 16;
+	return 0;
+}
+
+int match_ip(const unsigned char *raw, size_t len, const char *text)
+{
+	unsigned char want[16];
+	size_t wlen = parse_ip(text, want);
+	return wlen && wlen == len && memcmp(raw, want, len) == 0;
+}
+
+int match_is_ip(const char *text)
+{
+	unsigned char tmp[16];
+	return parse_ip(text, tmp) != 0;
+}

@@ -1,0 +1,204 @@
+/* Service runtime: resolve, bind, accept. */
+#include "service.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+
+#define ACCEPT_BATCH 64
+#define ACCEPT_BACKOFF_MS 100
+
+void service_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(buf, len, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(buf, len, "[%s]:%u", host, port);
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+static int resolve_targets(struct service *sv, const struct cfg_service *s, char *why, size_t len)
+{
+	for (int i = 0; i < s->n_connect; i++) {
+		const struct cfg_addr *a = &s->connect[i];
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG }, *res, *ai;
+		int rc = getaddrinfo(a->host, a->port, &hints, &res);
+		if (rc == EAI_NONAME || rc == EAI_ADDRFAMILY) {
+			hints.ai_flags = 0; /* AI_ADDRCONFIG hides ::1 on hosts with only loopback IPv6 */
+			rc = getaddrinfo(a->host, a->port, &hints, &res);
+		}
+		if (rc) {
+			snprintf(why, len, "connect %s:%s: %s", a->host, a->port, gai_strerror(rc));
+			return -1;
+		}
+		for (ai = res; ai; ai = ai->ai_next) {
+			struct svc_target *t = realloc(sv->targets, (sv->ntargets + 1) * sizeof(*t));
+			if (!t) {
+				freeaddrinfo(res);
+				snprintf(why, len, "out of memory");
+				return -1;
+			}
+			sv->targets = t;
+			t = &sv->targets[sv->ntargets++];
+			memcpy(&t->sa, ai->ai_addr, ai->ai_addrlen);
+			t->len = ai->ai_addrlen;
+			t->host = a->host;
+		}
+		freeaddrinfo(res);
+	}
+	return 0;
+}
+
+int service_build(struct service *sv, struct runtime *rt, const struct cfg_service *s, char *err, size_t errlen)
+{
+	char why[CFG_ERRLEN];
+	memset(sv, 0, sizeof(*sv));
+	sv->cfg = s;
+	sv->rt = rt;
+	sv->lfd = -1;
+	sv->lio.fd = -1;
+	if (resolve_targets(sv, s, why, sizeof(why)) < 0)
+		goto err0;
+	if (tls_svc_build(&sv->tls, s, why, sizeof(why)) < 0)
+		goto err0;
+	sv->tq_busy = loop_tq_get(rt->loop, (unsigned)s->timeout_busy * 1000);
+	sv->tq_connect = loop_tq_get(rt->loop, (unsigned)s->timeout_connect * 1000);
+	sv->tq_idle = loop_tq_get(rt->loop, (unsigned)s->timeout_idle * 1000);
+	sv->tq_close = loop_tq_get(rt->loop, (unsigned)s->timeout_close * 1000);
+	sv->tq_backoff = loop_tq_get(rt->loop, ACCEPT_BACKOFF_MS);
+	if (!sv->tq_busy || !sv->tq_connect || !sv->tq_idle || !sv->tq_close || !sv->tq_backoff) {
+		snprintf(why, sizeof(why), "out of memory");
+		goto err1;
+	}
+	return 0;
+err1:
+	tls_svc_free(&sv->tls);
+err0:
+	free(sv->targets);
+	sv->targets = NULL;
+	snprintf(err, errlen, "%s:%d: [%s] %s", s->file, s->line, s->name, why);
+	return -1;
+}
+
+static void accept_resume(void *ctx)
+{
+	struct service *sv = ctx;
+	loop_io_set(sv->rt->loop, &sv->lio, EPOLLIN);
+}
+
+static void service_on_accept(void *ctx, uint32_t events)
+{
+	struct service *sv = ctx;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(sv->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+				return;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors: stop accepting briefly instead of spinning on the listener */
+				uint64_t now = loop_now(sv->rt->loop);
+				if (now - sv->last_emfile_log >= 1000 || !sv->last_emfile_log) {
+					log_warn("[%s] accept: %s (%lu connections open); pausing accepts", sv->cfg->name,
+						 strerror(errno), sv->rt->nconns);
+					sv->last_emfile_log = now;
+				}
+				loop_io_set(sv->rt->loop, &sv->lio, 0);
+				loop_timer_arm(sv->rt->loop, &sv->backoff, sv->tq_backoff, accept_resume, sv);
+				return;
+			}
+			log_err("[%s] accept: %s", sv->cfg->name, strerror(errno));
+			return;
+		}
+		conn_accept(sv, fd, (struct sockaddr *)&ss);
+	}
+}
+
+static int bind_one(const struct sockaddr *sa, socklen_t len, int v6only, int *out)
+{
+	int one = 1;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	if (bind(fd, sa, len) < 0 || listen(fd, 1024) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	*out = fd;
+	return 0;
+}
+
+int service_listen(struct service *sv, char *err, size_t errlen)
+{
+	const struct cfg_addr *a = &sv->cfg->accept;
+	const struct cfg_service *s = sv->cfg;
+	int fd = -1;
+	if (!a->host[0]) {
+		/* a bare port: every address, IPv6 and IPv4 on one socket where the host has IPv6 */
+		struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(a->port)),
+					    .sin6_addr = IN6ADDR_ANY_INIT };
+		struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(a->port)) };
+		if (bind_one((struct sockaddr *)&in6, sizeof(in6), 0, &fd) < 0 && errno == EAFNOSUPPORT)
+			bind_one((struct sockaddr *)&in, sizeof(in), 0, &fd);
+	} else {
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res;
+		int rc = getaddrinfo(a->host, a->port, &hints, &res);
+		if (rc) {
+			snprintf(err, errlen, "%s:%d: [%s] accept %s:%s: %s", s->file, s->line, s->name, a->host, a->port,
+				 gai_strerror(rc));
+			return -1;
+		}
+		bind_one(res->ai_addr, res->ai_addrlen, 1, &fd);
+		freeaddrinfo(res);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "%s:%d: [%s] accept %s%s%s: %s", s->file, s->line, s->name, a->host,
+			 a->host[0] ? ":" : "", a->port, strerror(errno));
+		return -1;
+	}
+	if (loop_io_add(sv->rt->loop, &sv->lio, fd, EPOLLIN, service_on_accept, sv) < 0) {
+		snprintf(err, errlen, "[%s] epoll: %s", s->name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	sv->lfd = fd;
+	return 0;
+}
+
+void service_free(struct service *sv)
+{
+	loop_timer_cancel(&sv->backoff);
+	if (sv->lfd >= 0) {
+		loop_io_del(sv->rt->loop, &sv->lio);
+		close(sv->lfd);
+		sv->lfd = -1;
+	}
+	tls_svc_free(&sv->tls);
+	free(sv->targets);
+	sv->targets = NULL;
+}

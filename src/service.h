@@ -1,0 +1,66 @@
+/* A service's runtime: its listener, resolved connect targets, TLS configuration and timer queues,
+ * built whole from a cfg_service. The runtime root holds the loop and every service. */
+#ifndef TLSWRAP_SERVICE_H
+#define TLSWRAP_SERVICE_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "loop.h"
+#include "tls.h"
+
+#define RELAY_CHUNK 16384
+
+struct conn;
+
+/* One resolved connect address; host names the config entry it came from (SNI, name checks, logs). */
+struct svc_target {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	const char *host;
+};
+
+struct runtime;
+
+struct service {
+	const struct cfg_service *cfg; /* owned by the runtime's struct cfg */
+	struct runtime *rt;
+	struct tls_svc tls;
+	struct svc_target *targets;
+	size_t ntargets;
+	int lfd;
+	struct loop_io lio;
+	struct loop_timer backoff;  /* re-enables accept after EMFILE */
+	uint64_t last_emfile_log;
+	struct loop_tq *tq_busy, *tq_connect, *tq_idle, *tq_close, *tq_backoff;
+};
+
+/* The runtime root: everything main.c owns while serving. */
+struct runtime {
+	struct loop *loop;
+	struct cfg cfg;
+	struct service *svc;
+	size_t nsvc;
+	struct conn *conns; /* every live connection, for shutdown */
+	unsigned long nconns;
+	unsigned long conn_seq;
+	unsigned char scratch[RELAY_CHUNK]; /* one relay read at a time; never holds data across events */
+};
+
+/* service_build: resolve S's addresses and load its TLS material into SV (no sockets yet).
+ * Returns 0, or -1 with "file:line: [name] reason" in ERR; SV is then left freed. */
+int service_build(struct service *sv, struct runtime *rt, const struct cfg_service *s, char *err, size_t errlen);
+
+/* service_listen: bind and listen on the accept address and register it with the loop.
+ * Returns 0, or -1 with the reason in ERR. */
+int service_listen(struct service *sv, char *err, size_t errlen);
+
+/* service_free: close the listener and release everything service_build took. Live connections
+ * must already be gone. */
+void service_free(struct service *sv);
+
+/* service_addr_str: "host:port" / "[v6]:port" text for SA. */
+void service_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,131 @@
+/* Cipher suite name mapping. mbedTLS only knows its own names; people bring OpenSSL's or IANA's. */
+#include "suites.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ciphersuites.h>
+
+/* OpenSSL names with no mechanical translation to mbedTLS's. */
+static const struct {
+	const char *openssl, *mbedtls;
+} openssl_names[] = {
+	{ "ECDHE-ECDSA-AES128-GCM-SHA256", "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256" },
+	{ "ECDHE-ECDSA-AES256-GCM-SHA384", "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384" },
+	{ "ECDHE-RSA-AES128-GCM-SHA256", "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256" },
+	{ "ECDHE-RSA-AES256-GCM-SHA384", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384" },
+	{ "ECDHE-ECDSA-CHACHA20-POLY1305", "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256" },
+	{ "ECDHE-RSA-CHACHA20-POLY1305", "TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256" },
+	{ "DHE-RSA-AES128-GCM-SHA256", "TLS-DHE-RSA-WITH-AES-128-GCM-SHA256" },
+	{ "DHE-RSA-AES256-GCM-SHA384", "TLS-DHE-RSA-WITH-AES-256-GCM-SHA384" },
+	{ "DHE-RSA-CHACHA20-POLY1305", "TLS-DHE-RSA-WITH-CHACHA20-POLY1305-SHA256" },
+	{ "ECDHE-ECDSA-AES128-SHA256", "TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256" },
+	{ "ECDHE-ECDSA-AES256-SHA384", "TLS-ECDHE-ECDSA-WITH-AES-256-CBC-SHA384" },
+	{ "ECDHE-RSA-AES128-SHA256", "TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA256" },
+	{ "ECDHE-RSA-AES256-SHA384", "TLS-ECDHE-RSA-WITH-AES-256-CBC-SHA384" },
+	{ "AES128-GCM-SHA256", "TLS-RSA-WITH-AES-128-GCM-SHA256" },
+	{ "AES256-GCM-SHA384", "TLS-RSA-WITH-AES-256-GCM-SHA384" },
+};
+
+static const char *const default_tls13[] = { "TLS1-3-AES-256-GCM-SHA384", "TLS1-3-CHACHA20-POLY1305-SHA256",
+					     "TLS1-3-AES-128-GCM-SHA256", NULL };
+static const char *const default_tls12[] = {
+	"TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384", "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256",
+	"TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384",
+	"TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256", "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256", NULL
+};
+
+int suites_lookup(const char *name)
+{
+	char buf[128];
+	int id = mbedtls_ssl_get_ciphersuite_id(name);
+	if (id)
+		return id;
+	for (size_t i = 0; i < sizeof(openssl_names) / sizeof(openssl_names[0]); i++)
+		if (strcasecmp(name, openssl_names[i].openssl) == 0)
+			return mbedtls_ssl_get_ciphersuite_id(openssl_names[i].mbedtls);
+	/* IANA spelling: TLS_AES_128_GCM_SHA256 (1.3) or TLS_ECDHE_RSA_WITH_... (1.2) */
+	if (strlen(name) + 4 >= sizeof(buf) || strncasecmp(name, "TLS_", 4) != 0)
+		return 0;
+	if (strstr(name, "_WITH_"))
+		snprintf(buf, sizeof(buf), "%s", name);
+	else
+		snprintf(buf, sizeof(buf), "TLS1-3-%s", name + 4);
+	for (char *p = buf; *p; p++)
+		*p = *p == '_' ? '-' : (char)toupper((unsigned char)*p);
+	return mbedtls_ssl_get_ciphersuite_id(buf);
+}
+
+static int is_tls13(int id)
+{
+	/* mbedTLS has no public accessor for a suite's version; its names say it */
+	return strncmp(mbedtls_ssl_get_ciphersuite_name(id), "TLS1-3-", 7) == 0;
+}
+
+static int add_list(const char *list, int want13, int *out, size_t *n, char *err, size_t errlen)
+{
+	char buf[2048];
+	size_t before = *n;
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf)) {
+		snprintf(err, errlen, "cipher list too long");
+		return -1;
+	}
+	for (char *save = NULL, *tok = strtok_r(buf, ":, ", &save); tok; tok = strtok_r(NULL, ":, ", &save)) {
+		if (strpbrk(tok, "!+@") || strcasecmp(tok, "HIGH") == 0 || strcasecmp(tok, "DEFAULT") == 0 ||
+		    strcasecmp(tok, "ALL") == 0) {
+			snprintf(err, errlen, "'%s': OpenSSL cipher expressions are not supported; list suite names", tok);
+			return -1;
+		}
+		int id = suites_lookup(tok);
+		if (!id) {
+			snprintf(err, errlen, "unknown cipher suite '%s' (use mbedTLS, IANA or OpenSSL names)", tok);
+			return -1;
+		}
+		if (is_tls13(id) != want13) {
+			snprintf(err, errlen, "'%s' is a TLS %s suite: put it in '%s'", tok, want13 ? "1.2" : "1.3",
+				 want13 ? "ciphers" : "ciphersuites");
+			return -1;
+		}
+		if (*n >= SUITES_MAX) {
+			snprintf(err, errlen, "more than %d cipher suites", SUITES_MAX);
+			return -1;
+		}
+		out[(*n)++] = id;
+	}
+	if (*n == before) {
+		snprintf(err, errlen, "empty cipher list");
+		return -1;
+	}
+	return 0;
+}
+
+static void add_defaults(const char *const *names, int *out, size_t *n)
+{
+	for (; *names; names++) {
+		int id = mbedtls_ssl_get_ciphersuite_id(*names);
+		if (id && *n < SUITES_MAX) /* a suite this mbedTLS build lacks is skipped */
+			out[(*n)++] = id;
+	}
+}
+
+int suites_build(const char *tls12, const char *tls13, int out[SUITES_MAX + 1], char *err, size_t errlen)
+{
+	size_t n = 0;
+	if (tls13) {
+		if (add_list(tls13, 1, out, &n, err, errlen) < 0)
+			return -1;
+	} else {
+		add_defaults(default_tls13, out, &n);
+	}
+	if (tls12) {
+		if (add_list(tls12, 0, out, &n, err, errlen) < 0)
+			return -1;
+	} else {
+		add_defaults(default_tls12, out, &n);
+	}
+	out[n] = 0;
+	return 0;
+}
