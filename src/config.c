@@ -405,13 +405,56 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* inih reports the line of a section's first option, never the "[name]" line itself, and merges
+ * repeated sections silently: a first pass over the file finds the header lines. */
+struct section_line {
+	char name[64];
+	int line;
+};
+
 struct load_ctx {
 	struct cfg *c;
 	char *err;
 	size_t errlen;
 	int failed;
 	char cur_section[64];
+	struct section_line *headers;
+	size_t nheaders;
 };
+
+static int scan_sections(FILE *f, struct load_ctx *L)
+{
+	char buf[16384];
+	for (int line = 1; fgets(buf, sizeof(buf), f); line++) {
+		char *p = buf, *end;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '[' || !(end = strchr(p, ']')))
+			continue;
+		*end = '\0';
+		p++;
+		for (size_t i = 0; i < L->nheaders; i++)
+			if (strcmp(L->headers[i].name, p) == 0)
+				return fail(L->err, L->errlen, "%s:%d: duplicate section [%s] (first at line %d)", L->c->file,
+					    line, p, L->headers[i].line);
+		struct section_line *n = realloc(L->headers, (L->nheaders + 1) * sizeof(*n));
+		if (!n)
+			return fail(L->err, L->errlen, "%s: out of memory", L->c->file);
+		L->headers = n;
+		snprintf(n[L->nheaders].name, sizeof(n->name), "%s", p);
+		n[L->nheaders++].line = line;
+	}
+	rewind(f);
+	return 0;
+}
+
+static int header_line(const struct load_ctx *L, const char *name, int fallback)
+{
+	for (size_t i = 0; i < L->nheaders; i++)
+		if (strcmp(L->headers[i].name, name) == 0)
+			return L->headers[i].line;
+	return fallback;
+}
 
 static int cfg_ini_handler(void *user, const char *section, const char *name, const char *value, int line)
 {
@@ -422,7 +465,7 @@ static int cfg_ini_handler(void *user, const char *section, const char *name, co
 	if (name == NULL) /* inih with INI_CALL_HANDLER_ON_NEW_SECTION is not what Debian ships */
 		return 1;
 	if (*section && strcmp(section, L->cur_section) != 0) {
-		if (cfg_section(L->c, section, line, why, sizeof(why)) < 0)
+		if (cfg_section(L->c, section, header_line(L, section, line), why, sizeof(why)) < 0)
 			goto bad;
 		snprintf(L->cur_section, sizeof(L->cur_section), "%s", section);
 	}
@@ -441,10 +484,15 @@ bad:
 
 int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 {
+	struct load_ctx L = { .c = c, .err = err, .errlen = errlen };
 	cfg_init(c, path);
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fail(err, errlen, "%s: %s", path, strerror(errno));
+		goto err0;
+	}
+	if (scan_sections(f, &L) < 0) {
+		fclose(f);
 		goto err0;
 	}
 #if HAVE_DECL_INI_MAX_LINE
@@ -453,7 +501,6 @@ int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 	ini_allow_inline_comments = 0;
 	ini_stop_on_first_error = 1;
 #endif
-	struct load_ctx L = { .c = c, .err = err, .errlen = errlen };
 	int r = ini_parse_file(f, cfg_ini_handler, &L);
 	fclose(f);
 	if (L.failed)
@@ -468,8 +515,10 @@ int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 	}
 	if (cfg_finish(c, err, errlen) < 0)
 		goto err0;
+	free(L.headers);
 	return 0;
 err0:
+	free(L.headers);
 	cfg_free(c);
 	return -1;
 }

@@ -1,0 +1,114 @@
+# Shared helpers for integration tests. Source it; every test runs in its own temp dir, with ports
+# chosen at run time and every process it starts killed on exit.
+#   TLSWRAP        path to the built binary (set by make check; defaults to the build tree)
+#   TESTS_SRCDIR   the tests/ directory of the source tree
+set -u
+: "${TLSWRAP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/src/tlswrap}"
+: "${TESTS_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+export TLSWRAP TESTS_SRCDIR
+T=$(mktemp -d /tmp/tlswrap-test.XXXXXX)
+PIDS=()
+PASSED=0
+FAILED=0
+TEST_NAME=$(basename "$0" .sh)
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	if [ "$FAILED" -eq 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "# kept $T" >&2; fi
+}
+trap cleanup EXIT
+
+# bg CMD...: start CMD in the background (its output in $T/<n>.out), remember its pid in $LAST_PID
+bg() {
+	local n=${#PIDS[@]}
+	"$@" >"$T/bg$n.out" 2>&1 &
+	LAST_PID=$!
+	PIDS+=("$LAST_PID")
+}
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+# check NAME CMD...: pass when CMD succeeds
+check() {
+	local name=$1; shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+# finish: print the closing line and exit with the status
+finish() {
+	echo "$TEST_NAME: $PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+	exit $?
+}
+skip_all() { echo "# SKIP $TEST_NAME: $*"; trap - EXIT; rm -rf "$T"; exit 77; }
+
+# free_port: a TCP port nobody listens on right now
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT
+wait_port() {
+	local port=$1 deadline=$((SECONDS + ${2:-10}))
+	while [ $SECONDS -le "$deadline" ]; do
+		if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),0.5).close()" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "# port $port never opened" >&2
+	return 1
+}
+
+# wait_log FILE PATTERN [SECONDS]: until FILE has a line matching the extended regex PATTERN
+wait_log() {
+	local file=$1 pat=$2 deadline=$((SECONDS + ${3:-10}))
+	while [ $SECONDS -le "$deadline" ]; do
+		grep -Eq -- "$pat" "$file" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "# no line matching '$pat' in $file:" >&2
+	tail -n 20 "$file" >&2 2>/dev/null
+	return 1
+}
+
+# make_pki: a test CA and certificates in $T/pki (EC P-256):
+#   ca.crt/key, server.crt/key (localhost, 127.0.0.1), client.crt/key (CN=client),
+#   other-ca.crt with other.crt/key (an untrusted chain for localhost), wrong.crt/key (CN=wrong.example)
+make_pki() {
+	local d=$T/pki
+	mkdir -p "$d"
+	(
+		cd "$d" || exit 1
+		gen() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null; }
+		sign() { # name ca ext
+			printf '%s\n' "$3" >"$1.ext"
+			openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" -CAcreateserial -out "$1.crt" -days 30 -extfile "$1.ext" 2>/dev/null
+		}
+		for ca in ca other-ca; do
+			openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$ca.key" -out "$ca.crt" \
+				-days 30 -subj "/CN=tlswrap test $ca" 2>/dev/null
+		done
+		gen server "/CN=localhost" && sign server ca "subjectAltName=DNS:localhost,IP:127.0.0.1"
+		gen client "/CN=client/O=tlswrap tests" && sign client ca "extendedKeyUsage=clientAuth"
+		gen other "/CN=localhost" && sign other other-ca "subjectAltName=DNS:localhost,IP:127.0.0.1"
+		gen wrong "/CN=wrong.example" && sign wrong ca "subjectAltName=DNS:wrong.example"
+	) || { echo "# PKI generation failed" >&2; exit 1; }
+	PKI=$d
+}
+
+# start_tlswrap CONF: run tlswrap in the foreground on CONF, log in $CONF.log; waits until it started
+start_tlswrap() {
+	local conf=$1
+	"$TLSWRAP" -f "$conf" >"$conf.log" 2>&1 &
+	TLSWRAP_PID=$!
+	PIDS+=("$TLSWRAP_PID")
+	wait_log "$conf.log" 'started, pid' 10
+}
+
+# echo_server PORT: a threaded TCP echo server on 127.0.0.1:PORT (half-close aware)
+echo_server() {
+	bg python3 "$TESTS_SRCDIR/integration/echo_server.py" "$1"
+	wait_port "$1"
+}

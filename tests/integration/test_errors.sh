@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Broken configurations are refused: one line naming file:line (or the path), exit status 1, fast.
+. "$(dirname "$0")/lib.sh"
+make_pki
+P=$(free_port); B=$(free_port)
+
+# expect_error NAME PATTERN CONFIG-TEXT: tlswrap (and --check) exit 1 within a second with PATTERN
+expect_error() {
+	local name=$1 pat=$2 conf=$T/bad-$PASSED-$FAILED.conf mode out rc t0 ms
+	printf '%s\n' "$3" >"$conf"
+	for mode in --check -f; do
+		t0=$(date +%s%N)
+		out=$(timeout 5 "$TLSWRAP" $mode "$conf" 2>&1 </dev/null)
+		rc=$?
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		pat_full="${pat//@FILE@/$conf}"
+		if [ "$rc" -eq 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && grep -Eq -- "$pat_full" <<<"$out" && [ "$ms" -lt 1000 ]; then
+			ok "$name ($mode)"
+		else
+			not_ok "$name ($mode): exit $rc after ${ms}ms, said: $out"
+		fi
+	done
+}
+
+SRV="[s]
+accept = 127.0.0.1:$P
+connect = 127.0.0.1:$B"
+
+expect_error "unknown option" "^tlswrap: @FILE@:5: unknown option 'frobnicate'\$" "foreground = yes
+$SRV
+frobnicate = 1"
+expect_error "missing '='" "^tlswrap: @FILE@:5: syntax error" "$SRV
+cert = $PKI/server.crt
+this line has no equals sign"
+expect_error "bad yes/no value" "@FILE@:2: client: expected yes or no, got 'maybe'" "[s]
+client = maybe"
+expect_error "bad debug level" "@FILE@:1: debug: expected 0-7 or emerg..debug, got 'loud'" "debug = loud
+$SRV"
+expect_error "bad port" "@FILE@:2: accept: bad port '70000'" "[s]
+accept = 127.0.0.1:70000"
+expect_error "bad address" "@FILE@:3: connect: bad character ' ' in host" "[s]
+accept = $P
+connect = bad host:80"
+expect_error "missing connect" "@FILE@:1: service \\[s\\] has no 'connect'" "[s]
+accept = $P
+cert = $PKI/server.crt"
+expect_error "missing accept" "@FILE@:1: service \\[s\\] has no 'accept'" "[s]
+client = yes
+connect = 127.0.0.1:$B"
+expect_error "server without cert" "@FILE@:1: server service \\[s\\] needs 'cert'" "$SRV"
+expect_error "global option inside a section" "@FILE@:5: 'pid' is a global option" "$SRV
+cert = $PKI/server.crt
+pid = /tmp/x.pid"
+expect_error "TLS 1.1 is refused" "@FILE@:5: sslVersionMin: TLSv1.1 is not supported" "$SRV
+cert = $PKI/server.crt
+sslVersionMin = TLSv1.1"
+expect_error "unknown cipher suite" "@FILE@:1: \\[s\\] unknown cipher suite 'NOPE-CIPHER'" "$SRV
+cert = $PKI/server.crt
+key = $PKI/server.key
+ciphers = NOPE-CIPHER"
+expect_error "missing certificate file" "@FILE@:1: \\[s\\] cert $T/nope.crt: No such file or directory" "$SRV
+cert = $T/nope.crt"
+printf 'not a certificate\n' >"$T/garbage.pem"
+expect_error "unparsable certificate" "@FILE@:1: \\[s\\] cert $T/garbage.pem: .*(PEM|ASN1|X509)" "$SRV
+cert = $T/garbage.pem"
+expect_error "unparsable key" "@FILE@:1: \\[s\\] key $T/garbage.pem: " "$SRV
+cert = $PKI/server.crt
+key = $T/garbage.pem"
+expect_error "key does not match the certificate" "@FILE@:1: \\[s\\] key $PKI/client.key does not match the certificate" "$SRV
+cert = $PKI/server.crt
+key = $PKI/client.key"
+expect_error "unparsable CAfile" "@FILE@:1: \\[s\\] CAfile $T/garbage.pem: " "$SRV
+cert = $PKI/server.crt
+key = $PKI/server.key
+CAfile = $T/garbage.pem"
+chmod 000 "$PKI/client.key"
+if [ "$(id -u)" -ne 0 ]; then
+	expect_error "unreadable key" "key $PKI/client.key: Permission denied" "$SRV
+cert = $PKI/client.crt
+key = $PKI/client.key"
+fi
+chmod 600 "$PKI/client.key"
+expect_error "unresolvable connect host" "@FILE@:1: \\[s\\] connect no-such-host.invalid:80: " "[s]
+accept = $P
+connect = no-such-host.invalid:80
+cert = $PKI/server.crt
+key = $PKI/server.key"
+expect_error "duplicate section" "@FILE@:6: duplicate section \\[s\\]" "$SRV
+cert = $PKI/server.crt
+key = $PKI/server.key
+[s]
+accept = 1"
+expect_error "no services" "@FILE@: no services defined" "foreground = yes"
+
+out=$(timeout 5 "$TLSWRAP" -f "$T/does-not-exist.conf" 2>&1); rc=$?
+check "missing config file: exit 1 naming the path" test "$rc" -eq 1 -a "$out" = "tlswrap: $T/does-not-exist.conf: No such file or directory"
+
+# accept address in use: bind it with another process first
+bg python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$P)); s.listen(); time.sleep(60)"
+wait_port "$P"
+printf '%s\ncert = %s\nkey = %s\n' "$SRV" "$PKI/server.crt" "$PKI/server.key" >"$T/inuse.conf"
+out=$(timeout 5 "$TLSWRAP" -f "$T/inuse.conf" 2>&1); rc=$?
+check "accept address in use: exit 1 with file:line and errno text" \
+	grep -Eq "^tlswrap: $T/inuse.conf:1: \[s\] accept 127.0.0.1:$P: Address already in use\$" <<<"$out"
+check "accept address in use: exit status 1" test "$rc" -eq 1
+out=$(timeout 5 "$TLSWRAP" --check "$T/inuse.conf" 2>&1); rc=$?
+check "--check validates without binding (address in use is fine)" test "$rc" -eq 0
+
+# command-line flags
+out=$(timeout 5 "$TLSWRAP" --client --accept 127.0.0.1:$P 2>&1); rc=$?
+check "flags: missing connect refused" test "$rc" -eq 1 -a -n "$(grep -F "has no 'connect'" <<<"$out")"
+out=$(timeout 5 "$TLSWRAP" --client --accept 127.0.0.1:$B --bogus 1 2>&1); rc=$?
+check "flags: unknown option refused" test "$rc" -eq 1 -a -n "$(grep -F "unknown option '--bogus'" <<<"$out")"
+out=$(timeout 5 "$TLSWRAP" --client --accept 127.0.0.1:$B --connect 127.0.0.1:1 --TIMEOUTIDLE x 2>&1); rc=$?
+check "flags: bad value refused" test "$rc" -eq 1 -a -n "$(grep -F "TIMEOUTidle: expected a number of seconds" <<<"$out")"
+check "--version names tlswrap and mbedTLS" bash -c "'$TLSWRAP' --version | grep -q 'Mbed TLS 3\.'"
+check "--help exits 0" bash -c "'$TLSWRAP' --help | grep -q 'usage: tlswrap'"
+check "no arguments: usage and exit 1" bash -c "! '$TLSWRAP' 2>/dev/null"
+finish
