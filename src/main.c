@@ -290,11 +290,6 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if ((sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
-	    loop_io_add(rt.loop, &sig.io, sig.fd, EPOLLIN, on_signal, &sig) < 0) {
-		fprintf(stderr, "tlswrap: signalfd: %s\n", strerror(errno));
-		goto err4;
-	}
 	if (!g->foreground) {
 		if (daemonize() < 0) {
 			log_err("daemonize: %s", strerror(errno));
@@ -306,6 +301,12 @@ int main(int argc, char **argv)
 			log_err("%s", err);
 			goto err4;
 		}
+	}
+	/* after the fork: a signalfd watched by epoll only wakes the process that registered it */
+	if ((sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    loop_io_add(rt.loop, &sig.io, sig.fd, EPOLLIN, on_signal, &sig) < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		goto err4;
 	}
 	if (g->pid && write_pidfile(g->pid) < 0) {
 		log_err("pid file %s: %s", g->pid, strerror(errno));

@@ -6,6 +6,7 @@
   tls PORT CAFILE [NAME]    TLS-connect (verifying against CAFILE for NAME), send a line, expect it echoed
   line PORT                 plain: send a line, exit 0 when it comes back echoed
   idle PORT SECONDS         connect, wait until the peer closes; print how long that took
+  sniserver PORT CERT KEY OUT   TLS echo server recording each client's SNI name in OUT
   garbage PORT              send random non-TLS bytes, expect the connection closed
 """
 import hashlib
@@ -90,6 +91,27 @@ def idle(port, seconds):
     return 0
 
 
+def sniserver(port, cert, key, out):
+    """A TLS echo server that appends each client's SNI name (or <none>) to OUT."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+
+    def record(sock, name, _ctx):
+        with open(out, "a") as f:
+            f.write(f"{name or '<none>'}\n")
+
+    ctx.sni_callback = record
+    srv = socket.create_server(("127.0.0.1", port))
+    while True:
+        raw, _ = srv.accept()
+        try:
+            with ctx.wrap_socket(raw, server_side=True) as s:
+                while data := s.recv(65536):
+                    s.sendall(data)
+        except (OSError, ssl.SSLError):
+            pass
+
+
 def garbage(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"GET / HTTP/1.0\r\n\r\n" + os.urandom(4096))
@@ -112,6 +134,8 @@ if __name__ == "__main__":
         sys.exit(line(int(args[0])))
     if mode == "idle":
         sys.exit(idle(int(args[0]), args[1]))
+    if mode == "sniserver":
+        sys.exit(sniserver(int(args[0]), *args[1:]))
     if mode == "garbage":
         sys.exit(garbage(int(args[0])))
     sys.exit(f"unknown mode {mode}")
