@@ -386,8 +386,10 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	if (s->verify_peer && !s->cafile && !s->capath)
 		return fail(why, len, "service [%s]: verifyPeer needs CAfile or CApath holding the peer certificates",
 			    s->name);
-	if (!s->client && (s->check_host || s->check_ip) && !s->verify_chain && !s->verify_peer)
+	if ((s->check_host || s->check_ip) && !s->verify_chain && !s->verify_peer)
 		return fail(why, len, "service [%s]: checkHost/checkIP need verifyChain or verifyPeer", s->name);
+	if (!s->client && s->sni)
+		return fail(why, len, "service [%s]: 'sni' in server mode (SNI routing) is not implemented yet", s->name);
 	return 0;
 }
 
@@ -512,6 +514,15 @@ int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
 	if (r < 0) {
 		fail(err, errlen, "%s: cannot parse (out of memory)", path);
 		goto err0;
+	}
+	for (size_t i = 0; i < L.nheaders; i++) {
+		size_t j = 0;
+		while (j < c->nsvc && strcmp(c->svc[j].name, L.headers[i].name) != 0)
+			j++;
+		if (j == c->nsvc) {
+			fail(err, errlen, "%s:%d: section [%s] has no options", path, L.headers[i].line, L.headers[i].name);
+			goto err0;
+		}
 	}
 	if (cfg_finish(c, err, errlen) < 0)
 		goto err0;

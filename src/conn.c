@@ -54,7 +54,7 @@ struct conn {
 };
 
 static void conn_update_events(struct conn *c);
-static void conn_start_connect(struct conn *c);
+static void conn_start_connect(struct conn *c, const char *why);
 static void conn_handshake(struct conn *c);
 
 static struct loop *L(const struct conn *c)
@@ -114,14 +114,15 @@ static void conn_timeout(void *ctx)
 	if (c->state == C_CONNECTING) {
 		char to[64];
 		service_addr_str((struct sockaddr *)&sv->targets[c->target].sa, to, sizeof(to));
-		log_info("[%s] #%lu connect %s: timed out after %ds (TIMEOUTconnect)", cf->name, c->id, to,
-			 cf->timeout_connect);
+		char why[128];
+		snprintf(why, sizeof(why), "%s: timed out after %ds (TIMEOUTconnect)", to, cf->timeout_connect);
+		log_info("[%s] #%lu connect %s", cf->name, c->id, why);
 		int is_tls = conn_out_fd_is_tls(c);
 		loop_io_del(L(c), is_tls ? &c->tls_io : &c->plain_io);
 		close(is_tls ? c->tls_fd : c->plain_fd);
 		*(is_tls ? &c->tls_fd : &c->plain_fd) = -1;
 		c->target++;
-		conn_start_connect(c);
+		conn_start_connect(c, why);
 		return;
 	}
 	if (c->timer_q == sv->tq_busy)
@@ -183,7 +184,7 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 	if (sv->cfg->client) {
 		c->plain_fd = fd;
 		c->tls_fd = -1;
-		conn_start_connect(c);
+		conn_start_connect(c, NULL);
 		return;
 	}
 	c->tls_fd = fd;
@@ -205,14 +206,16 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 	conn_handshake(c);
 }
 
-/* Try connect targets from c->target on; on success we wait for writability. */
-static void conn_start_connect(struct conn *c)
+/* Try connect targets from c->target on; on success we wait for writability. WHY says how the
+ * previous target failed (NULL for the first). */
+static void conn_start_connect(struct conn *c, const char *why)
 {
 	struct service *sv = c->sv;
 	int is_tls = conn_out_fd_is_tls(c);
 	int *fdp = is_tls ? &c->tls_fd : &c->plain_fd;
 	struct loop_io *io = is_tls ? &c->tls_io : &c->plain_io;
-	char to[64], last[160] = "no addresses";
+	char to[64], last[200];
+	snprintf(last, sizeof(last), "%s", why ? why : "no addresses");
 	c->state = C_CONNECTING;
 	for (; c->target < sv->ntargets; c->target++) {
 		const struct svc_target *t = &sv->targets[c->target];
@@ -277,7 +280,8 @@ static void conn_connected(struct conn *c)
 	}
 	const char *host = sv->targets[c->target].host;
 	const char *sni = sv->cfg->sni ? sv->cfg->sni : host;
-	c->peer.expect_host = host;
+	/* the name to verify: checkHost/checkIP when set (tls.c), else sni, else the connect host */
+	c->peer.expect_host = sv->cfg->sni && *sv->cfg->sni ? sv->cfg->sni : host;
 	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls_fd, sni, &c->peer);
 	if (rc) {
 		char e[200];
@@ -307,16 +311,18 @@ static void conn_connect_ready(struct conn *c)
 	}
 	char to[64];
 	service_addr_str((struct sockaddr *)&c->sv->targets[c->target].sa, to, sizeof(to));
+	char why[128];
+	snprintf(why, sizeof(why), "%s: %s", to, strerror(err));
 	if (c->target + 1 >= c->sv->ntargets) {
-		conn_end(c, LOG_ERR, "connect failed: %s: %s", to, strerror(err));
+		conn_end(c, LOG_ERR, "connect failed: %s", why);
 		return;
 	}
-	log_info("[%s] #%lu connect %s: %s; trying the next address", c->sv->cfg->name, c->id, to, strerror(err));
+	log_info("[%s] #%lu connect %s; trying the next address", c->sv->cfg->name, c->id, why);
 	loop_io_del(L(c), is_tls ? &c->tls_io : &c->plain_io);
 	close(fd);
 	*(is_tls ? &c->tls_fd : &c->plain_fd) = -1;
 	c->target++;
-	conn_start_connect(c);
+	conn_start_connect(c, why);
 }
 
 static void conn_handshake(struct conn *c)
@@ -344,7 +350,7 @@ static void conn_handshake(struct conn *c)
 	} else {
 		loop_io_set(L(c), &c->tls_io, 0);
 		c->target = 0;
-		conn_start_connect(c);
+		conn_start_connect(c, NULL);
 	}
 }
 
@@ -545,8 +551,9 @@ static void conn_relay(struct conn *c)
 		return;
 	}
 	if (moved) {
-		/* both directions read to EOF: only flushing and close_notify are left */
-		conn_arm(c, c->plain_eof && c->tls_eof ? c->sv->tq_close : c->sv->tq_idle);
+		/* as stunnel: TIMEOUTclose once a side has finished and nothing waits to be written */
+		int closing = (c->plain_eof || c->tls_eof) && !c->to_tls && !c->to_plain;
+		conn_arm(c, closing ? c->sv->tq_close : c->sv->tq_idle);
 	}
 	conn_update_events(c);
 }

@@ -10,7 +10,7 @@
 
 struct loop_tq {
 	struct loop_tq *next;
-	unsigned ms;
+	uint64_t ms;
 	struct loop_timer *head, *tail;
 };
 
@@ -87,7 +87,7 @@ void loop_io_del(struct loop *l, struct loop_io *io)
 	io->fd = -1;
 }
 
-struct loop_tq *loop_tq_get(struct loop *l, unsigned ms)
+struct loop_tq *loop_tq_get(struct loop *l, uint64_t ms)
 {
 	for (struct loop_tq *q = l->queues; q; q = q->next)
 		if (q->ms == ms)

@@ -47,7 +47,7 @@ void loop_io_del(struct loop *l, struct loop_io *io);
 
 /* loop_tq_get: the queue for timers of MS milliseconds (shared, created on first use, freed with
  * the loop). NULL when out of memory. */
-struct loop_tq *loop_tq_get(struct loop *l, unsigned ms);
+struct loop_tq *loop_tq_get(struct loop *l, uint64_t ms);
 /* loop_timer_arm: (re)start T on queue Q to call FN(CTX) once its duration has passed. */
 void loop_timer_arm(struct loop *l, struct loop_timer *t, struct loop_tq *q, loop_timer_fn *fn, void *ctx);
 /* loop_timer_cancel: stop T if armed; harmless otherwise. */

@@ -148,6 +148,21 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+/* Can the pid file's directory take the file? Checked before daemonizing, while stderr is a terminal. */
+static int access_pidfile(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return access(dir, W_OK);
+}
+
 static int daemonize(void)
 {
 	pid_t pid = fork();
@@ -182,6 +197,7 @@ struct signals {
 	struct runtime *rt;
 	int stop;
 	int reopen;
+	int use_syslog; /* as decided at start, for reopening */
 };
 
 static void on_signal(void *ctx, uint32_t events)
@@ -209,7 +225,7 @@ static void on_signal(void *ctx, uint32_t events)
 	if (s->reopen) {
 		s->reopen = 0;
 		const struct cfg_global *g = &s->rt->cfg.g;
-		if (log_open(log_level(), g->output, g->syslog == 1) < 0)
+		if (log_open(log_level(), g->output, s->use_syslog) < 0)
 			log_err("SIGUSR1: cannot reopen %s: %s", g->output ? g->output : "log", strerror(errno));
 		else
 			log_notice("SIGUSR1: log reopened");
@@ -250,6 +266,7 @@ int main(int argc, char **argv)
 	int use_syslog = g->syslog == CFG_UNSET ? !g->foreground : g->syslog;
 	if (o.check) /* validation reports on stderr, whatever the config says about logging */
 		use_syslog = 0;
+	sig.use_syslog = use_syslog;
 	if (log_open(level, o.check ? NULL : g->output, use_syslog) < 0) {
 		fprintf(stderr, "tlswrap: output %s: %s\n", g->output, strerror(errno));
 		goto err0;
@@ -290,6 +307,10 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (g->pid && access_pidfile(g->pid) < 0) {
+		fprintf(stderr, "tlswrap: pid file %s: %s\n", g->pid, strerror(errno));
+		goto err4;
+	}
 	if (!g->foreground) {
 		if (daemonize() < 0) {
 			log_err("daemonize: %s", strerror(errno));
@@ -314,9 +335,11 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < rt.nsvc; i++) {
 		const struct cfg_service *s = rt.svc[i].cfg;
-		log_notice("[%s] %s mode: accepting on %s%s%s, connecting to %s:%s%s", s->name, s->client ? "client" : "server",
-			   s->accept.host[0] ? s->accept.host : "*", ":", s->accept.port, s->connect[0].host,
-			   s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");
+		const char *ah = s->accept.host[0] ? s->accept.host : "*", *ch = s->connect[0].host;
+		int a6 = strchr(ah, ':') != NULL, c6 = strchr(ch, ':') != NULL;
+		log_notice("[%s] %s mode: accepting on %s%s%s:%s, connecting to %s%s%s:%s%s", s->name,
+			   s->client ? "client" : "server", a6 ? "[" : "", ah, a6 ? "]" : "", s->accept.port, c6 ? "[" : "",
+			   ch, c6 ? "]" : "", s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");
 	}
 	log_notice("tlswrap %s (%s) started, pid %ld", PACKAGE_VERSION, MBEDTLS_VERSION_STRING_FULL, (long)getpid());
 	if (loop_run(rt.loop) < 0)

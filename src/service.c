@@ -28,9 +28,14 @@ void service_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u", host, port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
 		port = ntohs(in6->sin6_port);
-		snprintf(buf, len, "[%s]:%u", host, port);
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof(host));
+			snprintf(buf, len, "%s:%u", host, port);
+		} else {
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			snprintf(buf, len, "[%s]:%u", host, port);
+		}
 	} else {
 		snprintf(buf, len, "?");
 	}
@@ -80,10 +85,10 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 		goto err0;
 	if (tls_svc_build(&sv->tls, s, why, sizeof(why)) < 0)
 		goto err0;
-	sv->tq_busy = loop_tq_get(rt->loop, (unsigned)s->timeout_busy * 1000);
-	sv->tq_connect = loop_tq_get(rt->loop, (unsigned)s->timeout_connect * 1000);
-	sv->tq_idle = loop_tq_get(rt->loop, (unsigned)s->timeout_idle * 1000);
-	sv->tq_close = loop_tq_get(rt->loop, (unsigned)s->timeout_close * 1000);
+	sv->tq_busy = loop_tq_get(rt->loop, (uint64_t)s->timeout_busy * 1000);
+	sv->tq_connect = loop_tq_get(rt->loop, (uint64_t)s->timeout_connect * 1000);
+	sv->tq_idle = loop_tq_get(rt->loop, (uint64_t)s->timeout_idle * 1000);
+	sv->tq_close = loop_tq_get(rt->loop, (uint64_t)s->timeout_close * 1000);
 	sv->tq_backoff = loop_tq_get(rt->loop, ACCEPT_BACKOFF_MS);
 	if (!sv->tq_busy || !sv->tq_connect || !sv->tq_idle || !sv->tq_close || !sv->tq_backoff) {
 		snprintf(why, sizeof(why), "out of memory");

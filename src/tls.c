@@ -305,6 +305,8 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, const struct tls_peer *peer
 		snprintf(why, len, "peer certificate does not match the expected name");
 		return -1;
 	}
+	if (!t->verify_chain && !t->verify_peer)
+		return 0; /* requireCert alone: a certificate must be presented, nothing more */
 	if (!t->verify_chain)
 		flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_OTHER);
 	if (flags && flags != (uint32_t)-1) {

@@ -84,7 +84,7 @@ check "sslVersion = TLSv1.2 negotiates TLS 1.2" $PY line "$C7"
 check "TLS 1.2 logged with an ECDHE suite" wait_log "$CLOG" '\[tls12\].*established TLSv1\.2 TLS-ECDHE-ECDSA-WITH-'
 
 # -- SNI: default from the connect host, set explicitly, or disabled ------------------------------------
-N=$(free_port); C8=$(free_port); C9=$(free_port); C10=$(free_port)
+N=$(free_port); C8=$(free_port); C9=$(free_port); C10=$(free_port); C11=$(free_port)
 bg $PY sniserver "$N" "$PKI/server.crt" "$PKI/server.key" "$T/sni.seen"
 wait_port "$N"
 : >"$T/sni.seen"
@@ -104,11 +104,17 @@ checkHost = localhost
 accept = 127.0.0.1:$C10
 connect = localhost:$N
 sni =
+[sni-names-the-peer]
+accept = 127.0.0.1:$C11
+connect = 127.0.0.1:$N
+sni = other.example
 CONF
 start_tlswrap "$T/sni.conf" || not_ok "sni config starts"
 $PY line "$C8" >/dev/null && $PY line "$C9" >/dev/null && $PY line "$C10" >/dev/null
 check "sni: defaults to the connect host, can be set, empty disables it" \
 	test "$(tr '\n' ' ' <"$T/sni.seen")" = "localhost custom.example <none> "
+check "sni: without checkHost the certificate must match the sni name" bash -c "! $PY line $C11"
+check "sni: name mismatch logged" wait_log "$T/sni.conf.log" '\[sni-names-the-peer\].*certificate verification failed: .*CN' 
 
 # -- daemon mode: pid file, log file, SIGUSR1 reopen, SIGTERM removes the pid file ------------------------
 D=$(free_port)

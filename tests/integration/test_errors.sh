@@ -90,6 +90,20 @@ cert = $PKI/server.crt
 key = $PKI/server.key
 [s]
 accept = 1"
+expect_error "section without options" "@FILE@:6: section \\[empty\\] has no options" "$SRV
+cert = $PKI/server.crt
+key = $PKI/server.key
+[empty]"
+expect_error "checkHost without verification" "@FILE@:1: service \\[c\\]: checkHost/checkIP need verifyChain or verifyPeer" "[c]
+client = yes
+accept = $P
+connect = 127.0.0.1:$B
+verifyChain = no
+checkHost = example.com"
+expect_error "sni in server mode not implemented" "@FILE@:1: service \\[s\\]: 'sni' in server mode \\(SNI routing\\) is not implemented yet" "$SRV
+cert = $PKI/server.crt
+key = $PKI/server.key
+sni = x:y"
 expect_error "no services" "@FILE@: no services defined" "foreground = yes"
 
 out=$(timeout 5 "$TLSWRAP" -f "$T/does-not-exist.conf" 2>&1); rc=$?

@@ -6,7 +6,16 @@ PY="python3 $TESTS_SRCDIR/integration/tls_client.py"
 make_pki
 E=$(free_port); DEAD=$(free_port)
 echo_server "$E"
-for v in S1 S2 S3 S4 S5 S6 C1 C2 C3 C4 C5 C6 C7 C8; do eval "$v=$(free_port)"; done
+for v in S1 S2 S3 S4 S5 S6 S7 C1 C2 C3 C4 C5 C6 C7 C8 C9 SILENT; do eval "$v=$(free_port)"; done
+# a backend that never answers and never closes: after the client's half-close only TIMEOUTclose ends it
+bg python3 -c "
+import socket, time
+srv = socket.create_server(('127.0.0.1', $SILENT))
+held = []
+while True:
+    held.append(srv.accept()[0])
+"
+wait_port "$SILENT"
 conf=$T/tunnel.conf
 cat >"$conf" <<CONF
 foreground = yes
@@ -92,6 +101,19 @@ accept = 127.0.0.1:$C7
 connect = localhost:$S6
 CAfile = $PKI/ca.crt
 TIMEOUTidle = 1
+
+[srv-silent]
+accept = 127.0.0.1:$S7
+connect = 127.0.0.1:$SILENT
+cert = $PKI/server.crt
+key = $PKI/server.key
+TIMEOUTclose = 1
+[cli-silent]
+client = yes
+accept = 127.0.0.1:$C9
+connect = localhost:$S7
+CAfile = $PKI/ca.crt
+TIMEOUTclose = 1
 CONF
 # server.crt also holds no key: srv-backend-down needs one
 cat "$PKI/server.crt" "$PKI/server.key" >"$PKI/server-with-key.pem"
@@ -133,6 +155,16 @@ check "stalled handshake dropped after TIMEOUTbusy" $PY idle "$S6" 10
 check "stalled handshake: TIMEOUTbusy logged" wait_log "$LOG" '\[srv-timeouts\].*closed \(TIMEOUTbusy'
 check "idle relay dropped after TIMEOUTidle" bash -c "exec 3<>/dev/tcp/127.0.0.1/$C7; echo hi >&3; timeout 8 cat <&3 >/dev/null"
 check "idle timeout logged" wait_log "$LOG" '\[cli-idle\].*closed \(TIMEOUTidle'
+
+check "half-closed client, silent backend: dropped after TIMEOUTclose" timeout 20 python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $C9))
+s.sendall(b'request\\n')
+s.shutdown(socket.SHUT_WR)
+s.settimeout(15)
+assert s.recv(100) == b''  # closed by tlswrap, not by the silent backend
+"
+check "TIMEOUTclose logged" wait_log "$LOG" '\[cli-silent\].*closed \(TIMEOUTclose'
 
 # -- the process survived and gave everything back --------------------------------------------------------
 check "still serving after all of the above" $PY line "$C1"
