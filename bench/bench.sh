@@ -230,7 +230,7 @@ EOF
 # conf_TOOL FILE LOG [client CPORT SPORT] [server SPORT BACKEND_PORT]...
 conf_tlswrap() {
 	local f=$1 log=$2; shift 2
-	printf 'foreground = yes\nsyslog = no\ndebug = notice\noutput = %s\n' "$log" >"$f"
+	printf 'foreground = yes\nsyslog = no\ndebug = %s\noutput = %s\n' "${TLSWRAP_DEBUG:-notice}" "$log" >"$f"
 	while [ $# -gt 0 ]; do
 		case $1 in
 		client)
@@ -402,6 +402,29 @@ for tool in "${TOOLS[@]}"; do
 	stop "$TOOL_PID"
 done
 
+# ---------------------------------------------------------------- 2b: what logging costs tlswrap's handshakes
+# The same handshake run with debug = err (no per-connection lines) beside the notice run above: the
+# per-handshake CPU difference is the cost of the two log lines per connection.
+read -r SP <<<"$(free_ports 1)"
+if TLSWRAP_DEBUG=err run_tool tlswrap handshake-quiet server "$SP" "$NGINX_PORT"; then
+	c0=$(cpu_ticks "$TOOL_PID") t0=$(now)
+	out=$(timeout $((HS_SECS + 60)) openssl s_time -connect "127.0.0.1:$SP" -new -time "$HS_SECS" -tls1_3 \
+		-ciphersuites "$SUITE_OPENSSL" 2>&1)
+	t1=$(now) c1=$(cpu_ticks "$TOOL_PID")
+	n=$(sed -n 's/^\([0-9]*\) connections in [0-9]* real seconds.*/\1/p' <<<"$out")
+	if [ -n "$n" ] && [ "$n" -gt 0 ] && [ -n "${R[tlswrap.hs_cpu]:-}" ]; then
+		R[tlswrap.hs_quiet]=$(calc "$n / ($t1 - $t0)" 0)
+		R[tlswrap.hs_quiet_cpu]=$(calc "($c1 - $c0) * 1000 / $CLK_TCK / $n" 3)
+		echo "# tlswrap s_time at debug = err: $n handshakes, ${R[tlswrap.hs_quiet_cpu]} ms CPU each" >&2
+	else
+		warn "tlswrap (debug = err) s_time output: $out"
+		FAILED=1
+	fi
+	stop "$TOOL_PID"
+else
+	FAILED=1
+fi
+
 # ---------------------------------------------------------------- 4: memory per idle established connection
 for tool in "${TOOLS[@]}"; do
 	read -r SP <<<"$(free_ports 1)"
@@ -502,6 +525,11 @@ echo "tool CPU use: bulk tlswrap ${R[tlswrap.bulk_util]:-?}% / stunnel ${R[stunn
 	"small requests tlswrap ${R[tlswrap.rps_util]:-?}% / stunnel ${R[stunnel.rps_util]:-?}% (100% = one core)"
 echo "threads during the memory test: tlswrap ${R[tlswrap.threads]:-?}, stunnel ${R[stunnel.threads]:-?}" \
 	"(stunnel as configured by default: a thread per connection)"
+LOGCOST="tlswrap logging at notice (two lines per connection) vs err (none): handshakes ${R[tlswrap.hs]:-?} vs ${R[tlswrap.hs_quiet]:-?} conn/s, CPU per handshake ${R[tlswrap.hs_cpu]:-?} vs ${R[tlswrap.hs_quiet_cpu]:-?} ms"
+if [ -n "${R[tlswrap.hs_quiet_cpu]:-}" ] && [ -n "${R[tlswrap.hs_cpu]:-}" ]; then
+	LOGCOST="$LOGCOST: logging costs $(calc "(${R[tlswrap.hs_cpu]} - ${R[tlswrap.hs_quiet_cpu]}) * 100 / ${R[tlswrap.hs_quiet_cpu]}" 1)% of handshake CPU"
+fi
+echo "$LOGCOST"
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 
 {
@@ -519,6 +547,8 @@ for n in "${NOTES[@]}"; do echo "note: $n"; done
 		"handshakes tlswrap ${R[tlswrap.hs_util]:-?}%, stunnel ${R[stunnel.hs_util]:-?}%;" \
 		"small requests tlswrap ${R[tlswrap.rps_util]:-?}%, stunnel ${R[stunnel.rps_util]:-?}%."
 	echo "Threads during the memory test (before -> after): tlswrap ${R[tlswrap.threads]:-?}, stunnel ${R[stunnel.threads]:-?}."
+	echo
+	echo "$LOGCOST."
 	for n in "${NOTES[@]}"; do echo "- note: $n"; done
 } >"$MD"
 echo "(Markdown: $MD)"
