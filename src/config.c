@@ -1,6 +1,7 @@
 /* Configuration parsing and validation: inih handler -> struct cfg. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -158,8 +159,12 @@ int cfg_parse_level(const char *s)
 {
 	static const char *names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
 	const char *dot = strrchr(s, '.');
-	if (dot) /* stunnel's "facility.level": the facility is the syslog one, which is always daemon */
+	if (dot) { /* stunnel's "facility.level": the facility is the syslog one, which is always daemon */
+		for (const char *p = s; p < dot; p++)
+			if (!isalpha((unsigned char)*p))
+				return -1;
 		s = dot + 1;
+	}
 	if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
 		return s[0] - '0';
 	for (int i = 0; i < 8; i++)
@@ -225,6 +230,16 @@ int cfg_parse_addr(const char *s, struct cfg_addr *out, char *err, size_t errlen
 	}
 	memcpy(out->host, host, hlen);
 	out->host[hlen] = '\0';
+	if (strchr(out->host, ':')) { /* IPv6, bracketed or stunnel's "v6:port" form */
+		struct in6_addr a6;
+		char bare[sizeof(out->host)];
+		snprintf(bare, sizeof(bare), "%s", out->host);
+		char *zone = strchr(bare, '%');
+		if (zone)
+			*zone = '\0';
+		if (inet_pton(AF_INET6, bare, &a6) != 1)
+			return fail(err, errlen, "bad IPv6 address '%s' in '%s'", out->host, s);
+	}
 	return parse_port(colon + 1, out->port, err, errlen);
 }
 
@@ -429,12 +444,17 @@ static int scan_sections(FILE *f, struct load_ctx *L)
 	char buf[16384];
 	for (int line = 1; fgets(buf, sizeof(buf), f); line++) {
 		char *p = buf, *end;
+		if (line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+			p += 3; /* a UTF-8 byte order mark, which inih skips too */
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p != '[' || !(end = strchr(p, ']')))
 			continue;
 		*end = '\0';
 		p++;
+		if (strlen(p) > 49) /* inih cuts section names there: two long names could merge */
+			return fail(L->err, L->errlen, "%s:%d: section name too long (at most 49 characters)", L->c->file,
+				    line);
 		for (size_t i = 0; i < L->nheaders; i++)
 			if (strcmp(L->headers[i].name, p) == 0)
 				return fail(L->err, L->errlen, "%s:%d: duplicate section [%s] (first at line %d)", L->c->file,

@@ -6,10 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* A (from a pattern already stripped of its trailing dot) against name B, which may end in one. */
 static int eq_nocase(const char *a, size_t alen, const char *b, size_t blen)
 {
-	if (alen && a[alen - 1] == '.')
-		alen--;
 	if (blen && b[blen - 1] == '.')
 		blen--;
 	return alen == blen && alen > 0 && strncasecmp(a, b, alen) == 0;
@@ -20,6 +19,8 @@ int match_dns(const char *pattern, size_t plen, const char *name)
 	size_t nlen = strlen(name);
 	if (memchr(pattern, '\0', plen))
 		return 0; /* an embedded NUL in a certificate name is an attack, not a name */
+	if (plen && pattern[plen - 1] == '.')
+		plen--; /* "*.com." is "*.com" written absolute */
 	if (plen >= 2 && pattern[0] == '*' && pattern[1] == '.') {
 		const char *dot = memchr(name, '.', nlen);
 		if (!dot || dot == name)

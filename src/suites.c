@@ -50,7 +50,7 @@ int suites_lookup(const char *name)
 	/* IANA spelling: TLS_AES_128_GCM_SHA256 (1.3) or TLS_ECDHE_RSA_WITH_... (1.2) */
 	if (strlen(name) + 4 >= sizeof(buf) || strncasecmp(name, "TLS_", 4) != 0)
 		return 0;
-	if (strstr(name, "_WITH_"))
+	if (strcasestr(name, "_WITH_"))
 		snprintf(buf, sizeof(buf), "%s", name);
 	else
 		snprintf(buf, sizeof(buf), "TLS1-3-%s", name + 4);
@@ -73,7 +73,7 @@ static int add_list(const char *list, int want13, int *out, size_t *n, char *err
 		snprintf(err, errlen, "cipher list too long");
 		return -1;
 	}
-	for (char *save = NULL, *tok = strtok_r(buf, ":, ", &save); tok; tok = strtok_r(NULL, ":, ", &save)) {
+	for (char *save = NULL, *tok = strtok_r(buf, ":, \t", &save); tok; tok = strtok_r(NULL, ":, \t", &save)) {
 		if (strpbrk(tok, "!+@") || strcasecmp(tok, "HIGH") == 0 || strcasecmp(tok, "DEFAULT") == 0 ||
 		    strcasecmp(tok, "ALL") == 0) {
 			snprintf(err, errlen, "'%s': OpenSSL cipher expressions are not supported; list suite names", tok);

@@ -1,2 +1,1097 @@
+/* Unit tests for src/config.c: the stunnel-style file, command-line flags and value parsers. */
 #include <check.h>
-int main(void){return 0;}
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* A server service that passes validation, to build on. */
+#define SERVER "accept = 8443\nconnect = 127.0.0.1:80\ncert = /etc/tlswrap/server.pem\n"
+/* A client service that passes validation. */
+#define CLIENT "client = yes\naccept = 127.0.0.1:8025\nconnect = mail.example.com:465\n"
+
+/* Path of the last temporary config, for the "path:line:" part of messages. */
+static char path[64];
+
+/* Write TEXT to a new file in /tmp and cfg_load it into C; the file is gone on return. */
+static int load_str(const char *text, struct cfg *c, char *err)
+{
+	snprintf(path, sizeof(path), "/tmp/tlswrap-test-XXXXXX");
+	int fd = mkstemp(path);
+	ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
+	size_t len = strlen(text);
+	ssize_t w = write(fd, text, len);
+	close(fd);
+	if (w != (ssize_t)len) {
+		unlink(path);
+		ck_abort_msg("write %s: %s", path, strerror(errno));
+	}
+	int r = cfg_load(path, c, err, CFG_ERRLEN);
+	unlink(path);
+	return r;
+}
+
+/* Load TEXT, which must be valid, into C. */
+static void load_ok(const char *text, struct cfg *c)
+{
+	char err[CFG_ERRLEN] = "";
+	ck_assert_msg(load_str(text, c, err) == 0, "cfg_load failed: %s", err);
+}
+
+/* The 1-based line of TEXT on which NEEDLE first appears. */
+static int line_of(const char *text, const char *needle)
+{
+	const char *at = strstr(text, needle);
+	ck_assert_msg(at != NULL, "test bug: '%s' is not in the config text", needle);
+	int line = 1;
+	for (const char *p = text; p < at; p++)
+		line += *p == '\n';
+	return line;
+}
+
+/* Load TEXT expecting failure reported as "path:N: ...REASON..." where N is the line holding AT.
+ * Also checks that cfg_load left the struct freed. */
+static void expect_error_at(const char *text, const char *at, const char *reason)
+{
+	struct cfg c;
+	char err[CFG_ERRLEN] = "";
+	int r = load_str(text, &c, err);
+	if (r == 0)
+		cfg_free(&c);
+	ck_assert_msg(r == -1, "cfg_load succeeded; expected an error with '%s'", reason);
+	ck_assert_msg(c.file == NULL && c.svc == NULL && c.nsvc == 0, "cfg_load did not free the config on error");
+
+	size_t plen = strlen(path);
+	ck_assert_msg(strncmp(err, path, plen) == 0 && err[plen] == ':', "message does not start with '%s:': '%s'",
+		      path, err);
+	char *end;
+	long line = strtol(err + plen + 1, &end, 10);
+	int want = line_of(text, at);
+	ck_assert_msg(end != err + plen + 1 && strncmp(end, ": ", 2) == 0, "no 'line: ' after the path in '%s'", err);
+	ck_assert_msg(line == want, "error on line %ld, expected %d: '%s'", line, want, err);
+	ck_assert_msg(strstr(end, reason) != NULL, "expected '%s' in '%s'", reason, err);
+}
+
+/* ---- a complete file ------------------------------------------------------------------------- */
+
+static const char good_conf[] =
+	"; tlswrap test configuration\n"
+	"# both comment styles\n"
+	"foreground = yes\n"
+	"pid = /run/tlswrap.pid\n"
+	"debug = info\n"
+	"output = /var/log/tlswrap.log\n"
+	"syslog = no\n"
+	"TIMEOUTidle = 600\n"
+	"CAFILE = /etc/ssl/ca.pem\n"
+	"\n"
+	"[web]\n"
+	"accept = 443\n"
+	"connect = 127.0.0.1:8080\n"
+	"connect = [::1]:8081\n"
+	"connect = 8082\n"
+	"cert = /etc/tlswrap/web.pem\n"
+	"key = /etc/tlswrap/web.key\n"
+	"\n"
+	"[mail]\n"
+	"client = yes\n"
+	"accept = 127.0.0.1:8025\n"
+	"connect = mail.example.com:465\n"
+	"timeoutBUSY = 30\n"
+	"sni = mail.example.com\n"
+	"ciphersuites = TLS_AES_128_GCM_SHA256\n";
+
+static struct cfg good;
+
+static void good_setup(void)
+{
+	load_ok(good_conf, &good);
+}
+
+static void good_teardown(void)
+{
+	cfg_free(&good);
+}
+
+START_TEST(file_globals)
+{
+	ck_assert_int_eq(good.g.foreground, 1);
+	ck_assert_str_eq(good.g.pid, "/run/tlswrap.pid");
+	ck_assert_int_eq(good.g.debug, 6);
+	ck_assert_str_eq(good.g.output, "/var/log/tlswrap.log");
+	ck_assert_int_eq(good.g.syslog, 0);
+}
+END_TEST
+
+START_TEST(file_services_in_order)
+{
+	ck_assert_str_eq(good.file, path);
+	ck_assert_uint_eq(good.nsvc, 2);
+	ck_assert_str_eq(good.svc[0].name, "web");
+	ck_assert_str_eq(good.svc[1].name, "mail");
+	ck_assert_str_eq(good.svc[0].file, path);
+	ck_assert_int_eq(good.svc[0].client, 0);
+	ck_assert_int_eq(good.svc[1].client, 1);
+}
+END_TEST
+
+START_TEST(file_accept)
+{
+	ck_assert_int_eq(good.svc[0].has_accept, 1);
+	ck_assert_str_eq(good.svc[0].accept.host, "");
+	ck_assert_str_eq(good.svc[0].accept.port, "443");
+	ck_assert_str_eq(good.svc[1].accept.host, "127.0.0.1");
+	ck_assert_str_eq(good.svc[1].accept.port, "8025");
+}
+END_TEST
+
+START_TEST(file_connect_repeated_in_order)
+{
+	const struct cfg_service *s = &good.svc[0];
+	ck_assert_int_eq(s->n_connect, 3);
+	ck_assert_str_eq(s->connect[0].host, "127.0.0.1");
+	ck_assert_str_eq(s->connect[0].port, "8080");
+	ck_assert_str_eq(s->connect[1].host, "::1");
+	ck_assert_str_eq(s->connect[1].port, "8081");
+	/* a bare port connects to localhost, as in stunnel */
+	ck_assert_str_eq(s->connect[2].host, "localhost");
+	ck_assert_str_eq(s->connect[2].port, "8082");
+}
+END_TEST
+
+START_TEST(file_defaults_apply_to_every_service)
+{
+	for (size_t i = 0; i < good.nsvc; i++) {
+		ck_assert_int_eq(good.svc[i].timeout_idle, 600);
+		ck_assert_ptr_nonnull(good.svc[i].cafile);
+		ck_assert_str_eq(good.svc[i].cafile, "/etc/ssl/ca.pem");
+	}
+	/* each service owns its copy */
+	ck_assert_ptr_ne(good.svc[0].cafile, good.svc[1].cafile);
+}
+END_TEST
+
+START_TEST(file_option_names_ignore_case)
+{
+	/* "CAFILE" and "timeoutBUSY" in the file */
+	ck_assert_str_eq(good.svc[1].cafile, "/etc/ssl/ca.pem");
+	ck_assert_int_eq(good.svc[1].timeout_busy, 30);
+	ck_assert_int_eq(good.svc[0].timeout_busy, 300);
+}
+END_TEST
+
+START_TEST(file_strings)
+{
+	ck_assert_str_eq(good.svc[0].cert, "/etc/tlswrap/web.pem");
+	ck_assert_str_eq(good.svc[0].key, "/etc/tlswrap/web.key");
+	ck_assert_ptr_null(good.svc[0].sni);
+	ck_assert_ptr_null(good.svc[0].ciphersuites);
+	ck_assert_ptr_null(good.svc[1].cert);
+	ck_assert_str_eq(good.svc[1].sni, "mail.example.com");
+	ck_assert_str_eq(good.svc[1].ciphersuites, "TLS_AES_128_GCM_SHA256");
+}
+END_TEST
+
+/* ---- defaults -------------------------------------------------------------------------------- */
+
+START_TEST(defaults_stunnel_timeouts)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.svc[0].timeout_busy, 300);
+	ck_assert_int_eq(c.svc[0].timeout_connect, 10);
+	ck_assert_int_eq(c.svc[0].timeout_idle, 43200);
+	ck_assert_int_eq(c.svc[0].timeout_close, 60);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(defaults_timeouts_settable)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER "TIMEOUTbusy = 1\nTIMEOUTconnect = 2\nTIMEOUTidle = 0\nTIMEOUTclose = 4\n", &c);
+	ck_assert_int_eq(c.svc[0].timeout_busy, 1);
+	ck_assert_int_eq(c.svc[0].timeout_connect, 2);
+	ck_assert_int_eq(c.svc[0].timeout_idle, 0);
+	ck_assert_int_eq(c.svc[0].timeout_close, 4);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(defaults_globals)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.foreground, 0); /* stunnel daemonizes */
+	ck_assert_int_eq(c.g.syslog, CFG_UNSET);
+	ck_assert_int_eq(c.g.debug, 5);
+	ck_assert_ptr_null(c.g.pid);
+	ck_assert_ptr_null(c.g.output);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(defaults_tls_versions)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.svc[0].tls_min, CFG_TLS12);
+	ck_assert_int_eq(c.svc[0].tls_max, CFG_TLS13);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(defaults_client_verifies)
+{
+	struct cfg c;
+	load_ok("[a]\n" CLIENT, &c);
+	ck_assert_int_eq(c.svc[0].verify_chain, 1);
+	ck_assert_int_eq(c.svc[0].verify_peer, 0);
+	ck_assert_int_eq(c.svc[0].require_cert, 0);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(defaults_client_verify_off)
+{
+	struct cfg c;
+	load_ok("[a]\n" CLIENT "verifyChain = no\n", &c);
+	ck_assert_int_eq(c.svc[0].verify_chain, 0);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(defaults_server_does_not_verify)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.svc[0].verify_chain, 0);
+	ck_assert_int_eq(c.svc[0].verify_peer, 0);
+	ck_assert_int_eq(c.svc[0].require_cert, 0);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(defaults_server_require_cert_follows_verify)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER "verifyChain = yes\nCAfile = /ca.pem\n"
+		"[b]\n" SERVER "verifyPeer = yes\nCAfile = /ca.pem\n"
+		"[c]\n" SERVER "verifyChain = yes\nrequireCert = no\n",
+		&c);
+	ck_assert_int_eq(c.svc[0].require_cert, 1);
+	ck_assert_int_eq(c.svc[1].require_cert, 1);
+	ck_assert_int_eq(c.svc[1].verify_chain, 0);
+	ck_assert_int_eq(c.svc[2].verify_chain, 1);
+	ck_assert_int_eq(c.svc[2].require_cert, 0);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(ssl_version_sets_both)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER "sslVersion = TLSv1.3\n[b]\n" SERVER "sslversion = tlsv1.2\n", &c);
+	ck_assert_int_eq(c.svc[0].tls_min, CFG_TLS13);
+	ck_assert_int_eq(c.svc[0].tls_max, CFG_TLS13);
+	ck_assert_int_eq(c.svc[1].tls_min, CFG_TLS12);
+	ck_assert_int_eq(c.svc[1].tls_max, CFG_TLS12);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(ssl_version_min_max)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER "sslVersionMin = TLSv1.3\n"
+		"[b]\n" SERVER "sslVersionMax = 1.2\n"
+		"[c]\n" SERVER "sslVersionMin = TLSv1.2\nsslVersionMax = TLSv1.2\n",
+		&c);
+	ck_assert_int_eq(c.svc[0].tls_min, CFG_TLS13);
+	ck_assert_int_eq(c.svc[0].tls_max, CFG_TLS13);
+	ck_assert_int_eq(c.svc[1].tls_min, CFG_TLS12);
+	ck_assert_int_eq(c.svc[1].tls_max, CFG_TLS12);
+	ck_assert_int_eq(c.svc[2].tls_min, CFG_TLS12);
+	ck_assert_int_eq(c.svc[2].tls_max, CFG_TLS12);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(section_overrides_default)
+{
+	struct cfg c;
+	load_ok("cert = /default.pem\nTIMEOUTclose = 5\n[a]\n" SERVER "[b]\naccept = 1\nconnect = 2\n", &c);
+	ck_assert_str_eq(c.svc[0].cert, "/etc/tlswrap/server.pem");
+	ck_assert_str_eq(c.svc[1].cert, "/default.pem");
+	ck_assert_int_eq(c.svc[0].timeout_close, 5);
+	ck_assert_int_eq(c.svc[1].timeout_close, 5);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(section_lines)
+{
+	struct cfg c;
+	const char *t = "; [old] commented out\n# [a]\nforeground = no\n[a]\n" SERVER "\n  [b]\n\n" CLIENT;
+	load_ok(t, &c);
+	ck_assert_uint_eq(c.nsvc, 2);
+	ck_assert_int_eq(c.svc[0].line, line_of(t, "[a]\naccept"));
+	ck_assert_int_eq(c.svc[1].line, line_of(t, "[b]"));
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(section_name_49_chars)
+{
+	/* the longest name inih passes on whole */
+	char t[512], name[50];
+	memset(name, 'n', 49);
+	name[49] = '\0';
+	snprintf(t, sizeof(t), "[%s]\n" SERVER, name);
+	struct cfg c;
+	load_ok(t, &c);
+	ck_assert_str_eq(c.svc[0].name, name);
+	ck_assert_int_eq(c.svc[0].line, 1);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(max_connect_accepted)
+{
+	char text[2048] = "[a]\naccept = 1\ncert = /c.pem\n";
+	for (int i = 0; i < CFG_MAX_CONNECT; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "connect = 10.0.0.%d:80\n", i + 1);
+	struct cfg c;
+	load_ok(text, &c);
+	ck_assert_int_eq(c.svc[0].n_connect, CFG_MAX_CONNECT);
+	ck_assert_str_eq(c.svc[0].connect[CFG_MAX_CONNECT - 1].host, "10.0.0.16");
+	cfg_free(&c);
+}
+END_TEST
+
+/* ---- file errors ----------------------------------------------------------------------------- */
+
+START_TEST(err_unknown_option)
+{
+	const char *t = "[a]\n" SERVER "bogus = 1\n";
+	expect_error_at(t, "bogus", "unknown option 'bogus'");
+}
+END_TEST
+
+START_TEST(err_missing_equals)
+{
+	const char *t = "debug = 5\nforeground yes\n[a]\n" SERVER;
+	expect_error_at(t, "foreground", "syntax error");
+}
+END_TEST
+
+START_TEST(err_bad_bool)
+{
+	const char *t = "[a]\n" SERVER "client = maybe\n";
+	expect_error_at(t, "client", "client: expected yes or no, got 'maybe'");
+}
+END_TEST
+
+START_TEST(err_bad_debug_level)
+{
+	expect_error_at("debug = 8\n[a]\n" SERVER, "debug", "debug: expected 0-7 or emerg..debug, got '8'");
+	expect_error_at("foreground = no\ndebug = loud\n[a]\n" SERVER, "debug", "got 'loud'");
+}
+END_TEST
+
+START_TEST(err_bad_port_zero)
+{
+	expect_error_at("[a]\naccept = 0\nconnect = 80\ncert = /c\n", "accept", "accept: bad port '0'");
+}
+END_TEST
+
+START_TEST(err_bad_port_too_big)
+{
+	expect_error_at("[a]\naccept = 1\nconnect = h:65536\ncert = /c\n", "connect", "connect: bad port '65536'");
+}
+END_TEST
+
+START_TEST(err_bad_port_name)
+{
+	expect_error_at("[a]\naccept = abc\nconnect = 80\ncert = /c\n", "accept", "accept: bad port 'abc'");
+}
+END_TEST
+
+START_TEST(err_bad_port_empty)
+{
+	expect_error_at("[a]\naccept = 1\nconnect = host:\ncert = /c\n", "connect", "connect: missing port");
+	expect_error_at("[a]\ncert = /c\naccept =\nconnect = 2\n", "accept", "accept: empty address");
+}
+END_TEST
+
+START_TEST(err_bad_host)
+{
+	expect_error_at("[a]\naccept = 1\nconnect = a b:80\ncert = /c\n", "connect", "bad character ' '");
+	expect_error_at("[a]\naccept = exa$mple:1\nconnect = 2\ncert = /c\n", "accept", "bad character '$'");
+}
+END_TEST
+
+START_TEST(err_bad_timeout)
+{
+	expect_error_at("[a]\n" SERVER "TIMEOUTidle = 10s\n", "TIMEOUTidle", "expected a number of seconds");
+	expect_error_at("[a]\n" SERVER "TIMEOUTclose = -1\n", "TIMEOUTclose", "expected a number of seconds");
+}
+END_TEST
+
+START_TEST(err_global_after_section)
+{
+	const char *t = "[a]\n" SERVER "pid = /run/x.pid\n";
+	expect_error_at(t, "pid", "'pid' is a global option");
+}
+END_TEST
+
+START_TEST(err_missing_accept)
+{
+	const char *t = "[a]\n" SERVER "[b]\nconnect = 80\ncert = /c\n";
+	expect_error_at(t, "[b]", "service [b] has no 'accept'");
+}
+END_TEST
+
+START_TEST(err_missing_connect)
+{
+	const char *t = "[a]\naccept = 1\ncert = /c\n";
+	expect_error_at(t, "[a]", "service [a] has no 'connect'");
+}
+END_TEST
+
+START_TEST(err_server_without_cert)
+{
+	const char *t = "[a]\n" CLIENT "[srv]\naccept = 9001\nconnect = 2\n";
+	expect_error_at(t, "[srv]", "server service [srv] needs 'cert'");
+}
+END_TEST
+
+START_TEST(err_key_without_cert)
+{
+	const char *t = "[a]\n" CLIENT "key = /k.pem\n";
+	expect_error_at(t, "[a]", "has 'key' without 'cert'");
+}
+END_TEST
+
+START_TEST(err_verify_peer_without_ca)
+{
+	const char *t = "[a]\n" SERVER "verifyPeer = yes\n";
+	expect_error_at(t, "[a]", "verifyPeer needs CAfile or CApath");
+}
+END_TEST
+
+START_TEST(err_check_host_without_verify)
+{
+	const char *t = "[a]\n" SERVER "checkHost = client.example.com\n";
+	expect_error_at(t, "[a]", "checkHost/checkIP need verifyChain or verifyPeer");
+}
+END_TEST
+
+START_TEST(err_ssl_version_unsupported)
+{
+	expect_error_at("[a]\n" SERVER "sslVersion = TLSv1\n", "sslVersion", "sslVersion: TLSv1 is not supported");
+	expect_error_at("[a]\n" SERVER "sslVersionMin = SSLv3\n", "sslVersionMin", "SSLv3 is not supported");
+}
+END_TEST
+
+START_TEST(err_ssl_version_unknown)
+{
+	expect_error_at("[a]\n" SERVER "sslVersionMax = TLSv9\n", "sslVersionMax",
+			"expected TLSv1.2 or TLSv1.3, got 'TLSv9'");
+}
+END_TEST
+
+START_TEST(err_ssl_version_min_above_max)
+{
+	const char *t = "[a]\n" SERVER "sslVersionMin = TLSv1.3\nsslVersionMax = TLSv1.2\n";
+	expect_error_at(t, "[a]", "sslVersionMin is above sslVersionMax");
+}
+END_TEST
+
+START_TEST(err_duplicate_section)
+{
+	const char *t = "[a]\n" SERVER "[b]\n" SERVER "[a]\nTIMEOUTidle = 5\n";
+	expect_error_at(t, "[a]\nTIMEOUTidle", "duplicate section [a] (first at line 1)");
+}
+END_TEST
+
+START_TEST(err_service_line_is_header)
+{
+	/* struct cfg_service.line is where the section starts: the [b] header, not its first option */
+	const char *t = "[a]\n" SERVER "\n[b]\n\n; comment\nconnect = 80\ncert = /c\n";
+	expect_error_at(t, "[b]", "service [b] has no 'accept'");
+}
+END_TEST
+
+START_TEST(err_duplicate_adjacent_section)
+{
+	const char *t = "[a]\naccept = 1\ncert = /c\n[a]\nconnect = 2\n";
+	expect_error_at(t, "[a]\nconnect", "duplicate section [a] (first at line 1)");
+}
+END_TEST
+
+START_TEST(err_empty_section)
+{
+	const char *t = "[a]\n" SERVER "[empty]\n; nothing here\n";
+	expect_error_at(t, "[empty]", "section [empty] has no options");
+}
+END_TEST
+
+START_TEST(err_too_many_connect)
+{
+	char text[2048] = "[a]\naccept = 1\ncert = /c.pem\n";
+	for (int i = 0; i <= CFG_MAX_CONNECT; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "connect = 10.0.0.%d:80\n", i + 1);
+	expect_error_at(text, "10.0.0.17", "connect: at most 16 per service");
+}
+END_TEST
+
+START_TEST(err_no_services)
+{
+	struct cfg c;
+	char err[CFG_ERRLEN] = "";
+	ck_assert_int_eq(load_str("foreground = yes\n", &c, err), -1);
+	ck_assert_msg(strncmp(err, path, strlen(path)) == 0 && strstr(err, "no services defined"), "got '%s'", err);
+}
+END_TEST
+
+START_TEST(err_nonexistent_file)
+{
+	struct cfg c;
+	char err[CFG_ERRLEN] = "";
+	const char *missing = "/nonexistent-tlswrap-dir/tlswrap.conf";
+	ck_assert_int_eq(cfg_load(missing, &c, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, missing, strlen(missing)) == 0 && err[strlen(missing)] == ':',
+		      "message should start with the path: '%s'", err);
+	ck_assert_msg(strstr(err, strerror(ENOENT)) != NULL, "message should give the reason: '%s'", err);
+	ck_assert_ptr_null(c.file);
+}
+END_TEST
+
+START_TEST(err_frees_everything)
+{
+	/* strings in the globals, the defaults and two services, then a late error: cfg_load must free
+	 * them all (LeakSanitizer reports otherwise) and leave the struct reusable */
+	const char *t = "pid = /p\noutput = /o\nCAfile = /ca\nciphers = X\n"
+			"[a]\n" SERVER "key = /k\nsni = s\ncheckHost = h\n"
+			"[b]\n" SERVER "CApath = /d\nciphersuites = Y\nnope = 1\n";
+	expect_error_at(t, "nope", "unknown option 'nope'");
+}
+END_TEST
+
+START_TEST(err_finish_frees_everything)
+{
+	const char *t = "pid = /p\nCAfile = /ca\n[a]\n" SERVER "key = /k\n[b]\naccept = 1\ncert = /c\n";
+	expect_error_at(t, "[b]", "no 'connect'");
+}
+END_TEST
+
+/* ---- cfg_parse_addr -------------------------------------------------------------------------- */
+
+/* Parse S, which must be valid, and compare with HOST and PORT. */
+static void addr_ok(const char *s, const char *host, const char *port)
+{
+	struct cfg_addr a;
+	char err[CFG_ERRLEN] = "";
+	ck_assert_msg(cfg_parse_addr(s, &a, err, sizeof(err)) == 0, "'%s' rejected: %s", s, err);
+	ck_assert_msg(strcmp(a.host, host) == 0 && strcmp(a.port, port) == 0, "'%s' gave host '%s' port '%s'", s,
+		      a.host, a.port);
+}
+
+/* Parse S expecting failure with REASON in the message. */
+static void addr_bad(const char *s, const char *reason)
+{
+	struct cfg_addr a;
+	char err[CFG_ERRLEN] = "";
+	ck_assert_msg(cfg_parse_addr(s, &a, err, sizeof(err)) == -1, "'%s' accepted (host '%s' port '%s')", s, a.host,
+		      a.port);
+	ck_assert_msg(strstr(err, reason) != NULL, "'%s': expected '%s' in '%s'", s, reason, err);
+}
+
+START_TEST(addr_port_only)
+{
+	addr_ok("443", "", "443");
+	addr_ok("1", "", "1");
+	addr_ok("65535", "", "65535");
+}
+END_TEST
+
+START_TEST(addr_ipv4)
+{
+	addr_ok("127.0.0.1:443", "127.0.0.1", "443");
+}
+END_TEST
+
+START_TEST(addr_name)
+{
+	addr_ok("localhost:8080", "localhost", "8080");
+	addr_ok("my-host_1.example.com:25", "my-host_1.example.com", "25");
+}
+END_TEST
+
+START_TEST(addr_ipv6_bracketed)
+{
+	addr_ok("[::1]:443", "::1", "443");
+	addr_ok("[fe80::1%eth0]:22", "fe80::1%eth0", "22");
+}
+END_TEST
+
+START_TEST(addr_ipv6_stunnel_form)
+{
+	addr_ok("::1:443", "::1", "443");
+	addr_ok("2001:db8::1:8443", "2001:db8::1", "8443");
+}
+END_TEST
+
+START_TEST(addr_bracket_without_colon)
+{
+	addr_bad("[::1]443", "expected [IPv6]:port");
+	addr_bad("[::1:443", "expected [IPv6]:port");
+}
+END_TEST
+
+START_TEST(addr_empty_host)
+{
+	addr_bad(":443", "empty host");
+	addr_bad("[]:443", "empty host");
+}
+END_TEST
+
+START_TEST(addr_missing_port)
+{
+	addr_bad("host:", "missing port");
+	addr_bad("[::1]:", "missing port");
+}
+END_TEST
+
+START_TEST(addr_bad_ports)
+{
+	addr_bad("host:0", "bad port '0'");
+	addr_bad("host:99999", "bad port '99999'");
+	addr_bad("65536", "bad port '65536'");
+	addr_bad("0", "bad port");
+	addr_bad("abc", "bad port 'abc'");
+	addr_bad("host:-1", "bad port '-1'");
+	addr_bad("host:+80", "bad port '+80'");
+	addr_bad("host:80x", "bad port '80x'");
+	addr_bad("host: 80", "bad port");
+}
+END_TEST
+
+START_TEST(addr_bad_host_characters)
+{
+	addr_bad("a b:1", "bad character ' '");
+	addr_bad("a/b:1", "bad character '/'");
+	addr_bad("host;rm:1", "bad character ';'");
+	/* a host with ':' must be IPv6: "::1" alone is not host ":" and port 1 */
+	addr_bad("::1", "bad IPv6 address ':'");
+	addr_bad("[1:2]:443", "bad IPv6 address '1:2'");
+	addr_bad("fe80::1::2:443", "bad IPv6 address");
+}
+END_TEST
+
+START_TEST(addr_host_length)
+{
+	char s[300];
+	memset(s, 'a', 255);
+	strcpy(s + 255, ":1");
+	struct cfg_addr a;
+	char err[CFG_ERRLEN] = "";
+	ck_assert_msg(cfg_parse_addr(s, &a, err, sizeof(err)) == 0, "255-byte host rejected: %s", err);
+	ck_assert_uint_eq(strlen(a.host), 255);
+
+	memset(s, 'a', 256);
+	strcpy(s + 256, ":1");
+	addr_bad(s, "host name too long");
+}
+END_TEST
+
+START_TEST(addr_empty)
+{
+	addr_bad("", "empty address");
+}
+END_TEST
+
+/* ---- small parsers --------------------------------------------------------------------------- */
+
+START_TEST(parse_bool_values)
+{
+	const char *yes[] = { "yes", "YES", "true", "True", "on", "1" }, *no[] = { "no", "No", "false", "off", "OFF", "0" };
+	for (size_t i = 0; i < 6; i++) {
+		ck_assert_msg(cfg_parse_bool(yes[i]) == 1, "'%s' should be 1", yes[i]);
+		ck_assert_msg(cfg_parse_bool(no[i]) == 0, "'%s' should be 0", no[i]);
+	}
+}
+END_TEST
+
+START_TEST(parse_bool_garbage)
+{
+	const char *bad[] = { "", "2", "y", "n", "yes ", "enable", "-1" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(cfg_parse_bool(bad[i]) == -1, "'%s' should be -1", bad[i]);
+}
+END_TEST
+
+START_TEST(parse_level_numbers)
+{
+	for (int i = 0; i <= 7; i++) {
+		char s[2] = { (char)('0' + i), '\0' };
+		ck_assert_int_eq(cfg_parse_level(s), i);
+	}
+}
+END_TEST
+
+START_TEST(parse_level_names)
+{
+	ck_assert_int_eq(cfg_parse_level("emerg"), 0);
+	ck_assert_int_eq(cfg_parse_level("alert"), 1);
+	ck_assert_int_eq(cfg_parse_level("crit"), 2);
+	ck_assert_int_eq(cfg_parse_level("err"), 3);
+	ck_assert_int_eq(cfg_parse_level("error"), 3);
+	ck_assert_int_eq(cfg_parse_level("warning"), 4);
+	ck_assert_int_eq(cfg_parse_level("notice"), 5);
+	ck_assert_int_eq(cfg_parse_level("info"), 6);
+	ck_assert_int_eq(cfg_parse_level("debug"), 7);
+	ck_assert_int_eq(cfg_parse_level("DEBUG"), 7);
+}
+END_TEST
+
+START_TEST(parse_level_facility)
+{
+	ck_assert_int_eq(cfg_parse_level("daemon.debug"), 7);
+	ck_assert_int_eq(cfg_parse_level("daemon.3"), 3);
+	ck_assert_int_eq(cfg_parse_level("daemon."), -1);
+}
+END_TEST
+
+START_TEST(parse_level_garbage)
+{
+	const char *bad[] = { "", "8", "-1", "10", "07", "loud", "debug2", "1.5", "daemon1.debug" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(cfg_parse_level(bad[i]) == -1, "'%s' should be -1, got %d", bad[i], cfg_parse_level(bad[i]));
+}
+END_TEST
+
+START_TEST(parse_tls_version_supported)
+{
+	ck_assert_int_eq(cfg_parse_tls_version("TLSv1.2"), CFG_TLS12);
+	ck_assert_int_eq(cfg_parse_tls_version("TLSv1.3"), CFG_TLS13);
+	ck_assert_int_eq(cfg_parse_tls_version("tlsv1.3"), CFG_TLS13);
+	ck_assert_int_eq(cfg_parse_tls_version("1.2"), CFG_TLS12);
+	ck_assert_int_eq(cfg_parse_tls_version("1.3"), CFG_TLS13);
+}
+END_TEST
+
+START_TEST(parse_tls_version_unsupported)
+{
+	const char *old[] = { "SSLv2", "SSLv3", "TLSv1", "TLSv1.0", "TLSv1.1", "tlsv1.1" };
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++)
+		ck_assert_msg(cfg_parse_tls_version(old[i]) == -2, "'%s' should be -2", old[i]);
+}
+END_TEST
+
+START_TEST(parse_tls_version_garbage)
+{
+	const char *bad[] = { "", "TLSv1.4", "TLS1.2", "v1.2", "1.1", "TLSv1.2 ", "garbage" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(cfg_parse_tls_version(bad[i]) == -1, "'%s' should be -1", bad[i]);
+}
+END_TEST
+
+START_TEST(option_known)
+{
+	ck_assert_int_eq(cfg_option_known("CAfile"), 1);
+	ck_assert_int_eq(cfg_option_known("cafile"), 1);
+	ck_assert_int_eq(cfg_option_known("foreground"), 1);
+	ck_assert_int_eq(cfg_option_known("bogus"), 0);
+	ck_assert_int_eq(cfg_option_known(""), 0);
+}
+END_TEST
+
+/* ---- command-line flags, the way src/main.c builds them ----------------------------------------- */
+
+static struct cfg flags;
+static char flags_err[CFG_ERRLEN];
+
+/* main.c: cfg_init(..., "command line"), then a section "tunnel" at the first --option. */
+static void flags_setup(void)
+{
+	cfg_init(&flags, "command line");
+	memset(flags_err, 0, sizeof(flags_err));
+	ck_assert_msg(cfg_section(&flags, "tunnel", 0, flags_err, sizeof(flags_err)) == 0, "%s", flags_err);
+}
+
+static void flags_teardown(void)
+{
+	cfg_free(&flags);
+}
+
+static void flag(const char *name, const char *value)
+{
+	ck_assert_msg(cfg_set_flag(&flags, name, value, flags_err, sizeof(flags_err)) == 0, "--%s %s: %s", name, value,
+		      flags_err);
+}
+
+START_TEST(flags_client_tunnel)
+{
+	flag("client", "yes");
+	flag("accept", "127.0.0.1:8025");
+	flag("connect", "mail.example.com:465");
+	ck_assert_msg(cfg_finish(&flags, flags_err, sizeof(flags_err)) == 0, "%s", flags_err);
+	ck_assert_uint_eq(flags.nsvc, 1);
+	const struct cfg_service *s = &flags.svc[0];
+	ck_assert_str_eq(s->name, "tunnel");
+	ck_assert_int_eq(s->client, 1);
+	ck_assert_int_eq(s->verify_chain, 1);
+	ck_assert_str_eq(s->accept.host, "127.0.0.1");
+	ck_assert_str_eq(s->connect[0].host, "mail.example.com");
+	ck_assert_str_eq(s->connect[0].port, "465");
+}
+END_TEST
+
+START_TEST(flags_global_after_section)
+{
+	flag("client", "yes");
+	flag("foreground", "yes");
+	flag("DEBUG", "debug");
+	flag("pid", "/run/t.pid");
+	ck_assert_int_eq(flags.g.foreground, 1);
+	ck_assert_int_eq(flags.g.debug, 7);
+	ck_assert_str_eq(flags.g.pid, "/run/t.pid");
+}
+END_TEST
+
+START_TEST(flags_cfg_set_global_after_section_fails)
+{
+	ck_assert_int_eq(cfg_set(&flags, "foreground", "yes", flags_err, sizeof(flags_err)), -1);
+	ck_assert_msg(strstr(flags_err, "'foreground' is a global option"), "got '%s'", flags_err);
+	ck_assert_int_eq(flags.g.foreground, CFG_UNSET);
+}
+END_TEST
+
+START_TEST(flags_bad_value)
+{
+	ck_assert_int_eq(cfg_set_flag(&flags, "accept", "host:0", flags_err, sizeof(flags_err)), -1);
+	ck_assert_msg(strstr(flags_err, "accept: bad port '0'"), "got '%s'", flags_err);
+	ck_assert_int_eq(cfg_set_flag(&flags, "syslog", "perhaps", flags_err, sizeof(flags_err)), -1);
+	ck_assert_msg(strstr(flags_err, "syslog: expected yes or no"), "got '%s'", flags_err);
+}
+END_TEST
+
+START_TEST(flags_unknown_option)
+{
+	ck_assert_int_eq(cfg_set_flag(&flags, "bogus", "1", flags_err, sizeof(flags_err)), -1);
+	ck_assert_msg(strstr(flags_err, "unknown option 'bogus'"), "got '%s'", flags_err);
+}
+END_TEST
+
+START_TEST(flags_finish_reports_command_line)
+{
+	flag("accept", "8443");
+	flag("cert", "/c.pem");
+	ck_assert_int_eq(cfg_finish(&flags, flags_err, sizeof(flags_err)), -1);
+	ck_assert_str_eq(flags_err, "command line:0: service [tunnel] has no 'connect'");
+}
+END_TEST
+
+START_TEST(flags_duplicate_section)
+{
+	ck_assert_int_eq(cfg_section(&flags, "tunnel", 0, flags_err, sizeof(flags_err)), -1);
+	ck_assert_msg(strstr(flags_err, "duplicate section [tunnel]"), "got '%s'", flags_err);
+	ck_assert_uint_eq(flags.nsvc, 1);
+}
+END_TEST
+
+START_TEST(section_names_checked)
+{
+	struct cfg c;
+	char err[CFG_ERRLEN] = "", name[80];
+	cfg_init(&c, "t");
+	ck_assert_int_eq(cfg_section(&c, "", 1, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "empty section name"), "got '%s'", err);
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	ck_assert_int_eq(cfg_section(&c, name, 1, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "section name too long"), "got '%s'", err);
+	name[63] = '\0';
+	ck_assert_msg(cfg_section(&c, name, 1, err, sizeof(err)) == 0, "63 chars rejected: %s", err);
+	ck_assert_uint_eq(c.nsvc, 1);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(set_before_section_is_default)
+{
+	struct cfg c;
+	char err[CFG_ERRLEN] = "";
+	cfg_init(&c, "t");
+	ck_assert_int_eq(cfg_set(&c, "cert", "/d.pem", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg_set(&c, "connect", "9", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg_section(&c, "x", 3, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg_set(&c, "accept", "1", err, sizeof(err)), 0);
+	ck_assert_msg(cfg_finish(&c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c.svc[0].cert, "/d.pem");
+	ck_assert_str_eq(c.svc[0].connect[0].port, "9");
+	ck_assert_str_eq(c.svc[0].file, "t");
+	ck_assert_int_eq(c.svc[0].line, 3);
+	cfg_free(&c);
+
+	/* cfg_free leaves C ready for cfg_init */
+	cfg_init(&c, "again");
+	ck_assert_str_eq(c.file, "again");
+	ck_assert_uint_eq(c.nsvc, 0);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(finish_without_services)
+{
+	struct cfg c;
+	char err[CFG_ERRLEN] = "";
+	cfg_init(&c, "t.conf");
+	ck_assert_int_eq(cfg_finish(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "t.conf: no services defined");
+	cfg_free(&c);
+}
+END_TEST
+
+/* ---- regressions: bugs found in src/config.c by these tests ---- */
+
+START_TEST(bug_long_section_name)
+{
+	/* inih keeps 49 characters of a section name; a longer one is today reported as "has no options"
+	 * although it has some. It should be refused for its length. */
+	char t[512], name[51];
+	memset(name, 'n', 50);
+	name[50] = '\0';
+	snprintf(t, sizeof(t), "[%s]\n" SERVER, name);
+	expect_error_at(t, name, "too long");
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+
+	TCase *tc = tcase_create("file");
+	tcase_add_checked_fixture(tc, good_setup, good_teardown);
+	tcase_add_test(tc, file_globals);
+	tcase_add_test(tc, file_services_in_order);
+	tcase_add_test(tc, file_accept);
+	tcase_add_test(tc, file_connect_repeated_in_order);
+	tcase_add_test(tc, file_defaults_apply_to_every_service);
+	tcase_add_test(tc, file_option_names_ignore_case);
+	tcase_add_test(tc, file_strings);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("defaults");
+	tcase_add_test(tc, defaults_stunnel_timeouts);
+	tcase_add_test(tc, defaults_timeouts_settable);
+	tcase_add_test(tc, defaults_globals);
+	tcase_add_test(tc, defaults_tls_versions);
+	tcase_add_test(tc, defaults_client_verifies);
+	tcase_add_test(tc, defaults_client_verify_off);
+	tcase_add_test(tc, defaults_server_does_not_verify);
+	tcase_add_test(tc, defaults_server_require_cert_follows_verify);
+	tcase_add_test(tc, ssl_version_sets_both);
+	tcase_add_test(tc, ssl_version_min_max);
+	tcase_add_test(tc, section_overrides_default);
+	tcase_add_test(tc, section_lines);
+	tcase_add_test(tc, section_name_49_chars);
+	tcase_add_test(tc, max_connect_accepted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("file_errors");
+	tcase_add_test(tc, err_unknown_option);
+	tcase_add_test(tc, err_missing_equals);
+	tcase_add_test(tc, err_bad_bool);
+	tcase_add_test(tc, err_bad_debug_level);
+	tcase_add_test(tc, err_bad_port_zero);
+	tcase_add_test(tc, err_bad_port_too_big);
+	tcase_add_test(tc, err_bad_port_name);
+	tcase_add_test(tc, err_bad_port_empty);
+	tcase_add_test(tc, err_bad_host);
+	tcase_add_test(tc, err_bad_timeout);
+	tcase_add_test(tc, err_global_after_section);
+	tcase_add_test(tc, err_missing_accept);
+	tcase_add_test(tc, err_missing_connect);
+	tcase_add_test(tc, err_server_without_cert);
+	tcase_add_test(tc, err_key_without_cert);
+	tcase_add_test(tc, err_verify_peer_without_ca);
+	tcase_add_test(tc, err_check_host_without_verify);
+	tcase_add_test(tc, err_ssl_version_unsupported);
+	tcase_add_test(tc, err_ssl_version_unknown);
+	tcase_add_test(tc, err_ssl_version_min_above_max);
+	tcase_add_test(tc, err_service_line_is_header);
+	tcase_add_test(tc, err_duplicate_section);
+	tcase_add_test(tc, err_duplicate_adjacent_section);
+	tcase_add_test(tc, err_empty_section);
+	tcase_add_test(tc, err_too_many_connect);
+	tcase_add_test(tc, err_no_services);
+	tcase_add_test(tc, err_nonexistent_file);
+	tcase_add_test(tc, err_frees_everything);
+	tcase_add_test(tc, err_finish_frees_everything);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("parse_addr");
+	tcase_add_test(tc, addr_port_only);
+	tcase_add_test(tc, addr_ipv4);
+	tcase_add_test(tc, addr_name);
+	tcase_add_test(tc, addr_ipv6_bracketed);
+	tcase_add_test(tc, addr_ipv6_stunnel_form);
+	tcase_add_test(tc, addr_bracket_without_colon);
+	tcase_add_test(tc, addr_empty_host);
+	tcase_add_test(tc, addr_missing_port);
+	tcase_add_test(tc, addr_bad_ports);
+	tcase_add_test(tc, addr_bad_host_characters);
+	tcase_add_test(tc, addr_host_length);
+	tcase_add_test(tc, addr_empty);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("parsers");
+	tcase_add_test(tc, parse_bool_values);
+	tcase_add_test(tc, parse_bool_garbage);
+	tcase_add_test(tc, parse_level_numbers);
+	tcase_add_test(tc, parse_level_names);
+	tcase_add_test(tc, parse_level_facility);
+	tcase_add_test(tc, parse_level_garbage);
+	tcase_add_test(tc, parse_tls_version_supported);
+	tcase_add_test(tc, parse_tls_version_unsupported);
+	tcase_add_test(tc, parse_tls_version_garbage);
+	tcase_add_test(tc, option_known);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flags");
+	tcase_add_checked_fixture(tc, flags_setup, flags_teardown);
+	tcase_add_test(tc, flags_client_tunnel);
+	tcase_add_test(tc, flags_global_after_section);
+	tcase_add_test(tc, flags_cfg_set_global_after_section_fails);
+	tcase_add_test(tc, flags_bad_value);
+	tcase_add_test(tc, flags_unknown_option);
+	tcase_add_test(tc, flags_finish_reports_command_line);
+	tcase_add_test(tc, flags_duplicate_section);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("api");
+	tcase_add_test(tc, section_names_checked);
+	tcase_add_test(tc, set_before_section_is_default);
+	tcase_add_test(tc, finish_without_services);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fixed_bugs");
+	tcase_add_test(tc, bug_long_section_name);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
