@@ -1,5 +1,6 @@
 /* Configuration parsing and validation: inih handler -> struct cfg. */
 #include "config.h"
+#include "match.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -13,7 +14,8 @@
 #define INI_HANDLER_LINENO 1
 #include <ini.h>
 
-enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS, K_SSLVERSION };
+enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS, K_SSLVERSION, K_VERIFY,
+		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN };
 enum opt_scope { S_GLOBAL, S_SERVICE };
 
 struct opt {
@@ -42,8 +44,18 @@ static const struct opt opts[] = {
 	S("verifyChain", K_BOOL, verify_chain),
 	S("verifyPeer", K_BOOL, verify_peer),
 	S("requireCert", K_BOOL, require_cert),
-	S("checkHost", K_STR, check_host),
-	S("checkIP", K_STR, check_ip),
+	S("CRLfile", K_STR, crlfile),
+	S("verify", K_VERIFY, verify_chain),
+	S("checkHost", K_LIST_NAME, check_host),
+	S("checkIP", K_LIST_IP, check_ip),
+	S("checkEmail", K_LIST_EMAIL, check_email),
+	S("allowCN", K_LIST_ANY, allow_cn),
+	S("allowOU", K_LIST_ANY, allow_ou),
+	S("allowDNS", K_LIST_NAME, allow_dns),
+	S("allowURI", K_LIST_ANY, allow_uri),
+	S("allowIP", K_LIST_IP, allow_ip),
+	S("pinSHA256", K_LIST_PIN, pin_sha256),
+	S("alpn", K_STR, alpn),
 	S("sni", K_STR, sni),
 	S("sslVersionMin", K_TLSVER, tls_min),
 	S("sslVersionMax", K_TLSVER, tls_max),
@@ -106,8 +118,43 @@ void cfg_init(struct cfg *c, const char *file)
 
 /* The service's owned strings, so copying and freeing treat them alike. */
 #define SERVICE_STRINGS(s) \
-	{ &(s)->cert, &(s)->key, &(s)->cafile, &(s)->capath, &(s)->check_host, &(s)->check_ip, &(s)->sni, \
-	  &(s)->ciphers, &(s)->ciphersuites }
+	{ &(s)->cert, &(s)->key, &(s)->cafile, &(s)->capath, &(s)->crlfile, &(s)->sni, &(s)->ciphers, \
+	  &(s)->ciphersuites, &(s)->alpn }
+#define SERVICE_LISTS(s) \
+	{ &(s)->check_host, &(s)->check_ip, &(s)->check_email, &(s)->allow_cn, &(s)->allow_ou, &(s)->allow_dns, \
+	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256 }
+
+static void list_free(struct cfg_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int list_add(struct cfg_list *l, const char *value)
+{
+	char **v = realloc(l->v, (size_t)(l->n + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	l->v = v;
+	if (!(v[l->n] = strdup(value)))
+		return -1;
+	l->n++;
+	return 0;
+}
+
+/* Deep copy of SRC into DST (DST's old contents are not freed: it is a fresh copy of a struct). */
+static int list_copy(struct cfg_list *dst, const struct cfg_list *src)
+{
+	dst->v = NULL;
+	dst->n = 0;
+	for (int i = 0; i < src->n; i++)
+		if (list_add(dst, src->v[i]) < 0)
+			return -1;
+	return 0;
+}
 
 static void service_free(struct cfg_service *s)
 {
@@ -116,6 +163,9 @@ static void service_free(struct cfg_service *s)
 		free(*fields[i]);
 		*fields[i] = NULL;
 	}
+	struct cfg_list *lists[] = SERVICE_LISTS(s);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		list_free(lists[i]);
 }
 
 static int service_copy(struct cfg_service *dst, const struct cfg_service *src)
@@ -125,6 +175,11 @@ static int service_copy(struct cfg_service *dst, const struct cfg_service *src)
 	int ok = 1;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (*fields[i] && !(*fields[i] = strdup(*fields[i])))
+			ok = 0;
+	struct cfg_list *lists[] = SERVICE_LISTS(dst);
+	const struct cfg_list *from[] = SERVICE_LISTS(src);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if (list_copy(lists[i], from[i]) < 0)
 			ok = 0;
 	if (!ok)
 		service_free(dst);
@@ -289,6 +344,42 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 			*(int *)field = n;
 		}
 		return 0;
+	case K_VERIFY: {
+		/* stunnel's legacy levels: 0 request and ignore, 1 verify if present, 2 verify, 3 verify and
+		 * the peer must be listed, 4 only the listed peer, chain ignored */
+		static const signed char chain[] = { 0, 1, 1, 1, 0 }, peer[] = { 0, 0, 0, 1, 1 }, req[] = { 0, 0, 1, 1, 1 };
+		struct cfg_service *s = base;
+		if (v[0] < '0' || v[0] > '4' || v[1])
+			return fail(err, errlen, "verify: expected 0-4, got '%s'", v);
+		n = v[0] - '0';
+		s->verify_chain = chain[n];
+		s->verify_peer = peer[n];
+		s->require_cert = req[n];
+		return 0;
+	}
+	case K_LIST_NAME:
+	case K_LIST_IP:
+	case K_LIST_EMAIL:
+	case K_LIST_ANY:
+	case K_LIST_PIN: {
+		if (!*v)
+			return fail(err, errlen, "%s: empty value", o->name);
+		if (o->kind == K_LIST_IP && !match_is_ip(v))
+			return fail(err, errlen, "%s: '%s' is not an IP address", o->name, v);
+		if (o->kind == K_LIST_EMAIL && !strchr(v, '@'))
+			return fail(err, errlen, "%s: '%s' is not an e-mail address", o->name, v);
+		if (o->kind == K_LIST_NAME && strchr(v, '*') && (v[0] != '*' || v[1] != '.' || strchr(v + 1, '*')))
+			return fail(err, errlen, "%s: '%s': only a leading '*.' wildcard is allowed", o->name, v);
+		if (o->kind == K_LIST_PIN) {
+			unsigned char pin[MATCH_PIN_LEN];
+			char why[160];
+			if (match_pin_parse(v, pin, why, sizeof(why)) < 0)
+				return fail(err, errlen, "%s: %s", o->name, why);
+		}
+		if (list_add((struct cfg_list *)field, v) < 0)
+			return fail(err, errlen, "out of memory");
+		return 0;
+	}
 	case K_STR: {
 		char *dup = strdup(v);
 		if (!dup)
@@ -384,15 +475,16 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	if (s->tls_min > s->tls_max)
 		return fail(why, len, "service [%s]: sslVersionMin is above sslVersionMax", s->name);
 	if (s->client) {
-		/* secure default, unlike stunnel: verify the server unless told not to */
+		/* secure default, unlike stunnel: verify the server unless told not to; a pin without a CA
+		 * is a trust decision of its own */
 		if (s->verify_chain == CFG_UNSET)
-			s->verify_chain = 1;
+			s->verify_chain = !(s->pin_sha256.n && !s->cafile && !s->capath);
 	} else {
 		if (s->verify_chain == CFG_UNSET)
 			s->verify_chain = 0;
 		/* stunnel: verifying a client means requiring its certificate unless said otherwise */
 		if (s->require_cert == CFG_UNSET)
-			s->require_cert = (s->verify_chain || s->verify_peer == 1);
+			s->require_cert = (s->verify_chain || s->verify_peer == 1 || s->pin_sha256.n > 0);
 	}
 	if (s->verify_peer == CFG_UNSET)
 		s->verify_peer = 0;
@@ -401,8 +493,16 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	if (s->verify_peer && !s->cafile && !s->capath)
 		return fail(why, len, "service [%s]: verifyPeer needs CAfile or CApath holding the peer certificates",
 			    s->name);
-	if ((s->check_host || s->check_ip) && !s->verify_chain && !s->verify_peer)
-		return fail(why, len, "service [%s]: checkHost/checkIP need verifyChain or verifyPeer", s->name);
+	int pinned = s->pin_sha256.n > 0;
+	if ((s->check_host.n || s->check_ip.n || s->check_email.n) && !s->verify_chain && !s->verify_peer && !pinned)
+		return fail(why, len, "service [%s]: checkHost/checkIP/checkEmail need verifyChain, verifyPeer or pinSHA256",
+			    s->name);
+	if ((s->allow_cn.n || s->allow_ou.n || s->allow_dns.n || s->allow_uri.n || s->allow_ip.n) && !s->verify_chain &&
+	    !s->verify_peer)
+		return fail(why, len, "service [%s]: allow rules apply to a verified certificate: set verifyChain or verifyPeer",
+			    s->name);
+	if (s->crlfile && !s->verify_chain)
+		return fail(why, len, "service [%s]: CRLfile needs verifyChain", s->name);
 	if (!s->client && s->sni)
 		return fail(why, len, "service [%s]: 'sni' in server mode (SNI routing) is not implemented yet", s->name);
 	return 0;

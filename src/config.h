@@ -17,6 +17,12 @@ struct cfg_addr {
 /* TLS protocol versions as mbedTLS numbers them (0x0303 = TLS 1.2, 0x0304 = TLS 1.3). */
 enum { CFG_TLS12 = 0x0303, CFG_TLS13 = 0x0304 };
 
+/* A repeatable option's values, in the order given. */
+struct cfg_list {
+	char **v;
+	int n;
+};
+
 /* Tri-state booleans: options never set stay CFG_UNSET so defaults can depend on mode. */
 enum { CFG_UNSET = -1 };
 
@@ -31,7 +37,11 @@ struct cfg_service {
 	int n_connect;
 	char *cert, *key, *cafile, *capath;
 	int verify_chain, verify_peer, require_cert; /* CFG_UNSET, 0 or 1 */
-	char *check_host, *check_ip;
+	char *crlfile;
+	struct cfg_list check_host, check_ip, check_email; /* any match passes */
+	/* access rules on the peer certificate: a peer passes if any rule of any kind matches */
+	struct cfg_list allow_cn, allow_ou, allow_dns, allow_uri, allow_ip, pin_sha256;
+	char *alpn;     /* comma-separated protocols offered (client) or accepted (server) */
 	char *sni;      /* client: SNI name; "" disables SNI; NULL = default */
 	int tls_min, tls_max;
 	char *ciphers;      /* TLS 1.2 suites, colon-separated */

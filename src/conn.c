@@ -248,12 +248,19 @@ static void conn_start_connect(struct conn *c, const char *why)
 
 static void conn_log_established(struct conn *c)
 {
-	char subject[256], to[64];
+	char subject[256], to[64], extra[512] = "";
+	size_t n = 0;
+	const char *alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl);
 	tls_peer_subject(&c->ssl, subject, sizeof(subject));
 	service_addr_str((struct sockaddr *)&c->sv->targets[c->target].sa, to, sizeof(to));
-	log_notice("[%s] #%lu %s: established %s %s to %s%s%s%s", c->sv->cfg->name, c->id, c->peer_addr,
-		   mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl), to,
-		   subject[0] ? " peer=\"" : "", subject, subject[0] ? "\"" : "");
+	if (subject[0])
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " peer=\"%s\"", subject);
+	if (c->peer.rule[0] && n < sizeof(extra))
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " rule=\"%s\"", c->peer.rule);
+	if (alpn && n < sizeof(extra))
+		snprintf(extra + n, sizeof(extra) - n, " alpn=%s", alpn);
+	log_notice("[%s] #%lu %s: established %s %s to %s%s", c->sv->cfg->name, c->id, c->peer_addr,
+		   mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl), to, extra);
 }
 
 static void conn_start_relay(struct conn *c)

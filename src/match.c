@@ -2,6 +2,9 @@
 #include "match.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
+
+#include <mbedtls/base64.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -55,4 +58,31 @@ int match_is_ip(const char *text)
 {
 	unsigned char tmp[16];
 	return parse_ip(text, tmp) != 0;
+}
+
+int match_pin_parse(const char *text, unsigned char out[MATCH_PIN_LEN], char *err, size_t errlen)
+{
+	unsigned char buf[64];
+	size_t n = 0;
+	if (strncmp(text, "sha256//", 8) != 0) {
+		snprintf(err, errlen, "'%s': expected sha256//BASE64 (as curl's --pinnedpubkey)", text);
+		return -1;
+	}
+	if (mbedtls_base64_decode(buf, sizeof(buf), &n, (const unsigned char *)text + 8, strlen(text + 8)) != 0 ||
+	    n != MATCH_PIN_LEN) {
+		snprintf(err, errlen, "'%s': not the base64 of a 32-byte SHA-256 hash", text);
+		return -1;
+	}
+	memcpy(out, buf, MATCH_PIN_LEN);
+	return 0;
+}
+
+int match_email(const char *addr, size_t len, const char *want)
+{
+	const char *at = memchr(addr, '@', len), *wat = strchr(want, '@');
+	if (!at || !wat || memchr(addr, '\0', len))
+		return 0;
+	size_t local = (size_t)(at - addr);
+	return local == (size_t)(wat - want) && memcmp(addr, want, local) == 0 && strlen(wat) == len - local &&
+	       strncasecmp(at, wat, len - local) == 0;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/psa_util.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/x509.h>
 #include <psa/crypto.h>
 
@@ -82,6 +84,13 @@ static int load_ca(struct tls_svc *t, const struct cfg_service *s, char *err, si
 		}
 		t->has_ca = 1;
 	}
+	if (s->crlfile) {
+		if (check_readable("CRLfile", s->crlfile, err, errlen) < 0)
+			return -1;
+		if ((rc = mbedtls_x509_crl_parse_file(&t->crl, s->crlfile)) != 0)
+			return mbed_fail(err, errlen, "CRLfile", s->crlfile, rc);
+		t->has_crl = 1;
+	}
 	if ((s->verify_chain || s->verify_peer) && !t->has_ca) {
 		snprintf(err, errlen, "verification needs CA certificates but CAfile/CApath hold none");
 		return -1;
@@ -117,16 +126,53 @@ static int load_own(struct tls_svc *t, const struct cfg_service *s, char *err, s
 
 static int authmode(const struct cfg_service *s)
 {
+	int pinned = s->pin_sha256.n > 0;
 	if (s->client)
 		return s->verify_chain ? MBEDTLS_SSL_VERIFY_REQUIRED
-				       : s->verify_peer ? MBEDTLS_SSL_VERIFY_OPTIONAL : MBEDTLS_SSL_VERIFY_NONE;
+				       : s->verify_peer || pinned ? MBEDTLS_SSL_VERIFY_OPTIONAL : MBEDTLS_SSL_VERIFY_NONE;
 	if (s->require_cert && s->verify_chain)
 		return MBEDTLS_SSL_VERIFY_REQUIRED;
-	/* requireCert without verifyChain (verifyPeer) or verification of an optional certificate: ask for
-	 * one and judge it in tls_peer_verdict */
-	if (s->require_cert || s->verify_chain || s->verify_peer)
+	/* requireCert without verifyChain (verifyPeer, pins) or verification of an optional certificate:
+	 * ask for one and judge it in tls_peer_verdict */
+	if (s->require_cert || s->verify_chain || s->verify_peer || pinned)
 		return MBEDTLS_SSL_VERIFY_OPTIONAL;
 	return MBEDTLS_SSL_VERIFY_NONE;
+}
+
+static int load_rules(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
+{
+	if (s->pin_sha256.n && !(t->pins = calloc((size_t)s->pin_sha256.n, sizeof(*t->pins)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < s->pin_sha256.n; i++)
+		if (match_pin_parse(s->pin_sha256.v[i], t->pins[i], err, errlen) < 0)
+			return -1;
+	t->npins = s->pin_sha256.n;
+	t->has_rules = t->npins || s->allow_cn.n || s->allow_ou.n || s->allow_dns.n || s->allow_uri.n || s->allow_ip.n;
+	if (s->alpn) {
+		int n = 0;
+		if (!(t->alpn_buf = strdup(s->alpn))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		for (char *save = NULL, *p = strtok_r(t->alpn_buf, ", \t", &save); p; p = strtok_r(NULL, ", \t", &save)) {
+			if (n == TLS_MAX_ALPN || strlen(p) > 255) {
+				snprintf(err, errlen, "alpn: at most %d protocols of at most 255 bytes", TLS_MAX_ALPN);
+				return -1;
+			}
+			t->alpn[n++] = p;
+		}
+		t->alpn[n] = NULL;
+		if (n == 0) {
+			snprintf(err, errlen, "alpn: no protocol given");
+			return -1;
+		}
+		int rc = mbedtls_ssl_conf_alpn_protocols(&t->conf, t->alpn);
+		if (rc)
+			return mbed_fail(err, errlen, "alpn", s->alpn, rc);
+	}
+	return 0;
 }
 
 int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
@@ -137,12 +183,8 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 	mbedtls_x509_crt_init(&t->own_cert);
 	mbedtls_pk_init(&t->own_key);
 	mbedtls_x509_crt_init(&t->ca);
-	t->client = s->client;
-	t->verify_chain = s->verify_chain;
-	t->verify_peer = s->verify_peer;
-	t->require_cert = s->require_cert;
-	t->check_host = s->check_host;
-	t->check_ip = s->check_ip;
+	mbedtls_x509_crl_init(&t->crl);
+	t->cfg = s;
 
 	rc = mbedtls_ssl_config_defaults(&t->conf, s->client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
 					 MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
@@ -160,8 +202,10 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 	if (load_ca(t, s, err, errlen) < 0)
 		goto err0;
 	if (t->has_ca)
-		mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+		mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, t->has_crl ? &t->crl : NULL);
 	if (s->cert && load_own(t, s, err, errlen) < 0)
+		goto err0;
+	if (load_rules(t, s, err, errlen) < 0)
 		goto err0;
 	return 0;
 err0:
@@ -175,6 +219,11 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_x509_crt_free(&t->own_cert);
 	mbedtls_pk_free(&t->own_key);
 	mbedtls_x509_crt_free(&t->ca);
+	mbedtls_x509_crl_free(&t->crl);
+	free(t->pins);
+	t->pins = NULL;
+	free(t->alpn_buf);
+	t->alpn_buf = NULL;
 }
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
@@ -199,32 +248,75 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
-int tls_cert_has_name(const mbedtls_x509_crt *crt, const char *name)
+/* The certificate's SANs of one type, for the callers below. */
+#define FOR_EACH_SAN(crt, san) \
+	for (const mbedtls_x509_sequence *san = &(crt)->subject_alt_names; san && san->buf.p; san = san->next)
+#define SAN_TYPE(san) ((san)->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK)
+
+static int has_san(const mbedtls_x509_crt *crt)
 {
-	int saw_dns = 0;
-	for (const mbedtls_x509_sequence *san = &crt->subject_alt_names; san && san->buf.p; san = san->next) {
-		if ((san->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) != MBEDTLS_X509_SAN_DNS_NAME)
-			continue;
-		saw_dns = 1;
-		if (match_dns((const char *)san->buf.p, san->buf.len, name))
-			return 1;
-	}
-	if (saw_dns)
-		return 0;
+	return (crt->MBEDTLS_PRIVATE(ext_types) & MBEDTLS_X509_EXT_SUBJECT_ALT_NAME) != 0;
+}
+
+/* Calls FN(value, len, arg) for each subject attribute with OID; 1 when one returns 1. */
+static int subject_any(const mbedtls_x509_crt *crt, const char *oid, size_t oidlen,
+		       int (*fn)(const char *, size_t, const char *), const char *arg)
+{
 	for (const mbedtls_x509_name *n = &crt->subject; n; n = n->next)
-		if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 &&
-		    match_dns((const char *)n->val.p, n->val.len, name))
+		if (n->oid.p && n->oid.len == oidlen && memcmp(n->oid.p, oid, oidlen) == 0 &&
+		    fn((const char *)n->val.p, n->val.len, arg))
 			return 1;
 	return 0;
 }
 
+static int dns_fn(const char *v, size_t len, const char *name)
+{
+	return match_dns(v, len, name);
+}
+
+static int exact_fn(const char *v, size_t len, const char *want)
+{
+	return strlen(want) == len && memcmp(v, want, len) == 0;
+}
+
+int tls_cert_has_name(const mbedtls_x509_crt *crt, const char *name)
+{
+	FOR_EACH_SAN(crt, san)
+		if (SAN_TYPE(san) == MBEDTLS_X509_SAN_DNS_NAME && match_dns((const char *)san->buf.p, san->buf.len, name))
+			return 1;
+	/* the subject CN counts only on a certificate with no subjectAltName at all */
+	return !has_san(crt) && subject_any(crt, MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN), dns_fn, name);
+}
+
 int tls_cert_has_ip(const mbedtls_x509_crt *crt, const char *ip)
 {
-	for (const mbedtls_x509_sequence *san = &crt->subject_alt_names; san && san->buf.p; san = san->next)
-		if ((san->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) == MBEDTLS_X509_SAN_IP_ADDRESS &&
-		    match_ip(san->buf.p, san->buf.len, ip))
+	FOR_EACH_SAN(crt, san)
+		if (SAN_TYPE(san) == MBEDTLS_X509_SAN_IP_ADDRESS && match_ip(san->buf.p, san->buf.len, ip))
 			return 1;
 	return 0;
+}
+
+static int email_fn(const char *v, size_t len, const char *want)
+{
+	return match_email(v, len, want);
+}
+
+int tls_cert_has_email(const mbedtls_x509_crt *crt, const char *email)
+{
+	FOR_EACH_SAN(crt, san)
+		if (SAN_TYPE(san) == MBEDTLS_X509_SAN_RFC822_NAME && match_email((const char *)san->buf.p, san->buf.len, email))
+			return 1;
+	return !has_san(crt) &&
+	       subject_any(crt, MBEDTLS_OID_PKCS9_EMAIL, MBEDTLS_OID_SIZE(MBEDTLS_OID_PKCS9_EMAIL), email_fn, email);
+}
+
+int tls_cert_pin(const mbedtls_x509_crt *crt, unsigned char out[32])
+{
+	unsigned char der[4096];
+	int len = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)&crt->pk, der, sizeof(der));
+	if (len <= 0)
+		return -1;
+	return mbedtls_sha256(der + sizeof(der) - len, (size_t)len, out, 0) == 0 ? 0 : -1;
 }
 
 static int cert_in_list(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *list)
@@ -235,34 +327,87 @@ static int cert_in_list(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *lis
 	return 0;
 }
 
-/* The peer's name against checkHost/checkIP, or against the connect host by default (client mode). */
+/* checkHost/checkIP/checkEmail (any match), else in client mode the expected host. */
 static int peer_name_ok(const mbedtls_x509_crt *crt, const struct tls_peer *p)
 {
-	const struct tls_svc *t = p->svc;
-	if (t->check_host || t->check_ip)
-		return (t->check_host && tls_cert_has_name(crt, t->check_host)) ||
-		       (t->check_ip && tls_cert_has_ip(crt, t->check_ip));
-	if (!t->client || !p->expect_host)
+	const struct cfg_service *s = p->svc->cfg;
+	if (s->check_host.n || s->check_ip.n || s->check_email.n) {
+		for (int i = 0; i < s->check_host.n; i++)
+			if (tls_cert_has_name(crt, s->check_host.v[i]))
+				return 1;
+		for (int i = 0; i < s->check_ip.n; i++)
+			if (tls_cert_has_ip(crt, s->check_ip.v[i]))
+				return 1;
+		for (int i = 0; i < s->check_email.n; i++)
+			if (tls_cert_has_email(crt, s->check_email.v[i]))
+				return 1;
+		return 0;
+	}
+	/* a pin without a CA names the exact key: no name is checked unless asked for */
+	if (!s->client || !p->expect_host || !s->verify_chain)
 		return 1;
-	return match_is_ip(p->expect_host) ? tls_cert_has_ip(crt, p->expect_host)
-					   : tls_cert_has_name(crt, p->expect_host);
+	return match_is_ip(p->expect_host) ? tls_cert_has_ip(crt, p->expect_host) : tls_cert_has_name(crt, p->expect_host);
+}
+
+/* The first access rule that CRT matches, written to RULE; 0 when none does. */
+static int allow_match(const mbedtls_x509_crt *crt, const struct tls_svc *t, char *rule, size_t len)
+{
+	const struct cfg_service *s = t->cfg;
+	for (int i = 0; i < s->allow_cn.n; i++)
+		if (subject_any(crt, MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN), exact_fn, s->allow_cn.v[i]))
+			return snprintf(rule, len, "allowCN=%s", s->allow_cn.v[i]), 1;
+	for (int i = 0; i < s->allow_ou.n; i++)
+		if (subject_any(crt, MBEDTLS_OID_AT_ORG_UNIT, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORG_UNIT), exact_fn,
+				s->allow_ou.v[i]))
+			return snprintf(rule, len, "allowOU=%s", s->allow_ou.v[i]), 1;
+	for (int i = 0; i < s->allow_dns.n; i++) {
+		const char *pat = s->allow_dns.v[i];
+		FOR_EACH_SAN(crt, san) {
+			char name[256];
+			if (SAN_TYPE(san) != MBEDTLS_X509_SAN_DNS_NAME || san->buf.len >= sizeof(name) ||
+			    memchr(san->buf.p, '\0', san->buf.len))
+				continue;
+			memcpy(name, san->buf.p, san->buf.len);
+			name[san->buf.len] = '\0';
+			if (match_dns(pat, strlen(pat), name))
+				return snprintf(rule, len, "allowDNS=%s", pat), 1;
+		}
+	}
+	for (int i = 0; i < s->allow_uri.n; i++)
+		FOR_EACH_SAN(crt, san)
+			if (SAN_TYPE(san) == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER &&
+			    exact_fn((const char *)san->buf.p, san->buf.len, s->allow_uri.v[i]))
+				return snprintf(rule, len, "allowURI=%s", s->allow_uri.v[i]), 1;
+	for (int i = 0; i < s->allow_ip.n; i++)
+		if (tls_cert_has_ip(crt, s->allow_ip.v[i]))
+			return snprintf(rule, len, "allowIP=%s", s->allow_ip.v[i]), 1;
+	if (t->npins) {
+		unsigned char pin[32];
+		if (tls_cert_pin(crt, pin) == 0)
+			for (int i = 0; i < t->npins; i++)
+				if (memcmp(pin, t->pins[i], 32) == 0)
+					return snprintf(rule, len, "pinSHA256=%.20s...", s->pin_sha256.v[i] + 8), 1;
+	}
+	return 0;
 }
 
 /* Called per certificate, root first; depth 0 is the peer's own. mbedTLS's name check (driven by
- * the SNI name) is replaced by ours, which knows checkHost/checkIP and IP addresses. */
+ * the SNI name) is replaced by ours, which knows checkHost/checkIP/checkEmail and IP addresses; in
+ * client mode a failure here ends the handshake with an alert. */
 static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
 	struct tls_peer *p = ctx;
+	const struct cfg_service *s = p->svc->cfg;
 	if (depth != 0)
 		return 0;
 	*flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
-	if (p->svc->verify_peer)
+	if (s->verify_peer)
 		p->listed = (unsigned char)cert_in_list(crt, &p->svc->ca);
-	if (p->svc->verify_chain || p->svc->verify_peer) {
+	if (s->verify_chain || s->verify_peer) {
 		p->name_bad = !peer_name_ok(crt, p);
 		if (p->name_bad)
 			*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
-		if (p->svc->verify_peer && !p->listed)
+		if (s->verify_peer && !p->listed)
 			*flags |= MBEDTLS_X509_BADCERT_OTHER;
 	}
 	return 0;
@@ -277,63 +422,85 @@ int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, int *fd, c
 	mbedtls_ssl_set_bio(ssl, fd, bio_send, bio_recv, NULL);
 	peer->svc = t;
 	mbedtls_ssl_set_verify(ssl, verify_cb, peer);
-	if (t->client)
+	if (t->cfg->client)
 		rc = mbedtls_ssl_set_hostname(ssl, sni && *sni && !match_is_ip(sni) ? sni : NULL);
 	return rc;
 }
 
-int tls_peer_verdict(const mbedtls_ssl_context *ssl, const struct tls_peer *peer, char *why, size_t len)
+/* mbedTLS's words for verification FLAGS, one line, reasons separated by ';'. */
+static void verify_words(uint32_t flags, char *buf, size_t len)
+{
+	if (mbedtls_x509_crt_verify_info(buf, len, "", flags) < 0)
+		snprintf(buf, len, "flags 0x%x", (unsigned)flags);
+	for (char *nl; (nl = strchr(buf, '\n'));)
+		*nl = *(nl + 1) ? ';' : '\0';
+}
+
+int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char *why, size_t len)
 {
 	const struct tls_svc *t = peer->svc;
+	const struct cfg_service *s = t->cfg;
 	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(ssl);
-	uint32_t flags = mbedtls_ssl_get_verify_result(ssl);
-	int wanted = t->client ? (t->verify_chain || t->verify_peer) : (t->require_cert || t->verify_chain || t->verify_peer);
-	if (!wanted)
+	int judged = s->verify_chain || s->verify_peer || t->npins;
+	int required = s->client ? judged : s->require_cert;
+	peer->rule[0] = '\0';
+	if (!judged && !required)
 		return 0;
 	if (!crt) {
-		if (t->client || t->require_cert) {
-			snprintf(why, len, "peer presented no certificate");
+		if (required) {
+			snprintf(why, len, "no certificate presented");
 			return -1;
 		}
-		return 0; /* requireCert = no: an anonymous client is allowed */
+		snprintf(peer->rule, sizeof(peer->rule), "anonymous (requireCert = no)");
+		return 0;
 	}
-	if (t->verify_peer && !peer->listed) {
-		snprintf(why, len, "peer certificate is not in CAfile/CApath (verifyPeer)");
+	if (!judged) {
+		snprintf(peer->rule, sizeof(peer->rule), "certificate presented (requireCert, not verified)");
+		return 0;
+	}
+	if (s->verify_chain) {
+		uint32_t flags = mbedtls_ssl_get_verify_result(ssl);
+		flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_CN_MISMATCH | MBEDTLS_X509_BADCERT_OTHER); /* ours, below */
+		if (flags) {
+			char words[400];
+			verify_words(flags, words, sizeof(words));
+			snprintf(why, len, "certificate verification failed: %s", words);
+			return -1;
+		}
+	}
+	if (s->verify_peer && !peer->listed) {
+		snprintf(why, len, "verifyPeer: certificate is not in CAfile/CApath");
 		return -1;
 	}
-	if (peer->name_bad) {
-		snprintf(why, len, "peer certificate does not match the expected name");
+	if (!peer_name_ok(crt, peer)) {
+		snprintf(why, len, "name check failed: certificate matches no %s",
+			 s->check_host.n || s->check_ip.n || s->check_email.n ? "checkHost/checkIP/checkEmail"
+									       : "name of the connect host or sni");
 		return -1;
 	}
-	if (!t->verify_chain && !t->verify_peer)
-		return 0; /* requireCert alone: a certificate must be presented, nothing more */
-	if (!t->verify_chain)
-		flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_OTHER);
-	if (flags && flags != (uint32_t)-1) {
-		char info[256];
-		mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags);
-		for (char *nl; (nl = strchr(info, '\n'));)
-			*nl = *(nl + 1) ? ';' : '\0';
-		snprintf(why, len, "certificate verification failed: %s", info);
-		return -1;
+	if (t->has_rules) {
+		if (!allow_match(crt, t, peer->rule, sizeof(peer->rule))) {
+			char subject[200] = "";
+			mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject);
+			snprintf(why, len, "no allow rule or pin matched (subject \"%s\")", subject);
+			return -1;
+		}
+		return 0;
 	}
+	snprintf(peer->rule, sizeof(peer->rule), "%s", s->verify_chain ? "verifyChain" : "verifyPeer");
 	return 0;
 }
 
 void tls_error(int err, const mbedtls_ssl_context *ssl, char *buf, size_t len)
 {
-	char e[160];
-	mbedtls_strerror(err, e, sizeof(e));
 	uint32_t flags = ssl ? mbedtls_ssl_get_verify_result(ssl) : 0;
 	if (err == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags && flags != (uint32_t)-1) {
-		char info[256];
-		mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags);
-		for (char *nl; (nl = strchr(info, '\n'));)
-			*nl = *(nl + 1) ? ';' : '\0';
-		snprintf(buf, len, "certificate verification failed: %s", info);
+		char words[300];
+		verify_words(flags, words, sizeof(words));
+		snprintf(buf, len, "certificate verification failed: %s", words);
 		return;
 	}
-	snprintf(buf, len, "%s", e);
+	mbedtls_strerror(err, buf, len);
 }
 
 void tls_peer_subject(const mbedtls_ssl_context *ssl, char *buf, size_t len)

@@ -6,20 +6,28 @@
 #include <stddef.h>
 
 #include <mbedtls/ssl.h>
+#include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "config.h"
 #include "suites.h"
 
 /* One service's TLS side, read-only once built, shared by all its connections. */
+#define TLS_MAX_ALPN 8
+
 struct tls_svc {
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt own_cert;
 	mbedtls_pk_context own_key;
 	mbedtls_x509_crt ca;
-	int has_ca;
-	int client, verify_chain, verify_peer, require_cert;
-	const char *check_host, *check_ip; /* point into the service's cfg */
+	mbedtls_x509_crl crl;
+	int has_ca, has_crl;
+	const struct cfg_service *cfg; /* verification options; outlives this */
+	unsigned char (*pins)[32];     /* decoded pinSHA256 values */
+	int npins;
+	int has_rules;                 /* allow* or pinSHA256 given: one of them must match */
+	char *alpn_buf;                /* storage for alpn[] */
+	const char *alpn[TLS_MAX_ALPN + 1];
 	int suites[SUITES_MAX + 1];
 };
 
@@ -29,6 +37,7 @@ struct tls_peer {
 	const char *expect_host; /* client mode: the name or IP to check when checkHost/checkIP are unset */
 	unsigned char listed;    /* verifyPeer: the leaf certificate is in CAfile/CApath */
 	unsigned char name_bad;  /* the name check failed */
+	char rule[128];          /* after tls_peer_verdict: what let the peer in ("" when nothing was asked) */
 };
 
 /* tls_lib_init: initialise PSA crypto (the RNG source). Call once before anything else here, and
@@ -47,10 +56,10 @@ void tls_svc_free(struct tls_svc *t);
 int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, int *fd, const char *sni,
 		   struct tls_peer *peer);
 
-/* tls_peer_verdict: after a completed handshake, apply the checks mbedTLS left to us (optional client
- * certificates, verifyPeer without verifyChain, checkHost on a client certificate). Returns 0 when the
- * peer is acceptable, or -1 with the reason in WHY. */
-int tls_peer_verdict(const mbedtls_ssl_context *ssl, const struct tls_peer *peer, char *why, size_t len);
+/* tls_peer_verdict: after a completed handshake, decide on the peer: certificate presence, chain
+ * (with CRLs), verifyPeer, checkHost/checkIP/checkEmail, then the allow rules and pins. Returns 0 when
+ * the peer is acceptable (PEER->rule names what let it in), or -1 with the check that failed in WHY. */
+int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char *why, size_t len);
 
 /* tls_error: words for an mbedTLS error code; verification failures get the X.509 reasons. */
 void tls_error(int err, const mbedtls_ssl_context *ssl, char *buf, size_t len);
@@ -62,5 +71,9 @@ void tls_peer_subject(const mbedtls_ssl_context *ssl, char *buf, size_t len);
  * certificate has no DNS SAN). 1 match, 0 no match. */
 int tls_cert_has_name(const mbedtls_x509_crt *crt, const char *name);
 int tls_cert_has_ip(const mbedtls_x509_crt *crt, const char *ip);
+int tls_cert_has_email(const mbedtls_x509_crt *crt, const char *email);
+
+/* tls_cert_pin: the SHA-256 of CRT's SubjectPublicKeyInfo (what pinSHA256 names). 0 or -1. */
+int tls_cert_pin(const mbedtls_x509_crt *crt, unsigned char out[32]);
 
 #endif

@@ -94,7 +94,7 @@ expect_error "section without options" "@FILE@:6: section \\[empty\\] has no opt
 cert = $PKI/server.crt
 key = $PKI/server.key
 [empty]"
-expect_error "checkHost without verification" "@FILE@:1: service \\[c\\]: checkHost/checkIP need verifyChain or verifyPeer" "[c]
+expect_error "checkHost without verification" "@FILE@:1: service \\[c\\]: checkHost/checkIP/checkEmail need verifyChain, verifyPeer or pinSHA256" "[c]
 client = yes
 accept = $P
 connect = 127.0.0.1:$B

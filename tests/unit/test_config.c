@@ -486,7 +486,7 @@ END_TEST
 START_TEST(err_check_host_without_verify)
 {
 	const char *t = "[a]\n" SERVER "checkHost = client.example.com\n";
-	expect_error_at(t, "[a]", "checkHost/checkIP need verifyChain or verifyPeer");
+	expect_error_at(t, "[a]", "checkHost/checkIP/checkEmail need verifyChain, verifyPeer or pinSHA256");
 }
 END_TEST
 
