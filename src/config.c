@@ -215,6 +215,8 @@ int cfg_parse_level(const char *s)
 	static const char *names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
 	const char *dot = strrchr(s, '.');
 	if (dot) { /* stunnel's "facility.level": the facility is the syslog one, which is always daemon */
+		if (dot == s)
+			return -1;
 		for (const char *p = s; p < dot; p++)
 			if (!isalpha((unsigned char)*p))
 				return -1;
@@ -514,8 +516,11 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen)
 		return fail(err, errlen, "%s: no services defined", c->file);
 	for (size_t i = 0; i < c->nsvc; i++) {
 		char why[CFG_ERRLEN];
-		if (finish_service(&c->svc[i], why, sizeof(why)) < 0)
+		if (finish_service(&c->svc[i], why, sizeof(why)) < 0) {
+			if (c->svc[i].line == 0) /* from command-line flags */
+				return fail(err, errlen, "%s: %s", c->file, why);
 			return fail(err, errlen, "%s:%d: %s", c->file, c->svc[i].line, why);
+		}
 	}
 	if (c->g.foreground == CFG_UNSET)
 		c->g.foreground = 0; /* stunnel daemonizes by default */
@@ -552,6 +557,8 @@ static int scan_sections(FILE *f, struct load_ctx *L)
 			continue;
 		*end = '\0';
 		p++;
+		if (!*p)
+			return fail(L->err, L->errlen, "%s:%d: empty section name", L->c->file, line);
 		if (strlen(p) > 49) /* inih cuts section names there: two long names could merge */
 			return fail(L->err, L->errlen, "%s:%d: section name too long (at most 49 characters)", L->c->file,
 				    line);

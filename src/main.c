@@ -148,6 +148,19 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+/* Replace a relative *PATH with one anchored at the current directory. */
+static int absolute_path(char **path)
+{
+	char cwd[4096], *abs;
+	if (!*path || (*path)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, *path) < 0)
+		return -1;
+	free(*path);
+	*path = abs;
+	return 0;
+}
+
 /* Can the pid file's directory take the file? Checked before daemonizing, while stderr is a terminal. */
 static int access_pidfile(const char *path)
 {
@@ -260,6 +273,11 @@ int main(int argc, char **argv)
 		}
 	}
 	struct cfg_global *g = &rt.cfg.g;
+	/* the daemon runs in /: relative pid and log paths mean the directory tlswrap was started in */
+	if (absolute_path(&g->pid) < 0 || absolute_path(&g->output) < 0) {
+		fprintf(stderr, "tlswrap: %s\n", strerror(errno));
+		goto err0;
+	}
 	if (o.force_foreground)
 		g->foreground = 1;
 	int level = o.debug >= 0 ? o.debug : g->debug;

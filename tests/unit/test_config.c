@@ -769,7 +769,7 @@ END_TEST
 
 START_TEST(parse_level_garbage)
 {
-	const char *bad[] = { "", "8", "-1", "10", "07", "loud", "debug2", "1.5", "daemon1.debug" };
+	const char *bad[] = { "", "8", "-1", "10", "07", "loud", "debug2", "1.5", "daemon1.debug", ".debug" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(cfg_parse_level(bad[i]) == -1, "'%s' should be -1, got %d", bad[i], cfg_parse_level(bad[i]));
 }
@@ -893,7 +893,7 @@ START_TEST(flags_finish_reports_command_line)
 	flag("accept", "8443");
 	flag("cert", "/c.pem");
 	ck_assert_int_eq(cfg_finish(&flags, flags_err, sizeof(flags_err)), -1);
-	ck_assert_str_eq(flags_err, "command line:0: service [tunnel] has no 'connect'");
+	ck_assert_str_eq(flags_err, "command line: service [tunnel] has no 'connect'");
 }
 END_TEST
 
