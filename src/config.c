@@ -15,7 +15,7 @@
 #include <ini.h>
 
 enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS, K_SSLVERSION, K_VERIFY,
-		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN };
+		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT };
 enum opt_scope { S_GLOBAL, S_SERVICE };
 
 struct opt {
@@ -56,6 +56,9 @@ static const struct opt opts[] = {
 	S("allowIP", K_LIST_IP, allow_ip),
 	S("pinSHA256", K_LIST_PIN, pin_sha256),
 	S("alpn", K_STR, alpn),
+	S("sessionCacheSize", K_COUNT, session_cache_size),
+	S("sessionCacheTimeout", K_SECONDS, session_cache_timeout),
+	S("ticketKeyFile", K_STR, ticket_key_file),
 	S("sni", K_STR, sni),
 	S("sslVersionMin", K_TLSVER, tls_min),
 	S("sslVersionMax", K_TLSVER, tls_max),
@@ -103,6 +106,8 @@ static void service_defaults(struct cfg_service *s)
 	s->timeout_connect = 10;
 	s->timeout_idle = 43200;
 	s->timeout_close = 60;
+	s->session_cache_size = 1000;
+	s->session_cache_timeout = 300;
 }
 
 void cfg_init(struct cfg *c, const char *file)
@@ -119,7 +124,7 @@ void cfg_init(struct cfg *c, const char *file)
 /* The service's owned strings, so copying and freeing treat them alike. */
 #define SERVICE_STRINGS(s) \
 	{ &(s)->cert, &(s)->key, &(s)->cafile, &(s)->capath, &(s)->crlfile, &(s)->sni, &(s)->ciphers, \
-	  &(s)->ciphersuites, &(s)->alpn }
+	  &(s)->ciphersuites, &(s)->alpn, &(s)->ticket_key_file }
 #define SERVICE_LISTS(s) \
 	{ &(s)->check_host, &(s)->check_ip, &(s)->check_email, &(s)->allow_cn, &(s)->allow_ou, &(s)->allow_dns, \
 	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256 }
@@ -326,6 +331,11 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 			return fail(err, errlen, "%s: expected 0-7 or emerg..debug, got '%s'", o->name, v);
 		*(int *)field = n;
 		return 0;
+	case K_COUNT:
+		if (parse_seconds(v, &n) < 0)
+			return fail(err, errlen, "%s: expected a number, got '%s'", o->name, v);
+		*(int *)field = n;
+		return 0;
 	case K_SECONDS:
 		if (parse_seconds(v, &n) < 0)
 			return fail(err, errlen, "%s: expected a number of seconds, got '%s'", o->name, v);
@@ -505,6 +515,8 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 			    s->name);
 	if (s->crlfile && !s->verify_chain)
 		return fail(why, len, "service [%s]: CRLfile needs verifyChain", s->name);
+	if (s->client && s->ticket_key_file)
+		return fail(why, len, "service [%s]: ticketKeyFile is for server mode", s->name);
 	if (!s->client && s->sni)
 		return fail(why, len, "service [%s]: 'sni' in server mode (SNI routing) is not implemented yet", s->name);
 	return 0;

@@ -41,6 +41,8 @@ struct cfg_service {
 	struct cfg_list check_host, check_ip, check_email; /* any match passes */
 	/* access rules on the peer certificate: a peer passes if any rule of any kind matches */
 	struct cfg_list allow_cn, allow_ou, allow_dns, allow_uri, allow_ip, pin_sha256;
+	int session_cache_size, session_cache_timeout; /* server: entries, seconds (also ticket lifetime) */
+	char *ticket_key_file;
 	char *alpn;     /* comma-separated protocols offered (client) or accepted (server) */
 	char *sni;      /* client: SNI name; "" disables SNI; NULL = default */
 	int tls_min, tls_max;

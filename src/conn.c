@@ -258,7 +258,9 @@ static void conn_log_established(struct conn *c)
 	if (c->peer.rule[0] && n < sizeof(extra))
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " rule=\"%s\"", c->peer.rule);
 	if (alpn && n < sizeof(extra))
-		snprintf(extra + n, sizeof(extra) - n, " alpn=%s", alpn);
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " alpn=%s", alpn);
+	if (c->peer.resumed == 1 && n < sizeof(extra))
+		snprintf(extra + n, sizeof(extra) - n, " resumed");
 	log_notice("[%s] #%lu %s: established %s %s to %s%s", c->sv->cfg->name, c->id, c->peer_addr,
 		   mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl), to, extra);
 }
@@ -334,7 +336,9 @@ static void conn_connect_ready(struct conn *c)
 
 static void conn_handshake(struct conn *c)
 {
-	int rc = mbedtls_ssl_handshake(&c->ssl);
+	int rc;
+	while ((rc = tls_handshake(&c->ssl, &c->peer)) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+		tls_session_ticket(&c->ssl, &c->peer);
 	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
 		loop_io_set(L(c), &c->tls_io, rc == MBEDTLS_ERR_SSL_WANT_READ ? EPOLLIN : EPOLLOUT);
 		return;
@@ -523,8 +527,10 @@ static int flow_tls_to_plain(struct conn *c, int *moved)
 		}
 		if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE ||
 		    rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-			if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+			if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+				tls_session_ticket(&c->ssl, &c->peer);
 				continue;
+			}
 			return FLOW_OK;
 		}
 		if (rc == MBEDTLS_ERR_NET_CONN_RESET) {

@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <mbedtls/base64.h>
 #include <mbedtls/error.h>
+#include <mbedtls/platform_util.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/psa_util.h>
@@ -139,6 +142,105 @@ static int authmode(const struct cfg_service *s)
 	return MBEDTLS_SSL_VERIFY_NONE;
 }
 
+/* The session cache and ticket hooks tell the connection whose handshake is running that its
+ * session was found, which mbedTLS has no public way to say. */
+static int cache_get_cb(void *data, unsigned char const *id, size_t len, mbedtls_ssl_session *session)
+{
+	struct tls_svc *t = data;
+	int rc = mbedtls_ssl_cache_get(&t->cache, id, len, session);
+	if (rc == 0 && t->current)
+		t->current->resumed = 1;
+	return rc;
+}
+
+static int cache_set_cb(void *data, unsigned char const *id, size_t len, const mbedtls_ssl_session *session)
+{
+	struct tls_svc *t = data;
+	return mbedtls_ssl_cache_set(&t->cache, id, len, session);
+}
+
+static int ticket_parse_cb(void *data, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+{
+	struct tls_svc *t = data;
+	int rc = mbedtls_ssl_ticket_parse(&t->ticket, session, buf, len);
+	if (rc == 0 && t->current)
+		t->current->resumed = 1;
+	return rc;
+}
+
+static int ticket_write_cb(void *data, const mbedtls_ssl_session *session, unsigned char *start,
+			   const unsigned char *end, size_t *tlen, uint32_t *lifetime)
+{
+	struct tls_svc *t = data;
+	return mbedtls_ssl_ticket_write(&t->ticket, session, start, end, tlen, lifetime);
+}
+
+/* ticketKeyFile: base64 of at least 36 random bytes (4-byte key name, 32-byte AES-256 key), e.g.
+ * `openssl rand -base64 48`; the same file on several instances lets them resume each other's sessions. */
+static int load_ticket_key(struct tls_svc *t, const char *path, int lifetime, char *err, size_t errlen)
+{
+	char text[512];
+	unsigned char key[384];
+	size_t n = 0, len;
+	struct stat st;
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "ticketKeyFile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	len = fread(text, 1, sizeof(text) - 1, f);
+	int bad_mode = fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH);
+	fclose(f);
+	if (bad_mode) {
+		snprintf(err, errlen, "ticketKeyFile %s is readable by others (chmod o-r)", path);
+		return -1;
+	}
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+		len--;
+	int rc = mbedtls_base64_decode(key, sizeof(key), &n, (unsigned char *)text, len);
+	mbedtls_platform_zeroize(text, sizeof(text));
+	if (rc || n < 36) {
+		mbedtls_platform_zeroize(key, sizeof(key));
+		snprintf(err, errlen, "ticketKeyFile %s: expected base64 of at least 36 bytes (openssl rand -base64 48)", path);
+		return -1;
+	}
+	rc = mbedtls_ssl_ticket_rotate(&t->ticket, key, 4, key + 4, 32, (uint32_t)lifetime);
+	mbedtls_platform_zeroize(key, sizeof(key));
+	return rc ? mbed_fail(err, errlen, "ticketKeyFile", path, rc) : 0;
+}
+
+/* Server: resumption by session ID (TLS 1.2) and tickets (TLS 1.2 and 1.3). Not on services that ask for
+ * client certificates: mbedTLS skips verification on resumption and keeps no client certificate after a
+ * TLS 1.3 ticket, so a resumed session could not get the same access decision as a full handshake. */
+static int setup_sessions(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
+{
+	if (s->client) {
+		mbedtls_ssl_conf_session_tickets(&t->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+		mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(&t->conf,
+									 MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+		return 0;
+	}
+	if (authmode(s) != MBEDTLS_SSL_VERIFY_NONE) {
+		mbedtls_ssl_conf_new_session_tickets(&t->conf, 0);
+		return 0;
+	}
+	if (s->session_cache_size > 0) {
+		mbedtls_ssl_cache_set_max_entries(&t->cache, s->session_cache_size);
+		mbedtls_ssl_cache_set_timeout(&t->cache, s->session_cache_timeout);
+		mbedtls_ssl_conf_session_cache(&t->conf, t, cache_get_cb, cache_set_cb);
+		t->has_cache = 1;
+	}
+	int rc = mbedtls_ssl_ticket_setup(&t->ticket, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE,
+					  MBEDTLS_CIPHER_AES_256_GCM, (uint32_t)s->session_cache_timeout);
+	if (rc)
+		return mbed_fail(err, errlen, "session tickets", "setup", rc);
+	t->has_ticket = 1;
+	if (s->ticket_key_file && load_ticket_key(t, s->ticket_key_file, s->session_cache_timeout, err, errlen) < 0)
+		return -1;
+	mbedtls_ssl_conf_session_tickets_cb(&t->conf, ticket_write_cb, ticket_parse_cb, t);
+	return 0;
+}
+
 static int load_rules(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
 {
 	if (s->pin_sha256.n && !(t->pins = calloc((size_t)s->pin_sha256.n, sizeof(*t->pins)))) {
@@ -184,6 +286,9 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 	mbedtls_pk_init(&t->own_key);
 	mbedtls_x509_crt_init(&t->ca);
 	mbedtls_x509_crl_init(&t->crl);
+	mbedtls_ssl_cache_init(&t->cache);
+	mbedtls_ssl_ticket_init(&t->ticket);
+	mbedtls_ssl_session_init(&t->saved);
 	t->cfg = s;
 
 	rc = mbedtls_ssl_config_defaults(&t->conf, s->client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
@@ -207,6 +312,8 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 		goto err0;
 	if (load_rules(t, s, err, errlen) < 0)
 		goto err0;
+	if (setup_sessions(t, s, err, errlen) < 0)
+		goto err0;
 	return 0;
 err0:
 	tls_svc_free(t);
@@ -220,6 +327,9 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_pk_free(&t->own_key);
 	mbedtls_x509_crt_free(&t->ca);
 	mbedtls_x509_crl_free(&t->crl);
+	mbedtls_ssl_cache_free(&t->cache);
+	mbedtls_ssl_ticket_free(&t->ticket);
+	mbedtls_ssl_session_free(&t->saved);
 	free(t->pins);
 	t->pins = NULL;
 	free(t->alpn_buf);
@@ -400,6 +510,7 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 	const struct cfg_service *s = p->svc->cfg;
 	if (depth != 0)
 		return 0;
+	p->verified = 1;
 	*flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
 	if (s->verify_peer)
 		p->listed = (unsigned char)cert_in_list(crt, &p->svc->ca);
@@ -424,7 +535,43 @@ int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, int *fd, c
 	mbedtls_ssl_set_verify(ssl, verify_cb, peer);
 	if (t->cfg->client)
 		rc = mbedtls_ssl_set_hostname(ssl, sni && *sni && !match_is_ip(sni) ? sni : NULL);
+	if (rc == 0 && t->cfg->client && t->has_saved && mbedtls_ssl_set_session(ssl, &t->saved) == 0)
+		peer->offered = 1;
 	return rc;
+}
+
+static void save_session(mbedtls_ssl_context *ssl, struct tls_svc *t)
+{
+	mbedtls_ssl_session_free(&t->saved);
+	mbedtls_ssl_session_init(&t->saved);
+	t->has_saved = mbedtls_ssl_get_session(ssl, &t->saved) == 0;
+}
+
+int tls_handshake(mbedtls_ssl_context *ssl, struct tls_peer *peer)
+{
+	struct tls_svc *t = (struct tls_svc *)peer->svc; /* the hooks below note into this connection */
+	t->current = peer;
+	int rc = mbedtls_ssl_handshake(ssl);
+	t->current = NULL;
+	if (rc != 0)
+		return rc;
+	if (t->cfg->client) {
+		/* resumption skips certificate verification: no callback after an offered session means resumed */
+		if (!peer->offered)
+			peer->resumed = 0;
+		else if (authmode(t->cfg) == MBEDTLS_SSL_VERIFY_NONE)
+			peer->resumed = -1;
+		else
+			peer->resumed = !peer->verified;
+		if (mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
+			save_session(ssl, t);
+	}
+	return 0;
+}
+
+void tls_session_ticket(mbedtls_ssl_context *ssl, struct tls_peer *peer)
+{
+	save_session(ssl, (struct tls_svc *)peer->svc);
 }
 
 /* mbedTLS's words for verification FLAGS, one line, reasons separated by ';'. */

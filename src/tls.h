@@ -6,13 +6,16 @@
 #include <stddef.h>
 
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_cache.h>
+#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "config.h"
 #include "suites.h"
 
-/* One service's TLS side, read-only once built, shared by all its connections. */
+/* One service's TLS side, shared by all its connections: configuration and certificates are read-only
+ * once built; the session cache, ticket keys and the client's saved session change as it serves. */
 #define TLS_MAX_ALPN 8
 
 struct tls_svc {
@@ -29,6 +32,12 @@ struct tls_svc {
 	char *alpn_buf;                /* storage for alpn[] */
 	const char *alpn[TLS_MAX_ALPN + 1];
 	int suites[SUITES_MAX + 1];
+	mbedtls_ssl_cache_context cache;  /* server, TLS 1.2 session IDs */
+	mbedtls_ssl_ticket_context ticket; /* server, tickets for TLS 1.2 and 1.3 */
+	int has_cache, has_ticket;
+	mbedtls_ssl_session saved; /* client: the last session, offered to the next connection */
+	int has_saved;
+	struct tls_peer *current; /* whose handshake step is running (for the cache/ticket hooks) */
 };
 
 /* What a connection's verification found, filled in by the verify callback and tls_peer_verdict. */
@@ -38,6 +47,9 @@ struct tls_peer {
 	unsigned char listed;    /* verifyPeer: the leaf certificate is in CAfile/CApath */
 	unsigned char name_bad;  /* the name check failed */
 	char rule[128];          /* after tls_peer_verdict: what let the peer in ("" when nothing was asked) */
+	unsigned char offered;   /* client: a saved session was offered */
+	unsigned char verified;  /* the verify callback ran: the peer's certificate was checked afresh */
+	signed char resumed;     /* 1 resumed, 0 full handshake, -1 cannot tell */
 };
 
 /* tls_lib_init: initialise PSA crypto (the RNG source). Call once before anything else here, and
@@ -55,6 +67,14 @@ void tls_svc_free(struct tls_svc *t);
  * verification state in PEER. Returns 0 or an mbedTLS error code. */
 int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, int *fd, const char *sni,
 		   struct tls_peer *peer);
+
+/* tls_handshake: one step of the handshake of SSL (as mbedtls_ssl_handshake). When it completes,
+ * PEER->resumed says whether the session was resumed and a client keeps the session for the next
+ * connection (TLS 1.2; TLS 1.3 tickets arrive later: see tls_session_ticket). */
+int tls_handshake(mbedtls_ssl_context *ssl, struct tls_peer *peer);
+
+/* tls_session_ticket: a client read returned MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET: keep it. */
+void tls_session_ticket(mbedtls_ssl_context *ssl, struct tls_peer *peer);
 
 /* tls_peer_verdict: after a completed handshake, decide on the peer: certificate presence, chain
  * (with CRLs), verifyPeer, checkHost/checkIP/checkEmail, then the allow rules and pins. Returns 0 when

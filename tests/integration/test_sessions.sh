@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Session resumption: server cache and tickets (TLS 1.2 and 1.3), shared ticket keys, client-side
+# resumption, and that services judging client certificates never resume.
+. "$(dirname "$0")/lib.sh"
+make_pki
+E=$(free_port); S=$(free_port); S2=$(free_port); M=$(free_port); C=$(free_port); N=$(free_port)
+echo_server "$E"
+openssl rand -base64 48 >"$T/ticket.key"
+chmod 600 "$T/ticket.key"
+cat >"$T/sess.conf" <<CONF
+foreground = yes
+[srv]
+accept = 127.0.0.1:$S
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+ticketKeyFile = $T/ticket.key
+[mtls]
+accept = 127.0.0.1:$M
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+CAfile = $PKI/ca.crt
+verifyChain = yes
+[nocache]
+accept = 127.0.0.1:$N
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+sessionCacheSize = 0
+[cli]
+client = yes
+accept = 127.0.0.1:$C
+connect = localhost:$S
+CAfile = $PKI/ca.crt
+CONF
+start_tlswrap "$T/sess.conf" || { not_ok "tlswrap starts"; finish; }
+LOG=$T/sess.conf.log
+# a second instance with the same ticket key
+sed -e "s/:$S\$/:$S2/" -e "/^\[mtls\]/,\$d" "$T/sess.conf" >"$T/sess2.conf"
+"$TLSWRAP" -f "$T/sess2.conf" >"$T/sess2.conf.log" 2>&1 &
+PIDS+=($!)
+wait_log "$T/sess2.conf.log" 'started, pid'
+
+# sclient PORT VERSION SESSFILE [extra args]: one connection; prints "New" or "Reused" and the echo
+sclient() {
+	local port=$1 ver=$2 sess=$3; shift 3
+	local in=()
+	[ -s "$sess" ] && in=(-sess_in "$sess")
+	# stdin stays open a moment so the echo can come back before s_client closes
+	(echo "ping $port"; sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$port" "-$ver" -CAfile "$PKI/ca.crt" \
+		-sess_out "$sess.new" "${in[@]}" "$@" 2>/dev/null | grep -E '^(New|Reused),|^ping' | tr '\n' ' '
+	[ -s "$sess.new" ] && mv "$sess.new" "$sess"
+}
+for v in tls1_2 tls1_3; do
+	rm -f "$T/s-$v"
+	first=$(sclient "$S" "$v" "$T/s-$v")
+	second=$(sclient "$S" "$v" "$T/s-$v")
+	check "$v: first connection is a full handshake" grep -q '^New,.*ping' <<<"$first"
+	check "$v: second connection resumes (openssl says Reused)" grep -q '^Reused,.*ping' <<<"$second"
+	third=$(sclient "$S2" "$v" "$T/s-$v")
+	check "$v: another instance with the same ticketKeyFile resumes it" grep -q '^Reused,.*ping' <<<"$third"
+done
+check "resumed handshakes are logged as such" wait_log "$LOG" '\[srv\] #[0-9]+ .*established TLSv1\.3 .* resumed$'
+rm -f "$T/s-id"
+sclient "$S" tls1_2 "$T/s-id" -no_ticket >/dev/null
+check "TLS 1.2 session-ID cache resumes" grep -q '^Reused,' <<<"$(sclient "$S" tls1_2 "$T/s-id" -no_ticket)"
+rm -f "$T/s-nc"
+sclient "$N" tls1_2 "$T/s-nc" -no_ticket >/dev/null
+check "sessionCacheSize = 0: no session-ID resumption" grep -q '^New,' <<<"$(sclient "$N" tls1_2 "$T/s-nc" -no_ticket)"
+
+# client certificates: never resumed, so every connection is judged afresh
+for v in tls1_2 tls1_3; do
+	rm -f "$T/m-$v"
+	first=$(sclient "$M" "$v" "$T/m-$v" -cert "$PKI/client.crt" -key "$PKI/client.key")
+	second=$(sclient "$M" "$v" "$T/m-$v" -cert "$PKI/client.crt" -key "$PKI/client.key")
+	check "$v mTLS: allowed client gets in" grep -q 'ping' <<<"$first"
+	check "$v mTLS: allowed client gets in again, with a full handshake" grep -q '^New,.*ping' <<<"$second"
+	cp "$T/m-$v" "$T/stolen-$v"
+	third=$(sclient "$M" "$v" "$T/stolen-$v")
+	check "$v mTLS: a client without a certificate cannot get in with a good client's session" \
+		bash -c "! grep -q ping <<<'$third'"
+done
+check "mTLS refusals logged" wait_log "$LOG" '\[mtls\].*closed \(TLS handshake failed'
+
+# client side: the second connection through the client service resumes
+for i in 1 2 3; do python3 "$TESTS_SRCDIR/integration/tls_client.py" line "$C" >/dev/null; done
+check "client mode: later connections resume the saved session" \
+	test "$(grep -c '\[cli\] #[0-9]* .*established .* resumed$' "$LOG")" -ge 2
+
+chmod 644 "$T/ticket.key"
+out=$("$TLSWRAP" --check "$T/sess.conf" 2>&1)
+check "world-readable ticketKeyFile refused" grep -q "ticketKeyFile $T/ticket.key is readable by others" <<<"$out"
+finish
