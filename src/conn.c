@@ -391,6 +391,10 @@ static int tls_push(struct conn *c, const unsigned char *data, size_t len)
 			c->to_tls_bytes += (unsigned)rc;
 			continue;
 		}
+		if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) { /* a TLS 1.3 ticket read on the way */
+			tls_session_ticket(&c->ssl, &c->peer);
+			continue;
+		}
 		if (rc == MBEDTLS_ERR_SSL_WANT_WRITE || rc == MBEDTLS_ERR_SSL_WANT_READ) {
 			c->wr_want_read = rc == MBEDTLS_ERR_SSL_WANT_READ;
 			if (c->to_tls) { /* already the pending buffer: just advance it */
@@ -431,6 +435,8 @@ static int flow_plain_to_tls(struct conn *c, int *moved)
 		if (c->plain_eof) {
 			if (!c->notify_done) {
 				int rc = mbedtls_ssl_close_notify(&c->ssl);
+				if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+					continue;
 				if (rc == 0)
 					c->notify_done = 1;
 				else if (rc != MBEDTLS_ERR_SSL_WANT_WRITE && rc != MBEDTLS_ERR_SSL_WANT_READ)
