@@ -243,7 +243,7 @@ conf_tlswrap() {
 				CAfile = $PKI/ca.crt
 				verifyChain = yes
 				checkHost = localhost
-				sslVersion = TLSv1.3
+				sslVersion = ${BENCH_TLS:-TLSv1.3}
 				ciphersuites = $SUITE_MBEDTLS
 			EOF
 			;;
@@ -255,7 +255,7 @@ conf_tlswrap() {
 				connect = 127.0.0.1:$3
 				cert = $PKI/server.crt
 				key = $PKI/server.key
-				sslVersion = TLSv1.3
+				sslVersion = ${BENCH_TLS:-TLSv1.3}
 				ciphersuites = $SUITE_MBEDTLS
 			EOF
 			;;
@@ -280,7 +280,7 @@ conf_stunnel() {
 				CAfile = $PKI/ca.crt
 				verifyChain = yes
 				checkHost = localhost
-				sslVersion = TLSv1.3
+				sslVersion = ${BENCH_TLS:-TLSv1.3}
 				ciphersuites = $SUITE_OPENSSL
 			EOF
 			;;
@@ -292,7 +292,7 @@ conf_stunnel() {
 				connect = 127.0.0.1:$3
 				cert = $PKI/server.crt
 				key = $PKI/server.key
-				sslVersion = TLSv1.3
+				sslVersion = ${BENCH_TLS:-TLSv1.3}
 				ciphersuites = $SUITE_OPENSSL
 			EOF
 			;;
@@ -402,6 +402,26 @@ for tool in "${TOOLS[@]}"; do
 	stop "$TOOL_PID"
 done
 
+# ---------------------------------------------------------------- 2a: resumed handshakes (server mode)
+for tool in "${TOOLS[@]}"; do
+	read -r SP <<<"$(free_ports 1)"
+	# TLS 1.2: openssl s_time never reads a TLS 1.3 ticket, so with TLS 1.3 it would not resume at all
+	BENCH_TLS=TLSv1.2 run_tool "$tool" resume server "$SP" "$NGINX_PORT" || { FAILED=1; continue; }
+	c0=$(cpu_ticks "$TOOL_PID") t0=$(now)
+	out=$(timeout $((HS_SECS + 60)) openssl s_time -connect "127.0.0.1:$SP" -reuse -time "$HS_SECS" -tls1_2 2>&1)
+	t1=$(now) c1=$(cpu_ticks "$TOOL_PID")
+	n=$(sed -n 's/^\([0-9]*\) connections in [0-9]* real seconds.*/\1/p' <<<"$out")
+	if [ -n "$n" ] && [ "$n" -gt 0 ] && alive "$tool"; then
+		R[$tool.resume]=$(calc "$n / ($t1 - $t0)" 0)
+		R[$tool.resume_cpu]=$(calc "($c1 - $c0) * 1000 / $CLK_TCK / $n" 2)
+		echo "# $tool s_time -reuse: $n handshakes in $(calc "$t1 - $t0" 2) s" >&2
+	else
+		warn "$tool s_time -reuse output: $out"
+		FAILED=1
+	fi
+	stop "$TOOL_PID"
+done
+
 # ---------------------------------------------------------------- 2b: what logging costs tlswrap's handshakes
 # The same handshake run with debug = err (no per-connection lines) beside the notice run above: the
 # per-handshake CPU difference is the cost of the two log lines per connection.
@@ -486,10 +506,12 @@ LOAD="$LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 ROWS=(
 	"bulk|chain bulk, best of $BULK_RUNS|MB/s|higher"
 	"hs|full handshakes (server mode)|conn/s|higher"
+	"resume|resumed handshakes (server, TLS 1.2, s_time -reuse)|conn/s|higher"
 	"rps|small requests, kept alive (chain, $WRK_CONNS conns)|req/s|higher"
 	"mem|RSS per idle TLS connection (server mode, N=$N_IDLE)|KiB|lower"
 	"bulk_cpu|  tool CPU per MB through the chain|ms/MB|lower"
 	"hs_cpu|  tool CPU per full handshake|ms|lower"
+	"resume_cpu|  tool CPU per resumed handshake|ms|lower"
 	"rps_cpu|  tool CPU per small request (chain)|us|lower"
 )
 ratio() {
