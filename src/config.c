@@ -59,6 +59,8 @@ static const struct opt opts[] = {
 	S("sessionCacheSize", K_COUNT, session_cache_size),
 	S("sessionCacheTimeout", K_SECONDS, session_cache_timeout),
 	S("ticketKeyFile", K_STR, ticket_key_file),
+	S("PSKsecrets", K_STR, psk_secrets),
+	S("PSKidentity", K_STR, psk_identity),
 	S("sni", K_STR, sni),
 	S("sslVersionMin", K_TLSVER, tls_min),
 	S("sslVersionMax", K_TLSVER, tls_max),
@@ -124,7 +126,7 @@ void cfg_init(struct cfg *c, const char *file)
 /* The service's owned strings, so copying and freeing treat them alike. */
 #define SERVICE_STRINGS(s) \
 	{ &(s)->cert, &(s)->key, &(s)->cafile, &(s)->capath, &(s)->crlfile, &(s)->sni, &(s)->ciphers, \
-	  &(s)->ciphersuites, &(s)->alpn, &(s)->ticket_key_file }
+	  &(s)->ciphersuites, &(s)->alpn, &(s)->ticket_key_file, &(s)->psk_secrets, &(s)->psk_identity }
 #define SERVICE_LISTS(s) \
 	{ &(s)->check_host, &(s)->check_ip, &(s)->check_email, &(s)->allow_cn, &(s)->allow_ou, &(s)->allow_dns, \
 	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256 }
@@ -480,8 +482,12 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 		return fail(why, len, "service [%s] has no 'accept'", s->name);
 	if (s->n_connect == 0)
 		return fail(why, len, "service [%s] has no 'connect'", s->name);
-	if (!s->client && !s->cert)
-		return fail(why, len, "server service [%s] needs 'cert' (client = no)", s->name);
+	if (!s->client && !s->cert && !s->psk_secrets)
+		return fail(why, len, "server service [%s] needs 'cert' or 'PSKsecrets' (client = no)", s->name);
+	if (s->psk_identity && !s->psk_secrets)
+		return fail(why, len, "service [%s]: PSKidentity needs PSKsecrets", s->name);
+	if (s->psk_identity && !s->client)
+		return fail(why, len, "service [%s]: PSKidentity is for client mode", s->name);
 	if (s->key && !s->cert)
 		return fail(why, len, "service [%s] has 'key' without 'cert'", s->name);
 	if (s->tls_min > s->tls_max)
@@ -490,7 +496,7 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 		/* secure default, unlike stunnel: verify the server unless told not to; a pin without a CA
 		 * is a trust decision of its own */
 		if (s->verify_chain == CFG_UNSET)
-			s->verify_chain = !(s->pin_sha256.n && !s->cafile && !s->capath);
+			s->verify_chain = !((s->pin_sha256.n || s->psk_secrets) && !s->cafile && !s->capath);
 	} else {
 		if (s->verify_chain == CFG_UNSET)
 			s->verify_chain = 0;

@@ -43,6 +43,7 @@ struct cfg_service {
 	struct cfg_list allow_cn, allow_ou, allow_dns, allow_uri, allow_ip, pin_sha256;
 	int session_cache_size, session_cache_timeout; /* server: entries, seconds (also ticket lifetime) */
 	char *ticket_key_file;
+	char *psk_secrets, *psk_identity;
 	char *alpn;     /* comma-separated protocols offered (client) or accepted (server) */
 	char *sni;      /* client: SNI name; "" disables SNI; NULL = default */
 	int tls_min, tls_max;

@@ -111,6 +111,23 @@ static void add_defaults(const char *const *names, int *out, size_t *n)
 	}
 }
 
+static const char *const default_psk[] = { "TLS-ECDHE-PSK-WITH-CHACHA20-POLY1305-SHA256",
+					   "TLS-ECDHE-PSK-WITH-AES-256-CBC-SHA384",
+					   "TLS-PSK-WITH-AES-256-GCM-SHA384", "TLS-PSK-WITH-CHACHA20-POLY1305-SHA256",
+					   "TLS-PSK-WITH-AES-128-GCM-SHA256", NULL };
+
+void suites_use_psk(int list[SUITES_MAX + 1], int only)
+{
+	size_t n = 0;
+	for (size_t i = 0; list[i]; i++) {
+		const char *name = mbedtls_ssl_get_ciphersuite_name(list[i]);
+		if (!only || is_tls13(list[i]) || strstr(name, "-PSK-"))
+			list[n++] = list[i];
+	}
+	add_defaults(default_psk, list, &n);
+	list[n] = 0;
+}
+
 int suites_build(const char *tls12, const char *tls13, int out[SUITES_MAX + 1], char *err, size_t errlen)
 {
 	size_t n = 0;

@@ -12,6 +12,11 @@
  * a TLS 1.2 suite given as a TLS 1.3 one or the reverse, an OpenSSL cipher expression, empty list). */
 int suites_build(const char *tls12, const char *tls13, int out[SUITES_MAX + 1], char *err, size_t errlen);
 
+/* suites_use_psk: adapt a default list built by suites_build for PSK: append the PSK TLS 1.2 suites
+ * and, when ONLY, drop the certificate-based TLS 1.2 suites (a PSK-only peer must never fall back to
+ * an unauthenticated certificate exchange). */
+void suites_use_psk(int list[SUITES_MAX + 1], int only);
+
 /* suites_lookup: the mbedTLS id of one suite NAME (any accepted spelling), or 0 when unknown. */
 int suites_lookup(const char *name);
 

@@ -20,6 +20,7 @@
 #include <psa/crypto.h>
 
 #include "match.h"
+#include "psk.h"
 
 #define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 #define SYSTEM_CA_PATH "/etc/ssl/certs"
@@ -241,6 +242,52 @@ static int setup_sessions(struct tls_svc *t, const struct cfg_service *s, char *
 	return 0;
 }
 
+/* Server: the client named IDENTITY; its key becomes this handshake's PSK. */
+static int psk_cb(void *data, mbedtls_ssl_context *ssl, const unsigned char *identity, size_t len)
+{
+	struct tls_svc *t = data;
+	const struct psk_entry *e = psk_find(&t->psk, identity, len);
+	if (!e)
+		return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
+	if (t->current)
+		snprintf(t->current->psk_identity, sizeof(t->current->psk_identity), "%s", e->identity);
+	return mbedtls_ssl_set_hs_psk(ssl, e->key, e->keylen);
+}
+
+/* PSKsecrets: the server accepts any identity in the file; the client presents PSKidentity (default:
+ * the first). Without certificate-based trust, only PSK key exchanges are allowed. */
+static int setup_psk(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
+{
+	if (!s->psk_secrets)
+		return 0;
+	if (psk_load(s->psk_secrets, &t->psk, err, errlen) < 0)
+		return -1;
+	int only;
+	if (s->client) {
+		const struct psk_entry *e = &t->psk.v[0];
+		if (s->psk_identity &&
+		    !(e = psk_find(&t->psk, (const unsigned char *)s->psk_identity, strlen(s->psk_identity)))) {
+			snprintf(err, errlen, "PSKidentity '%s' is not in %s", s->psk_identity, s->psk_secrets);
+			return -1;
+		}
+		int rc = mbedtls_ssl_conf_psk(&t->conf, e->key, e->keylen, (const unsigned char *)e->identity,
+					      strlen(e->identity));
+		if (rc)
+			return mbed_fail(err, errlen, "PSKsecrets", s->psk_secrets, rc);
+		t->client_psk = e;
+		only = !s->verify_chain && !s->verify_peer && !s->pin_sha256.n;
+	} else {
+		mbedtls_ssl_conf_psk_cb(&t->conf, psk_cb, t);
+		only = !s->cert;
+	}
+	t->psk_only = only;
+	mbedtls_ssl_conf_tls13_key_exchange_modes(&t->conf, only ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ALL
+								 : MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL);
+	if (!s->ciphers)
+		suites_use_psk(t->suites, only);
+	return 0;
+}
+
 static int load_rules(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
 {
 	if (s->pin_sha256.n && !(t->pins = calloc((size_t)s->pin_sha256.n, sizeof(*t->pins)))) {
@@ -314,6 +361,8 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 		goto err0;
 	if (setup_sessions(t, s, err, errlen) < 0)
 		goto err0;
+	if (setup_psk(t, s, err, errlen) < 0)
+		goto err0;
 	return 0;
 err0:
 	tls_svc_free(t);
@@ -330,6 +379,7 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_ssl_cache_free(&t->cache);
 	mbedtls_ssl_ticket_free(&t->ticket);
 	mbedtls_ssl_session_free(&t->saved);
+	psk_free(&t->psk);
 	free(t->pins);
 	t->pins = NULL;
 	free(t->alpn_buf);
@@ -591,8 +641,13 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 	int judged = s->verify_chain || s->verify_peer || t->npins;
 	int required = s->client ? judged : s->require_cert;
 	peer->rule[0] = '\0';
-	if (!judged && !required)
+	if (s->client && t->psk_only)
+		snprintf(peer->psk_identity, sizeof(peer->psk_identity), "%s", t->client_psk->identity);
+	if (!judged && !required) {
+		if (peer->psk_identity[0])
+			snprintf(peer->rule, sizeof(peer->rule), "PSK identity=%s", peer->psk_identity);
 		return 0;
+	}
 	if (!crt) {
 		if (required) {
 			snprintf(why, len, "no certificate presented");
@@ -641,10 +696,15 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 void tls_error(int err, const mbedtls_ssl_context *ssl, char *buf, size_t len)
 {
 	uint32_t flags = ssl ? mbedtls_ssl_get_verify_result(ssl) : 0;
-	if (err == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags && flags != (uint32_t)-1) {
-		char words[300];
-		verify_words(flags, words, sizeof(words));
-		snprintf(buf, len, "certificate verification failed: %s", words);
+	/* a refused certificate: mbedTLS's own words for each reason, not its generic error text */
+	if ((err == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || err == MBEDTLS_ERR_SSL_BAD_CERTIFICATE) && flags &&
+	    flags != (uint32_t)-1) {
+		char words[300] = "";
+		uint32_t rest = flags & ~(uint32_t)MBEDTLS_X509_BADCERT_OTHER; /* OTHER is only ever ours */
+		if (rest)
+			verify_words(rest, words, sizeof(words));
+		snprintf(buf, len, "certificate verification failed: %s%s%s", words, rest && (flags & MBEDTLS_X509_BADCERT_OTHER) ? "; " : "",
+			 flags & MBEDTLS_X509_BADCERT_OTHER ? "verifyPeer: certificate is not in CAfile/CApath" : "");
 		return;
 	}
 	mbedtls_strerror(err, buf, len);

@@ -12,6 +12,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "config.h"
+#include "psk.h"
 #include "suites.h"
 
 /* One service's TLS side, shared by all its connections: configuration and certificates are read-only
@@ -32,6 +33,9 @@ struct tls_svc {
 	char *alpn_buf;                /* storage for alpn[] */
 	const char *alpn[TLS_MAX_ALPN + 1];
 	int suites[SUITES_MAX + 1];
+	struct psk_list psk;                 /* PSKsecrets */
+	const struct psk_entry *client_psk;  /* client: the identity presented */
+	int psk_only;                        /* no certificate-based trust: PSK key exchanges only */
 	mbedtls_ssl_cache_context cache;  /* server, TLS 1.2 session IDs */
 	mbedtls_ssl_ticket_context ticket; /* server, tickets for TLS 1.2 and 1.3 */
 	int has_cache, has_ticket;
@@ -46,10 +50,11 @@ struct tls_peer {
 	const char *expect_host; /* client mode: the name or IP to check when checkHost/checkIP are unset */
 	unsigned char listed;    /* verifyPeer: the leaf certificate is in CAfile/CApath */
 	unsigned char name_bad;  /* the name check failed */
-	char rule[128];          /* after tls_peer_verdict: what let the peer in ("" when nothing was asked) */
+	char rule[160];          /* after tls_peer_verdict: what let the peer in ("" when nothing was asked) */
 	unsigned char offered;   /* client: a saved session was offered */
 	unsigned char verified;  /* the verify callback ran: the peer's certificate was checked afresh */
 	signed char resumed;     /* 1 resumed, 0 full handshake, -1 cannot tell */
+	char psk_identity[PSK_MAX_IDENTITY + 1]; /* the PSK identity used, or "" */
 };
 
 /* tls_lib_init: initialise PSA crypto (the RNG source). Call once before anything else here, and

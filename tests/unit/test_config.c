@@ -958,6 +958,245 @@ START_TEST(finish_without_services)
 }
 END_TEST
 
+/* ---- trust options: verify levels, name checks, allow rules, pins, CRLs ------------------------ */
+
+#define PIN_A "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+#define PIN_B "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+/* a server that verifies its clients, so that name checks and allow rules are allowed */
+#define VSERVER SERVER "verifyChain = yes\nCAfile = /ca.pem\n"
+
+static void assert_list(const struct cfg_list *l, int n, const char *const *want, const char *what)
+{
+	ck_assert_msg(l->n == n, "%s: %d values, expected %d", what, l->n, n);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(strcmp(l->v[i], want[i]) == 0, "%s[%d] is '%s', expected '%s'", what, i, l->v[i], want[i]);
+}
+
+START_TEST(trust_lists_keep_order)
+{
+	struct cfg c;
+	load_ok("[a]\n" VSERVER "checkHost = b.example\ncheckHost = a.example\ncheckHost = c.example\n"
+		"allowCN = zed\nallowCN = alpha\ncheckIP = 10.0.0.2\ncheckIP = ::1\n"
+		"checkEmail = x@example.org\nallowOU = ops\nallowDNS = *.example.org\nallowURI = spiffe://e.org/a\n"
+		"allowIP = 192.0.2.1\npinSHA256 = " PIN_B "\npinSHA256 = " PIN_A "\n",
+		&c);
+	const struct cfg_service *s = &c.svc[0];
+	assert_list(&s->check_host, 3, (const char *[]){ "b.example", "a.example", "c.example" }, "checkHost");
+	assert_list(&s->allow_cn, 2, (const char *[]){ "zed", "alpha" }, "allowCN");
+	assert_list(&s->check_ip, 2, (const char *[]){ "10.0.0.2", "::1" }, "checkIP");
+	assert_list(&s->check_email, 1, (const char *[]){ "x@example.org" }, "checkEmail");
+	assert_list(&s->allow_ou, 1, (const char *[]){ "ops" }, "allowOU");
+	assert_list(&s->allow_dns, 1, (const char *[]){ "*.example.org" }, "allowDNS");
+	assert_list(&s->allow_uri, 1, (const char *[]){ "spiffe://e.org/a" }, "allowURI");
+	assert_list(&s->allow_ip, 1, (const char *[]){ "192.0.2.1" }, "allowIP");
+	assert_list(&s->pin_sha256, 2, (const char *[]){ PIN_B, PIN_A }, "pinSHA256");
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(trust_lists_defaults_copied_into_sections)
+{
+	struct cfg c;
+	/* before the first section the lists are defaults: each service starts with its own copy and a
+	 * section's values come after them */
+	load_ok("checkHost = one.example\ncheckHost = two.example\nallowCN = dflt\nverifyChain = yes\nCAfile = /ca.pem\n"
+		"[a]\n" SERVER "allowCN = mine\ncheckHost = three.example\n"
+		"[b]\n" SERVER,
+		&c);
+	assert_list(&c.svc[0].check_host, 3, (const char *[]){ "one.example", "two.example", "three.example" },
+		    "[a] checkHost");
+	assert_list(&c.svc[0].allow_cn, 2, (const char *[]){ "dflt", "mine" }, "[a] allowCN");
+	assert_list(&c.svc[1].check_host, 2, (const char *[]){ "one.example", "two.example" }, "[b] checkHost");
+	assert_list(&c.svc[1].allow_cn, 1, (const char *[]){ "dflt" }, "[b] allowCN");
+	assert_list(&c.defaults.check_host, 2, (const char *[]){ "one.example", "two.example" }, "defaults checkHost");
+	/* copies, not shared storage */
+	ck_assert_ptr_ne(c.svc[0].check_host.v, c.svc[1].check_host.v);
+	ck_assert_ptr_ne(c.svc[0].check_host.v[0], c.svc[1].check_host.v[0]);
+	ck_assert_ptr_ne(c.svc[1].check_host.v[0], c.defaults.check_host.v[0]);
+	ck_assert_ptr_ne(c.svc[1].allow_cn.v[0], c.defaults.allow_cn.v[0]);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(trust_empty_list_values_refused)
+{
+	const char *names[] = { "checkHost", "checkIP", "checkEmail", "allowCN", "allowOU", "allowDNS", "allowURI", "allowIP",
+				"pinSHA256" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char t[512], why[64];
+		snprintf(t, sizeof(t), "[a]\n" VSERVER "%s =\n", names[i]);
+		snprintf(why, sizeof(why), "%s: empty value", names[i]);
+		expect_error_at(t, names[i], why);
+	}
+}
+END_TEST
+
+START_TEST(trust_check_ip_not_an_ip)
+{
+	expect_error_at("[a]\n" VSERVER "checkIP = host.example\n", "checkIP",
+			"checkIP: 'host.example' is not an IP address");
+	expect_error_at("[a]\n" VSERVER "checkIP = 10.0.0.1\ncheckIP = 10.0.0.256\n", "checkIP = 10.0.0.256",
+			"'10.0.0.256' is not an IP address");
+	expect_error_at("[a]\n" VSERVER "allowIP = [::1]\n", "allowIP", "allowIP: '[::1]' is not an IP address");
+	expect_error_at("[a]\n" VSERVER "allowIP = 10.0.0.0/8\n", "allowIP", "'10.0.0.0/8' is not an IP address");
+}
+END_TEST
+
+START_TEST(trust_check_email_without_at)
+{
+	expect_error_at("[a]\n" VSERVER "checkEmail = ops.example.org\n", "checkEmail",
+			"checkEmail: 'ops.example.org' is not an e-mail address");
+}
+END_TEST
+
+START_TEST(trust_bad_wildcards_refused)
+{
+	const char *bad[] = { "a*.example.com", "*.*.x", "www.*.example.com", "*example.com", "*", "**.example.com",
+			      "*.example.*" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char t[512], why[160];
+		snprintf(t, sizeof(t), "[a]\n" VSERVER "allowDNS = %s\n", bad[i]);
+		snprintf(why, sizeof(why), "allowDNS: '%s': only a leading '*.' wildcard is allowed", bad[i]);
+		expect_error_at(t, "allowDNS", why);
+		snprintf(t, sizeof(t), "[a]\n" VSERVER "checkHost = %s\n", bad[i]);
+		snprintf(why, sizeof(why), "checkHost: '%s': only a leading '*.' wildcard is allowed", bad[i]);
+		expect_error_at(t, "checkHost", why);
+	}
+	struct cfg c;
+	load_ok("[a]\n" VSERVER "allowDNS = *.example.com\n", &c);
+	ck_assert_str_eq(c.svc[0].allow_dns.v[0], "*.example.com");
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(trust_pin_malformed)
+{
+	const char *t = "[a]\n" SERVER "pinSHA256 = " PIN_A "\npinSHA256 = sha256//tooshort\n";
+	expect_error_at(t, "pinSHA256 = sha256//tooshort", "pinSHA256: 'sha256//tooshort': not the base64 of a 32-byte");
+	expect_error_at("[a]\n" SERVER "pinSHA256 = 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", "pinSHA256",
+			"pinSHA256: '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=': expected sha256//BASE64");
+	/* in the defaults too, reported at its own line */
+	expect_error_at("pinSHA256 = sha256//!!!!\n[a]\n" SERVER, "pinSHA256", "not the base64");
+}
+END_TEST
+
+START_TEST(trust_verify_levels)
+{
+	/* stunnel's levels -> verifyChain, verifyPeer, requireCert */
+	static const int want[5][3] = { { 0, 0, 0 }, { 1, 0, 0 }, { 1, 0, 1 }, { 1, 1, 1 }, { 0, 1, 1 } };
+	for (int level = 0; level <= 4; level++) {
+		for (int client = 0; client <= 1; client++) {
+			struct cfg c;
+			char t[512];
+			snprintf(t, sizeof(t), "[a]\n%sCAfile = /ca.pem\nverify = %d\n", client ? CLIENT : SERVER, level);
+			load_ok(t, &c);
+			const struct cfg_service *s = &c.svc[0];
+			ck_assert_msg(s->verify_chain == want[level][0] && s->verify_peer == want[level][1] &&
+					      s->require_cert == want[level][2],
+				      "%s verify = %d: verifyChain %d verifyPeer %d requireCert %d, expected %d %d %d",
+				      client ? "client" : "server", level, s->verify_chain, s->verify_peer, s->require_cert,
+				      want[level][0], want[level][1], want[level][2]);
+			cfg_free(&c);
+		}
+	}
+}
+END_TEST
+
+START_TEST(trust_verify_level_out_of_range)
+{
+	const char *bad[] = { "5", "-1", "10", "2x", "yes", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char t[512], why[80];
+		snprintf(t, sizeof(t), "[a]\n" SERVER "CAfile = /ca.pem\nverify = %s\n", bad[i]);
+		snprintf(why, sizeof(why), "verify: expected 0-4, got '%s'", bad[i]);
+		expect_error_at(t, "verify", why);
+	}
+}
+END_TEST
+
+START_TEST(trust_allow_rules_need_verification)
+{
+	const char *rules[] = { "allowCN = client", "allowOU = ops", "allowDNS = *.example.org",
+				"allowURI = spiffe://example.org/a", "allowIP = 10.0.0.1" };
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		char t[512];
+		snprintf(t, sizeof(t), "[a]\n" SERVER "%s\n", rules[i]);
+		expect_error_at(t, "[a]", "allow rules apply to a verified certificate: set verifyChain or verifyPeer");
+		snprintf(t, sizeof(t), "[a]\n" CLIENT "verifyChain = no\n%s\n", rules[i]);
+		expect_error_at(t, "[a]", "allow rules apply to a verified certificate");
+		/* verify = 4 verifies (the peer is listed): allowed */
+		struct cfg c;
+		snprintf(t, sizeof(t), "[a]\n" SERVER "CAfile = /ca.pem\nverify = 4\n%s\n", rules[i]);
+		load_ok(t, &c);
+		cfg_free(&c);
+	}
+	/* a pin is a verification of its own */
+	struct cfg c;
+	load_ok("[a]\n" SERVER "pinSHA256 = " PIN_A "\n", &c);
+	ck_assert_int_eq(c.svc[0].pin_sha256.n, 1);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(trust_check_names_with_pin_only)
+{
+	/* checkHost/checkIP/checkEmail need some verification; a pin is enough */
+	struct cfg c;
+	load_ok("[a]\n" CLIENT "pinSHA256 = " PIN_A "\ncheckHost = mail.example.com\n", &c);
+	ck_assert_int_eq(c.svc[0].verify_chain, 0);
+	cfg_free(&c);
+	expect_error_at("[a]\n" CLIENT "verifyChain = no\ncheckEmail = a@example.org\n", "[a]",
+			"checkHost/checkIP/checkEmail need verifyChain, verifyPeer or pinSHA256");
+	expect_error_at("[a]\n" SERVER "checkIP = 10.0.0.1\n", "[a]", "need verifyChain, verifyPeer or pinSHA256");
+}
+END_TEST
+
+START_TEST(trust_crlfile_needs_verify_chain)
+{
+	expect_error_at("[a]\n" SERVER "CRLfile = /crl.pem\n", "[a]", "CRLfile needs verifyChain");
+	expect_error_at("[a]\n" CLIENT "verifyChain = no\nCRLfile = /crl.pem\n", "[a]", "CRLfile needs verifyChain");
+	/* verify = 4 ignores the chain, so a CRL would never be looked at */
+	expect_error_at("[a]\n" SERVER "CAfile = /ca.pem\nverify = 4\nCRLfile = /crl.pem\n", "[a]",
+			"CRLfile needs verifyChain");
+	struct cfg c;
+	load_ok("[a]\n" VSERVER "CRLfile = /crl.pem\n[b]\n" CLIENT "CRLfile = /crl.pem\n", &c);
+	ck_assert_str_eq(c.svc[0].crlfile, "/crl.pem");
+	ck_assert_str_eq(c.svc[1].crlfile, "/crl.pem");
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(trust_client_pin_without_ca)
+{
+	struct cfg c;
+	load_ok("[pin]\n" CLIENT "pinSHA256 = " PIN_A "\n"
+		"[pin-cafile]\n" CLIENT "pinSHA256 = " PIN_A "\nCAfile = /ca.pem\n"
+		"[pin-capath]\n" CLIENT "pinSHA256 = " PIN_A "\nCApath = /etc/ssl/certs\n"
+		"[pin-forced]\n" CLIENT "pinSHA256 = " PIN_A "\nverifyChain = yes\n"
+		"[no-pin]\n" CLIENT,
+		&c);
+	ck_assert_int_eq(c.svc[0].verify_chain, 0); /* the pin is the trust decision */
+	ck_assert_int_eq(c.svc[1].verify_chain, 1); /* with a CA, the chain is verified too */
+	ck_assert_int_eq(c.svc[2].verify_chain, 1);
+	ck_assert_int_eq(c.svc[3].verify_chain, 1); /* said explicitly: the system store */
+	ck_assert_int_eq(c.svc[4].verify_chain, 1);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(c.svc[i].require_cert, 0);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(trust_server_pin_requires_cert)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER "pinSHA256 = " PIN_A "\n[b]\n" SERVER "pinSHA256 = " PIN_A "\nrequireCert = no\n", &c);
+	ck_assert_int_eq(c.svc[0].verify_chain, 0);
+	ck_assert_int_eq(c.svc[0].require_cert, 1);
+	ck_assert_int_eq(c.svc[1].require_cert, 0);
+	cfg_free(&c);
+}
+END_TEST
+
 /* ---- regressions: bugs found in src/config.c by these tests ---- */
 
 START_TEST(bug_long_section_name)
@@ -1073,6 +1312,23 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, flags_unknown_option);
 	tcase_add_test(tc, flags_finish_reports_command_line);
 	tcase_add_test(tc, flags_duplicate_section);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("trust");
+	tcase_add_test(tc, trust_lists_keep_order);
+	tcase_add_test(tc, trust_lists_defaults_copied_into_sections);
+	tcase_add_test(tc, trust_empty_list_values_refused);
+	tcase_add_test(tc, trust_check_ip_not_an_ip);
+	tcase_add_test(tc, trust_check_email_without_at);
+	tcase_add_test(tc, trust_bad_wildcards_refused);
+	tcase_add_test(tc, trust_pin_malformed);
+	tcase_add_test(tc, trust_verify_levels);
+	tcase_add_test(tc, trust_verify_level_out_of_range);
+	tcase_add_test(tc, trust_allow_rules_need_verification);
+	tcase_add_test(tc, trust_check_names_with_pin_only);
+	tcase_add_test(tc, trust_crlfile_needs_verify_chain);
+	tcase_add_test(tc, trust_client_pin_without_ca);
+	tcase_add_test(tc, trust_server_pin_requires_cert);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("api");

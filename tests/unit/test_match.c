@@ -1,5 +1,6 @@
-/* Unit tests for src/match.c: host-name and IP identity matching. */
+/* Unit tests for src/match.c: host-name, IP and e-mail identity matching, pinSHA256 values. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,163 @@ START_TEST(is_ip_names_and_garbage)
 }
 END_TEST
 
+/* ---- match_pin_parse ---------------------------------------------------------------------- */
+
+/* SHA-256 of the empty string, and its base64 */
+static const unsigned char sha256_empty[32] = {
+	0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+	0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+};
+#define PIN_EMPTY "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+
+/* Parse TEXT expecting failure with WHY in the message, which must also quote TEXT; OUT untouched. */
+static void pin_bad(const char *text, const char *why)
+{
+	unsigned char out[MATCH_PIN_LEN];
+	char err[256] = "";
+	memset(out, 0xA5, sizeof(out));
+	ck_assert_msg(match_pin_parse(text, out, err, sizeof(err)) == -1, "'%s' was accepted as a pin", text);
+	ck_assert_msg(strstr(err, why) != NULL, "'%s': expected '%s' in '%s'", text, why, err);
+	char quoted[200];
+	snprintf(quoted, sizeof(quoted), "'%s'", text);
+	ck_assert_msg(strstr(err, quoted) != NULL, "the message does not quote the value: '%s'", err);
+	for (size_t i = 0; i < sizeof(out); i++)
+		ck_assert_msg(out[i] == 0xA5, "'%s': OUT written although the pin was refused", text);
+}
+
+START_TEST(pin_good)
+{
+	unsigned char out[MATCH_PIN_LEN];
+	char err[256] = "";
+	ck_assert_msg(match_pin_parse(PIN_EMPTY, out, err, sizeof(err)) == 0, "refused: %s", err);
+	ck_assert_mem_eq(out, sha256_empty, MATCH_PIN_LEN);
+	/* all zeros and all ones are hashes like any other */
+	static const unsigned char ff[32] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	ck_assert_int_eq(match_pin_parse("sha256//" "//////////////////////////////////////////8=", out, err, sizeof(err)), 0);
+	ck_assert_mem_eq(out, ff, MATCH_PIN_LEN);
+}
+END_TEST
+
+START_TEST(pin_missing_prefix)
+{
+	pin_bad("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "expected sha256//BASE64");
+	pin_bad("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "expected sha256//BASE64");
+	pin_bad("sha1//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "expected sha256//BASE64");
+	/* curl spells the prefix in lower case only */
+	pin_bad("SHA256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "expected sha256//BASE64");
+	pin_bad(" " PIN_EMPTY, "expected sha256//BASE64");
+}
+END_TEST
+
+START_TEST(pin_bad_base64)
+{
+	pin_bad("sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu!U=", "not the base64 of a 32-byte SHA-256 hash");
+	pin_bad("sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=junk", "not the base64");
+	pin_bad("sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU==", "not the base64");
+	/* curl's list form ("a;b") names several keys: one value is one key here */
+	pin_bad(PIN_EMPTY ";" PIN_EMPTY, "not the base64");
+	pin_bad("sha256//" "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=", "not the base64"); /* base64url */
+}
+END_TEST
+
+START_TEST(pin_wrong_length)
+{
+	/* 31, 33 and 20 (SHA-1) bytes */
+	pin_bad("sha256//D0bksIAv7m/tWZaCoWKH0Dl2mc/XQgJUgsCGpwl55Q==", "not the base64 of a 32-byte SHA-256 hash");
+	pin_bad("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not the base64 of a 32-byte");
+	pin_bad("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAA=", "not the base64 of a 32-byte");
+	/* 48 bytes: a SHA-384 does not fit either */
+	pin_bad("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not the base64");
+	/* longer than the decoder's buffer */
+	pin_bad("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAAAAAAAAAAAAAAA",
+		"not the base64");
+}
+END_TEST
+
+START_TEST(pin_empty)
+{
+	pin_bad("", "expected sha256//BASE64");
+	pin_bad("sha256//", "not the base64 of a 32-byte SHA-256 hash");
+	pin_bad("sha256//=", "not the base64");
+}
+END_TEST
+
+/* ---- match_email ----------------------------------------------------------------------------- */
+
+static int email(const char *addr, const char *want)
+{
+	return match_email(addr, strlen(addr), want);
+}
+
+#define ck_assert_email(addr, want, result) \
+	ck_assert_msg(email(addr, want) == (result), "match_email(\"%s\", \"%s\") should be %d", addr, want, result)
+
+START_TEST(email_exact)
+{
+	ck_assert_email("ops@example.org", "ops@example.org", 1);
+	ck_assert_email("ops@example.org", "ops@example.com", 0);
+	ck_assert_email("ops@example.org", "op@example.org", 0);
+	ck_assert_email("ops@example.org", "xops@example.org", 0);
+	ck_assert_email("ops@example.org", "ops@example.org.evil", 0);
+	ck_assert_email("ops@example.org", "ops@sub.example.org", 0);
+	ck_assert_email("a.b+tag@example.org", "a.b+tag@example.org", 1);
+}
+END_TEST
+
+START_TEST(email_domain_ignores_case)
+{
+	ck_assert_email("ops@EXAMPLE.org", "ops@example.ORG", 1);
+	ck_assert_email("ops@example.org", "ops@Example.Org", 1);
+}
+END_TEST
+
+START_TEST(email_local_part_case_sensitive)
+{
+	/* RFC 5321: the local part is the receiving host's business, compared exactly */
+	ck_assert_email("Ops@example.org", "ops@example.org", 0);
+	ck_assert_email("ops@example.org", "OPS@example.org", 0);
+	ck_assert_email("OPS@EXAMPLE.ORG", "OPS@example.org", 1);
+}
+END_TEST
+
+START_TEST(email_missing_at)
+{
+	ck_assert_email("opsexample.org", "ops@example.org", 0);
+	ck_assert_email("ops@example.org", "opsexample.org", 0);
+	ck_assert_email("opsexample.org", "opsexample.org", 0);
+	ck_assert_email("", "", 0);
+	ck_assert_email("", "ops@example.org", 0);
+	ck_assert_email("ops@example.org", "", 0);
+}
+END_TEST
+
+START_TEST(email_embedded_nul)
+{
+	static const char a[] = "ops@example.org\0.evil.com";
+	ck_assert_int_eq(match_email(a, sizeof(a) - 1, "ops@example.org"), 0);
+	ck_assert_int_eq(match_email(a, sizeof(a) - 1, "ops@example.org.evil.com"), 0);
+	static const char b[] = "ops\0@example.org";
+	ck_assert_int_eq(match_email(b, sizeof(b) - 1, "ops@example.org"), 0);
+	static const char c[] = "ops@example.org\0";
+	ck_assert_int_eq(match_email(c, sizeof(c) - 1, "ops@example.org"), 0);
+}
+END_TEST
+
+START_TEST(email_length_is_counted)
+{
+	/* only LEN bytes of the certificate's value count */
+	ck_assert_int_eq(match_email("ops@example.org.evil", 15, "ops@example.org"), 1);
+	ck_assert_int_eq(match_email("ops@example.org", 14, "ops@example.org"), 0);
+	ck_assert_int_eq(match_email("ops@example.org", 14, "ops@example.or"), 1);
+	ck_assert_int_eq(match_email("ops@example.org", 4, "ops@"), 1);
+	ck_assert_int_eq(match_email("ops@example.org", 3, "ops"), 0); /* the '@' is beyond LEN */
+	ck_assert_int_eq(match_email("ops@example.org", 0, "ops@example.org"), 0);
+}
+END_TEST
+
 /* ---- regressions: bugs found in src/match.c by these tests ---- */
 
 START_TEST(bug_wildcard_top_level_with_trailing_dot)
@@ -233,6 +391,23 @@ static Suite *match_suite(void)
 	tcase_add_test(tc, ip_garbage_text);
 	tcase_add_test(tc, is_ip_literals);
 	tcase_add_test(tc, is_ip_names_and_garbage);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pin");
+	tcase_add_test(tc, pin_good);
+	tcase_add_test(tc, pin_missing_prefix);
+	tcase_add_test(tc, pin_bad_base64);
+	tcase_add_test(tc, pin_wrong_length);
+	tcase_add_test(tc, pin_empty);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("email");
+	tcase_add_test(tc, email_exact);
+	tcase_add_test(tc, email_domain_ignores_case);
+	tcase_add_test(tc, email_local_part_case_sensitive);
+	tcase_add_test(tc, email_missing_at);
+	tcase_add_test(tc, email_embedded_nul);
+	tcase_add_test(tc, email_length_is_counted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fixed_bugs");
