@@ -478,7 +478,11 @@ int cfg_section(struct cfg *c, const char *name, int line, char *err, size_t err
 
 static int finish_service(struct cfg_service *s, char *why, size_t len)
 {
-	if (!s->has_accept)
+	int secondary = !s->client && s->sni;
+	if (secondary && s->has_accept)
+		return fail(why, len, "service [%s]: a secondary service (sni = PRIMARY:PATTERN) takes its primary's "
+			    "connections: remove 'accept'", s->name);
+	if (!s->has_accept && !secondary)
 		return fail(why, len, "service [%s] has no 'accept'", s->name);
 	if (s->n_connect == 0)
 		return fail(why, len, "service [%s] has no 'connect'", s->name);
@@ -523,9 +527,30 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 		return fail(why, len, "service [%s]: CRLfile needs verifyChain", s->name);
 	if (s->client && s->ticket_key_file)
 		return fail(why, len, "service [%s]: ticketKeyFile is for server mode", s->name);
-	if (!s->client && s->sni)
-		return fail(why, len, "service [%s]: 'sni' in server mode (SNI routing) is not implemented yet", s->name);
 	return 0;
+}
+
+/* Server-mode "sni = PRIMARY:PATTERN": find the primary, check the pattern. */
+static int link_secondary(struct cfg *c, struct cfg_service *s, char *why, size_t len)
+{
+	char *colon = strchr(s->sni, ':');
+	if (!colon || colon == s->sni || !colon[1])
+		return fail(why, len, "service [%s]: sni: expected PRIMARY:PATTERN in server mode, got '%s'", s->name, s->sni);
+	const char *pat = colon + 1;
+	if (strchr(pat, '*') && (pat[0] != '*' || pat[1] != '.' || strchr(pat + 1, '*')))
+		return fail(why, len, "service [%s]: sni: '%s': only a leading '*.' wildcard is allowed", s->name, pat);
+	for (size_t i = 0; i < c->nsvc; i++) {
+		struct cfg_service *p = &c->svc[i];
+		if (strlen(p->name) != (size_t)(colon - s->sni) || strncmp(p->name, s->sni, (size_t)(colon - s->sni)) != 0)
+			continue;
+		if (p == s || p->client || p->sni)
+			return fail(why, len, "service [%s]: sni: [%s] is not a server service with its own 'accept'", s->name,
+				    p->name);
+		s->primary = (int)i;
+		s->sni_pattern = pat;
+		return 0;
+	}
+	return fail(why, len, "service [%s]: sni: no service named [%.*s]", s->name, (int)(colon - s->sni), s->sni);
 }
 
 int cfg_finish(struct cfg *c, char *err, size_t errlen)
@@ -539,6 +564,13 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen)
 				return fail(err, errlen, "%s: %s", c->file, why);
 			return fail(err, errlen, "%s:%d: %s", c->file, c->svc[i].line, why);
 		}
+	}
+	for (size_t i = 0; i < c->nsvc; i++) {
+		char why[CFG_ERRLEN];
+		struct cfg_service *s = &c->svc[i];
+		s->primary = -1;
+		if (!s->client && s->sni && link_secondary(c, s, why, sizeof(why)) < 0)
+			return fail(err, errlen, "%s:%d: %s", c->file, s->line, why);
 	}
 	if (c->g.foreground == CFG_UNSET)
 		c->g.foreground = 0; /* stunnel daemonizes by default */

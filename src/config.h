@@ -45,7 +45,9 @@ struct cfg_service {
 	char *ticket_key_file;
 	char *psk_secrets, *psk_identity;
 	char *alpn;     /* comma-separated protocols offered (client) or accepted (server) */
-	char *sni;      /* client: SNI name; "" disables SNI; NULL = default */
+	char *sni;      /* client: SNI name; "" disables SNI; NULL = default. Server: "PRIMARY:PATTERN" */
+	int primary;    /* server with sni: index of the service whose listener it shares, else -1 */
+	const char *sni_pattern; /* ... and the server name it takes (points into sni) */
 	int tls_min, tls_max;
 	char *ciphers;      /* TLS 1.2 suites, colon-separated */
 	char *ciphersuites; /* TLS 1.3 suites, colon-separated */

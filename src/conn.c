@@ -29,7 +29,8 @@ struct pending {
 
 struct conn {
 	struct conn *prev, *next; /* runtime's list */
-	struct service *sv;
+	struct service *sv;     /* the service the connection arrived on */
+	struct service *route;  /* where it goes: sv, or a secondary chosen by SNI */
 	unsigned long id;
 	enum conn_state state;
 	int tls_fd, plain_fd;
@@ -113,9 +114,9 @@ static void conn_timeout(void *ctx)
 	const struct cfg_service *cf = sv->cfg;
 	if (c->state == C_CONNECTING) {
 		char to[64];
-		service_addr_str((struct sockaddr *)&sv->targets[c->target].sa, to, sizeof(to));
+		service_addr_str((struct sockaddr *)&c->route->targets[c->target].sa, to, sizeof(to));
 		char why[128];
-		snprintf(why, sizeof(why), "%s: timed out after %ds (TIMEOUTconnect)", to, cf->timeout_connect);
+		snprintf(why, sizeof(why), "%s: timed out after %ds (TIMEOUTconnect)", to, c->route->cfg->timeout_connect);
 		log_info("[%s] #%lu connect %s", cf->name, c->id, why);
 		int is_tls = conn_out_fd_is_tls(c);
 		loop_io_del(L(c), is_tls ? &c->tls_io : &c->plain_io);
@@ -125,12 +126,14 @@ static void conn_timeout(void *ctx)
 		conn_start_connect(c, why);
 		return;
 	}
+	/* the handshake runs under the listening service's timeouts, the rest under the route's */
+	const struct cfg_service *rf = c->route->cfg;
 	if (c->timer_q == sv->tq_busy)
 		conn_end(c, LOG_NOTICE, "TIMEOUTbusy: handshake not finished after %ds", cf->timeout_busy);
-	else if (c->timer_q == sv->tq_close)
-		conn_end(c, LOG_NOTICE, "TIMEOUTclose: close not finished after %ds", cf->timeout_close);
+	else if (c->timer_q == c->route->tq_close)
+		conn_end(c, LOG_NOTICE, "TIMEOUTclose: close not finished after %ds", rf->timeout_close);
 	else
-		conn_end(c, LOG_NOTICE, "TIMEOUTidle: no data for %ds", cf->timeout_idle);
+		conn_end(c, LOG_NOTICE, "TIMEOUTidle: no data for %ds", rf->timeout_idle);
 }
 
 static void conn_arm(struct conn *c, struct loop_tq *q)
@@ -168,7 +171,7 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 		close(fd);
 		return;
 	}
-	c->sv = sv;
+	c->sv = c->route = sv;
 	c->id = ++rt->conn_seq;
 	c->start_ms = loop_now(rt->loop);
 	snprintf(c->peer_addr, sizeof(c->peer_addr), "%s", addr);
@@ -217,8 +220,8 @@ static void conn_start_connect(struct conn *c, const char *why)
 	char to[64], last[200];
 	snprintf(last, sizeof(last), "%s", why ? why : "no addresses");
 	c->state = C_CONNECTING;
-	for (; c->target < sv->ntargets; c->target++) {
-		const struct svc_target *t = &sv->targets[c->target];
+	for (; c->target < c->route->ntargets; c->target++) {
+		const struct svc_target *t = &c->route->targets[c->target];
 		service_addr_str((const struct sockaddr *)&t->sa, to, sizeof(to));
 		int fd = socket(t->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
@@ -240,7 +243,7 @@ static void conn_start_connect(struct conn *c, const char *why)
 			continue;
 		}
 		*fdp = fd;
-		conn_arm(c, sv->tq_connect);
+		conn_arm(c, c->route->tq_connect);
 		return;
 	}
 	conn_end(c, LOG_ERR, "connect failed: %s", last);
@@ -252,13 +255,17 @@ static void conn_log_established(struct conn *c)
 	size_t n = 0;
 	const char *alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl);
 	tls_peer_subject(&c->ssl, subject, sizeof(subject));
-	service_addr_str((struct sockaddr *)&c->sv->targets[c->target].sa, to, sizeof(to));
+	service_addr_str((struct sockaddr *)&c->route->targets[c->target].sa, to, sizeof(to));
 	if (subject[0])
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " peer=\"%s\"", subject);
 	if (c->peer.rule[0] && n < sizeof(extra))
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " rule=\"%s\"", c->peer.rule);
 	if (alpn && n < sizeof(extra))
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " alpn=%s", alpn);
+	if (c->peer.sni[0] && n < sizeof(extra))
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " sni=%s", c->peer.sni);
+	if (c->route != c->sv && n < sizeof(extra))
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " route=[%s]", c->route->cfg->name);
 	if (c->peer.resumed == 1 && n < sizeof(extra))
 		snprintf(extra + n, sizeof(extra) - n, " resumed");
 	log_notice("[%s] #%lu %s: established %s %s to %s%s", c->sv->cfg->name, c->id, c->peer_addr,
@@ -275,7 +282,7 @@ static void conn_start_relay(struct conn *c)
 		return;
 	}
 	conn_log_established(c);
-	conn_arm(c, c->sv->tq_idle);
+	conn_arm(c, c->route->tq_idle);
 	/* the accepted side may already hold data (a client that spoke first) */
 	conn_on_io(c, EPOLLIN | EPOLLOUT, 0);
 }
@@ -287,7 +294,7 @@ static void conn_connected(struct conn *c)
 		conn_start_relay(c);
 		return;
 	}
-	const char *host = sv->targets[c->target].host;
+	const char *host = c->route->targets[c->target].host;
 	const char *sni = sv->cfg->sni ? sv->cfg->sni : host;
 	/* the name to verify: checkHost/checkIP when set (tls.c), else sni, else the connect host */
 	c->peer.expect_host = sv->cfg->sni && *sv->cfg->sni ? sv->cfg->sni : host;
@@ -319,10 +326,10 @@ static void conn_connect_ready(struct conn *c)
 		return;
 	}
 	char to[64];
-	service_addr_str((struct sockaddr *)&c->sv->targets[c->target].sa, to, sizeof(to));
+	service_addr_str((struct sockaddr *)&c->route->targets[c->target].sa, to, sizeof(to));
 	char why[128];
 	snprintf(why, sizeof(why), "%s: %s", to, strerror(err));
-	if (c->target + 1 >= c->sv->ntargets) {
+	if (c->target + 1 >= c->route->ntargets) {
 		conn_end(c, LOG_ERR, "connect failed: %s", why);
 		return;
 	}
@@ -359,6 +366,8 @@ static void conn_handshake(struct conn *c)
 	if (c->sv->cfg->client) {
 		conn_start_relay(c);
 	} else {
+		if (c->peer.route)
+			c->route = c->peer.route;
 		loop_io_set(L(c), &c->tls_io, 0);
 		c->target = 0;
 		conn_start_connect(c, NULL);
@@ -572,7 +581,7 @@ static void conn_relay(struct conn *c)
 	if (moved) {
 		/* as stunnel: TIMEOUTclose once a side has finished and nothing waits to be written */
 		int closing = (c->plain_eof || c->tls_eof) && !c->to_tls && !c->to_plain;
-		conn_arm(c, closing ? c->sv->tq_close : c->sv->tq_idle);
+		conn_arm(c, closing ? c->route->tq_close : c->route->tq_idle);
 	}
 	conn_update_events(c);
 }

@@ -305,13 +305,21 @@ int main(int argc, char **argv)
 			goto err3;
 		}
 	}
+	for (size_t i = 0; i < rt.nsvc; i++) {
+		const struct cfg_service *s = rt.svc[i].cfg;
+		if (s->primary >= 0 &&
+		    tls_svc_add_route(&rt.svc[s->primary].tls, s->sni_pattern, &rt.svc[i].tls, &rt.svc[i]) < 0) {
+			fprintf(stderr, "tlswrap: out of memory\n");
+			goto err3;
+		}
+	}
 	if (o.check) {
 		printf("%s: OK (%zu service%s)\n", rt.cfg.file, rt.nsvc, rt.nsvc == 1 ? "" : "s");
 		status = 0;
 		goto err3;
 	}
 	for (size_t i = 0; i < rt.nsvc; i++) {
-		if (service_listen(&rt.svc[i], err, sizeof(err)) < 0) {
+		if (rt.svc[i].cfg->primary < 0 && service_listen(&rt.svc[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "tlswrap: %s\n", err);
 			goto err3;
 		}
@@ -353,6 +361,12 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < rt.nsvc; i++) {
 		const struct cfg_service *s = rt.svc[i].cfg;
+		if (s->primary >= 0) {
+			log_notice("[%s] server mode: clients of [%s] asking for %s, connecting to %s:%s%s", s->name,
+				   rt.svc[s->primary].cfg->name, s->sni_pattern, s->connect[0].host, s->connect[0].port,
+				   s->n_connect > 1 ? " (and more)" : "");
+			continue;
+		}
 		const char *ah = s->accept.host[0] ? s->accept.host : "*", *ch = s->connect[0].host;
 		int a6 = strchr(ah, ':') != NULL, c6 = strchr(ch, ':') != NULL;
 		log_notice("[%s] %s mode: accepting on %s%s%s:%s, connecting to %s%s%s:%s%s", s->name,

@@ -288,6 +288,52 @@ static int setup_psk(struct tls_svc *t, const struct cfg_service *s, char *err, 
 	return 0;
 }
 
+/* Server: the client's SNI picks a secondary service (first match), else the primary answers. */
+static int sni_cb(void *data, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len)
+{
+	struct tls_svc *t = data;
+	struct tls_peer *peer = mbedtls_ssl_get_user_data_p(ssl);
+	char host[256];
+	if (len == 0 || len >= sizeof(host) || memchr(name, '\0', len))
+		return 0;
+	memcpy(host, name, len);
+	host[len] = '\0';
+	snprintf(peer->sni, sizeof(peer->sni), "%s", host);
+	for (int i = 0; i < t->nroutes; i++) {
+		const struct tls_route *r = &t->routes[i];
+		if (!match_dns(r->pattern, strlen(r->pattern), host))
+			continue;
+		struct tls_svc *sec = r->tls;
+		int rc = mbedtls_ssl_set_hs_own_cert(ssl, &sec->own_cert, &sec->own_key);
+		if (rc)
+			return rc;
+		if (sec->has_ca)
+			mbedtls_ssl_set_hs_ca_chain(ssl, &sec->ca, sec->has_crl ? &sec->crl : NULL);
+		mbedtls_ssl_set_hs_authmode(ssl, authmode(sec->cfg));
+		peer->svc = sec; /* verification and the verdict follow the secondary's settings */
+		peer->route = r->owner;
+		return 0;
+	}
+	return 0;
+}
+
+int tls_svc_add_route(struct tls_svc *primary, const char *pattern, struct tls_svc *secondary, void *owner)
+{
+	struct tls_route *r = realloc(primary->routes, (size_t)(primary->nroutes + 1) * sizeof(*r));
+	if (!r)
+		return -1;
+	primary->routes = r;
+	r[primary->nroutes++] = (struct tls_route){ pattern, secondary, owner };
+	mbedtls_ssl_conf_sni(&primary->conf, sni_cb, primary);
+	if (authmode(secondary->cfg) != MBEDTLS_SSL_VERIFY_NONE) {
+		/* a route that judges client certificates: no resumption on this listener (see setup_sessions) */
+		mbedtls_ssl_conf_session_cache(&primary->conf, NULL, NULL, NULL);
+		mbedtls_ssl_conf_session_tickets_cb(&primary->conf, NULL, NULL, NULL);
+		mbedtls_ssl_conf_new_session_tickets(&primary->conf, 0);
+	}
+	return 0;
+}
+
 static int load_rules(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
 {
 	if (s->pin_sha256.n && !(t->pins = calloc((size_t)s->pin_sha256.n, sizeof(*t->pins)))) {
@@ -380,6 +426,9 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_ssl_ticket_free(&t->ticket);
 	mbedtls_ssl_session_free(&t->saved);
 	psk_free(&t->psk);
+	free(t->routes);
+	t->routes = NULL;
+	t->nroutes = 0;
 	free(t->pins);
 	t->pins = NULL;
 	free(t->alpn_buf);
@@ -581,7 +630,8 @@ int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, int *fd, c
 	if (rc)
 		return rc;
 	mbedtls_ssl_set_bio(ssl, fd, bio_send, bio_recv, NULL);
-	peer->svc = t;
+	mbedtls_ssl_set_user_data_p(ssl, peer);
+	peer->home = peer->svc = t;
 	mbedtls_ssl_set_verify(ssl, verify_cb, peer);
 	if (t->cfg->client)
 		rc = mbedtls_ssl_set_hostname(ssl, sni && *sni && !match_is_ip(sni) ? sni : NULL);
@@ -599,7 +649,7 @@ static void save_session(mbedtls_ssl_context *ssl, struct tls_svc *t)
 
 int tls_handshake(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 {
-	struct tls_svc *t = (struct tls_svc *)peer->svc; /* the hooks below note into this connection */
+	struct tls_svc *t = (struct tls_svc *)peer->home; /* its hooks note into this connection */
 	t->current = peer;
 	int rc = mbedtls_ssl_handshake(ssl);
 	t->current = NULL;

@@ -19,6 +19,15 @@
  * once built; the session cache, ticket keys and the client's saved session change as it serves. */
 #define TLS_MAX_ALPN 8
 
+struct tls_svc;
+
+/* Server SNI routing: a client naming PATTERN gets this secondary service's TLS settings. */
+struct tls_route {
+	const char *pattern;
+	struct tls_svc *tls;
+	void *owner; /* the secondary service, handed back to the connection */
+};
+
 struct tls_svc {
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt own_cert;
@@ -42,11 +51,14 @@ struct tls_svc {
 	mbedtls_ssl_session saved; /* client: the last session, offered to the next connection */
 	int has_saved;
 	struct tls_peer *current; /* whose handshake step is running (for the cache/ticket hooks) */
+	struct tls_route *routes; /* server: secondary services by SNI, first match wins */
+	int nroutes;
 };
 
 /* What a connection's verification found, filled in by the verify callback and tls_peer_verdict. */
 struct tls_peer {
-	const struct tls_svc *svc;
+	const struct tls_svc *home; /* the service the connection arrived on */
+	const struct tls_svc *svc;  /* the one whose rules apply (a secondary, after SNI routing) */
 	const char *expect_host; /* client mode: the name or IP to check when checkHost/checkIP are unset */
 	unsigned char listed;    /* verifyPeer: the leaf certificate is in CAfile/CApath */
 	unsigned char name_bad;  /* the name check failed */
@@ -55,6 +67,8 @@ struct tls_peer {
 	unsigned char verified;  /* the verify callback ran: the peer's certificate was checked afresh */
 	signed char resumed;     /* 1 resumed, 0 full handshake, -1 cannot tell */
 	char psk_identity[PSK_MAX_IDENTITY + 1]; /* the PSK identity used, or "" */
+	char sni[256];           /* server: the name the client asked for, or "" */
+	void *route;             /* server: the owner of the tls_route taken, or NULL (primary) */
 };
 
 /* tls_lib_init: initialise PSA crypto (the RNG source). Call once before anything else here, and
@@ -72,6 +86,11 @@ void tls_svc_free(struct tls_svc *t);
  * verification state in PEER. Returns 0 or an mbedTLS error code. */
 int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, int *fd, const char *sni,
 		   struct tls_peer *peer);
+
+/* tls_svc_add_route: send clients naming PATTERN (exact or "*.domain", no case) on PRIMARY to the
+ * secondary SECONDARY (its certificate, CAs and verification), tagging them with OWNER.
+ * Returns 0 or -1 when out of memory. */
+int tls_svc_add_route(struct tls_svc *primary, const char *pattern, struct tls_svc *secondary, void *owner);
 
 /* tls_handshake: one step of the handshake of SSL (as mbedtls_ssl_handshake). When it completes,
  * PEER->resumed says whether the session was resumed and a client keeps the session for the next

@@ -100,10 +100,20 @@ accept = $P
 connect = 127.0.0.1:$B
 verifyChain = no
 checkHost = example.com"
-expect_error "sni in server mode not implemented" "@FILE@:1: service \\[s\\]: 'sni' in server mode \\(SNI routing\\) is not implemented yet" "$SRV
+expect_error "sni naming a missing primary" "@FILE@:1: service \\[s\\]: sni: no service named \\[x\\]" "[s]
+connect = 127.0.0.1:$B
 cert = $PKI/server.crt
 key = $PKI/server.key
-sni = x:y"
+sni = x:y.example"
+expect_error "secondary service with its own accept" "@FILE@:6: service \\[b\\]: a secondary service" "$SRV
+cert = $PKI/server.crt
+key = $PKI/server.key
+[b]
+accept = 1
+connect = 127.0.0.1:$B
+cert = $PKI/server.crt
+key = $PKI/server.key
+sni = s:b.example"
 expect_error "no services" "@FILE@: no services defined" "foreground = yes"
 
 out=$(timeout 5 "$TLSWRAP" -f "$T/does-not-exist.conf" 2>&1); rc=$?
