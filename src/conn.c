@@ -33,7 +33,9 @@ struct conn {
 	struct service *route;  /* where it goes: sv, or a secondary chosen by SNI */
 	unsigned long id;
 	enum conn_state state;
-	int tls_fd, plain_fd;
+	struct tls_bio tls; /* the TLS socket */
+	int plain_fd;
+	size_t inflight; /* bytes of to_tls that mbedTLS has sealed into a record not yet fully sent */
 	struct loop_io tls_io, plain_io;
 	struct loop_timer timer;
 	struct loop_tq *timer_q; /* which timeout is running, for the log line */
@@ -74,8 +76,8 @@ static void conn_free(struct conn *c)
 	loop_timer_cancel(&c->timer);
 	loop_io_del(rt->loop, &c->tls_io);
 	loop_io_del(rt->loop, &c->plain_io);
-	if (c->tls_fd >= 0)
-		close(c->tls_fd);
+	if (c->tls.fd >= 0)
+		close(c->tls.fd);
 	if (c->plain_fd >= 0)
 		close(c->plain_fd);
 	mbedtls_ssl_free(&c->ssl);
@@ -120,8 +122,8 @@ static void conn_timeout(void *ctx)
 		log_info("[%s] #%lu connect %s", cf->name, c->id, why);
 		int is_tls = conn_out_fd_is_tls(c);
 		loop_io_del(L(c), is_tls ? &c->tls_io : &c->plain_io);
-		close(is_tls ? c->tls_fd : c->plain_fd);
-		*(is_tls ? &c->tls_fd : &c->plain_fd) = -1;
+		close(is_tls ? c->tls.fd : c->plain_fd);
+		*(is_tls ? &c->tls.fd : &c->plain_fd) = -1;
 		c->target++;
 		conn_start_connect(c, why);
 		return;
@@ -186,13 +188,13 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 	log_debug("[%s] #%lu %s: accepted", sv->cfg->name, c->id, addr);
 	if (sv->cfg->client) {
 		c->plain_fd = fd;
-		c->tls_fd = -1;
+		c->tls.fd = -1;
 		conn_start_connect(c, NULL);
 		return;
 	}
-	c->tls_fd = fd;
+	c->tls.fd = fd;
 	c->plain_fd = -1;
-	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls_fd, NULL, &c->peer);
+	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls, NULL, &c->peer);
 	if (rc) {
 		char e[200];
 		tls_error(rc, NULL, e, sizeof(e));
@@ -215,7 +217,7 @@ static void conn_start_connect(struct conn *c, const char *why)
 {
 	struct service *sv = c->sv;
 	int is_tls = conn_out_fd_is_tls(c);
-	int *fdp = is_tls ? &c->tls_fd : &c->plain_fd;
+	int *fdp = is_tls ? &c->tls.fd : &c->plain_fd;
 	struct loop_io *io = is_tls ? &c->tls_io : &c->plain_io;
 	char to[64], last[200];
 	snprintf(last, sizeof(last), "%s", why ? why : "no addresses");
@@ -275,7 +277,7 @@ static void conn_log_established(struct conn *c)
 static void conn_start_relay(struct conn *c)
 {
 	c->state = C_RELAY;
-	int fd = conn_out_fd_is_tls(c) ? c->plain_fd : c->tls_fd; /* the accepted side, not yet watched */
+	int fd = conn_out_fd_is_tls(c) ? c->plain_fd : c->tls.fd; /* the accepted side, not yet watched */
 	struct loop_io *io = conn_out_fd_is_tls(c) ? &c->plain_io : &c->tls_io;
 	if (io->fd < 0 && loop_io_add(L(c), io, fd, 0, conn_out_fd_is_tls(c) ? conn_on_plain : conn_on_tls, c) < 0) {
 		conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
@@ -298,7 +300,7 @@ static void conn_connected(struct conn *c)
 	const char *sni = sv->cfg->sni ? sv->cfg->sni : host;
 	/* the name to verify: checkHost/checkIP when set (tls.c), else sni, else the connect host */
 	c->peer.expect_host = sv->cfg->sni && *sv->cfg->sni ? sv->cfg->sni : host;
-	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls_fd, sni, &c->peer);
+	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls, sni, &c->peer);
 	if (rc) {
 		char e[200];
 		tls_error(rc, NULL, e, sizeof(e));
@@ -314,7 +316,7 @@ static void conn_connected(struct conn *c)
 static void conn_connect_ready(struct conn *c)
 {
 	int is_tls = conn_out_fd_is_tls(c);
-	int fd = is_tls ? c->tls_fd : c->plain_fd;
+	int fd = is_tls ? c->tls.fd : c->plain_fd;
 	int err = 0;
 	socklen_t len = sizeof(err);
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -336,7 +338,7 @@ static void conn_connect_ready(struct conn *c)
 	log_info("[%s] #%lu connect %s; trying the next address", c->sv->cfg->name, c->id, why);
 	loop_io_del(L(c), is_tls ? &c->tls_io : &c->plain_io);
 	close(fd);
-	*(is_tls ? &c->tls_fd : &c->plain_fd) = -1;
+	*(is_tls ? &c->tls.fd : &c->plain_fd) = -1;
 	c->target++;
 	conn_start_connect(c, why);
 }
@@ -393,9 +395,27 @@ enum { FLOW_OK = 0, FLOW_DEAD = -1 };
 static int tls_push(struct conn *c, const unsigned char *data, size_t len)
 {
 	size_t off = 0;
+	int rc = 0;
 	while (off < len) {
-		int rc = mbedtls_ssl_write(&c->ssl, data + off, len - off);
+		if (c->inflight && c->tls.out_left == 0) {
+			/* mbedTLS flushed our sealed record while handling something else (a TLS 1.3 post-handshake
+			 * message inside a read): those bytes are sent, and offering them again would repeat them */
+			off += c->inflight;
+			c->to_tls_bytes += c->inflight;
+			c->inflight = 0;
+			continue;
+		}
+		if (!c->inflight && c->tls.out_left) {
+			/* another message of mbedTLS's is half sent: a fresh write now would be taken for its retry;
+			 * the read that queued it sends it when retried */
+			rc = MBEDTLS_ERR_SSL_WANT_WRITE;
+			goto blocked;
+		}
+		size_t chunk = len - off;
+		int fresh = !c->inflight;
+		rc = mbedtls_ssl_write(&c->ssl, data + off, chunk);
 		if (rc > 0) {
+			c->inflight = 0;
 			off += (size_t)rc;
 			c->to_tls_bytes += (unsigned)rc;
 			continue;
@@ -405,16 +425,11 @@ static int tls_push(struct conn *c, const unsigned char *data, size_t len)
 			continue;
 		}
 		if (rc == MBEDTLS_ERR_SSL_WANT_WRITE || rc == MBEDTLS_ERR_SSL_WANT_READ) {
-			c->wr_want_read = rc == MBEDTLS_ERR_SSL_WANT_READ;
-			if (c->to_tls) { /* already the pending buffer: just advance it */
-				c->to_tls->off += off;
-				return FLOW_OK;
+			if (fresh && c->tls.out_left) { /* our bytes are sealed in a record, partly sent */
+				int max = mbedtls_ssl_get_max_out_record_payload(&c->ssl);
+				c->inflight = max > 0 && (size_t)max < chunk ? (size_t)max : chunk;
 			}
-			if (!(c->to_tls = pending_new(data + off, len - off))) {
-				conn_end(c, LOG_ERR, "out of memory");
-				return FLOW_DEAD;
-			}
-			return FLOW_OK;
+			goto blocked;
 		}
 		char e[200];
 		tls_error(rc, &c->ssl, e, sizeof(e));
@@ -425,6 +440,17 @@ static int tls_push(struct conn *c, const unsigned char *data, size_t len)
 	if (c->to_tls) {
 		free(c->to_tls);
 		c->to_tls = NULL;
+	}
+	return FLOW_OK;
+blocked:
+	c->wr_want_read = rc == MBEDTLS_ERR_SSL_WANT_READ;
+	if (c->to_tls) { /* already the pending buffer: just advance it */
+		c->to_tls->off += off;
+		return FLOW_OK;
+	}
+	if (!(c->to_tls = pending_new(data + off, len - off))) {
+		conn_end(c, LOG_ERR, "out of memory");
+		return FLOW_DEAD;
 	}
 	return FLOW_OK;
 }

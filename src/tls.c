@@ -437,8 +437,9 @@ void tls_svc_free(struct tls_svc *t)
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
-	int fd = *(int *)ctx;
-	ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	struct tls_bio *b = ctx;
+	ssize_t n = send(b->fd, buf, len, MSG_NOSIGNAL);
+	b->out_left = n > 0 ? len - (size_t)n : len;
 	if (n >= 0)
 		return (int)n;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -448,8 +449,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
-	int fd = *(int *)ctx;
-	ssize_t n = recv(fd, buf, len, 0);
+	const struct tls_bio *b = ctx;
+	ssize_t n = recv(b->fd, buf, len, 0);
 	if (n >= 0)
 		return (int)n;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -623,13 +624,13 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 	return 0;
 }
 
-int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, int *fd, const char *sni,
+int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, struct tls_bio *bio, const char *sni,
 		   struct tls_peer *peer)
 {
 	int rc = mbedtls_ssl_setup(ssl, &t->conf);
 	if (rc)
 		return rc;
-	mbedtls_ssl_set_bio(ssl, fd, bio_send, bio_recv, NULL);
+	mbedtls_ssl_set_bio(ssl, bio, bio_send, bio_recv, NULL);
 	mbedtls_ssl_set_user_data_p(ssl, peer);
 	peer->home = peer->svc = t;
 	mbedtls_ssl_set_verify(ssl, verify_cb, peer);

@@ -55,6 +55,13 @@ struct tls_svc {
 	int nroutes;
 };
 
+/* A connection's TLS socket as mbedTLS's bio sees it. out_left mirrors mbedTLS's count of record
+ * bytes not yet sent (it is the length of every send it asks for, less what was sent). */
+struct tls_bio {
+	int fd;
+	size_t out_left;
+};
+
 /* What a connection's verification found, filled in by the verify callback and tls_peer_verdict. */
 struct tls_peer {
 	const struct tls_svc *home; /* the service the connection arrived on */
@@ -81,10 +88,10 @@ void tls_lib_done(void);
 int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen);
 void tls_svc_free(struct tls_svc *t);
 
-/* tls_conn_setup: prepare SSL for one connection of T: bio on *FD (an int that outlives SSL),
+/* tls_conn_setup: prepare SSL for one connection of T: bio on BIO (which outlives SSL),
  * SNI and name checks for HOST (client mode; NULL when the peer is an IP or there is no name),
  * verification state in PEER. Returns 0 or an mbedTLS error code. */
-int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, int *fd, const char *sni,
+int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, struct tls_bio *bio, const char *sni,
 		   struct tls_peer *peer);
 
 /* tls_svc_add_route: send clients naming PATTERN (exact or "*.domain", no case) on PRIMARY to the

@@ -43,9 +43,16 @@ finish() {
 }
 skip_all() { echo "# SKIP $TEST_NAME: $*"; trap - EXIT; rm -rf "$T"; exit 77; }
 
-# free_port: a TCP port nobody listens on right now
+# free_port: a TCP port nobody listens on right now, and not handed out before in this test (the
+# kernel may offer a just-closed port again; callers run in $(...), so the record is a file)
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	local p
+	while :; do
+		p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		grep -qx "$p" "$T/.ports" 2>/dev/null || break
+	done
+	echo "$p" >>"$T/.ports"
+	echo "$p"
 }
 
 # wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT
