@@ -128,6 +128,10 @@ fd_base=$(fds)
 
 # -- the chain, both ways, byte-identical ------------------------------------------------------------
 check "100 MB through client -> server chain and back, byte-identical" $PY bulk "$C1" 100
+# new connections get a TLS 1.3 ticket from the server service while data is already flowing
+for i in 1 2 3 4 5; do
+	check "10 MB chain, connection $i (resumed after the first)" $PY bulk "$C1" 10
+done
 check "chain logged the negotiated version, suite and verified peer" \
 	grep -Eq '\[cli\] #[0-9]+ .*established TLSv1\.3 TLS1-3-[A-Z0-9-]+ to 127\.0\.0\.1:'"$S1"' peer="CN=localhost"' "$LOG"
 check "close line reports bytes each way" grep -Eq '\[cli\] #[0-9]+ .*closed \(done\); to_tls=104857600 to_plain=104857600 bytes' "$LOG"

@@ -526,6 +526,41 @@ START_TEST(err_service_line_is_header)
 }
 END_TEST
 
+START_TEST(sni_secondary_links_to_primary)
+{
+	struct cfg c;
+	char err[CFG_ERRLEN] = "";
+	const char *t = "[web]\n" SERVER "[alpha]\nsni = web:*.alpha.example\nconnect = 81\ncert = /a\n"
+			"[beta]\nsni = web:beta.example\nconnect = 82\ncert = /b\n";
+	ck_assert_msg(load_str(t, &c, err) == 0, "%s", err);
+	ck_assert_int_eq(c.svc[0].primary, -1);
+	ck_assert_int_eq(c.svc[1].primary, 0);
+	ck_assert_str_eq(c.svc[1].sni_pattern, "*.alpha.example");
+	ck_assert_int_eq(c.svc[2].primary, 0);
+	ck_assert_str_eq(c.svc[2].sni_pattern, "beta.example");
+	ck_assert_int_eq(c.svc[1].has_accept, 0);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(sni_secondary_errors)
+{
+	expect_error_at("[web]\n" SERVER "[a]\nsni = nope:x.example\nconnect = 81\ncert = /a\n", "[a]",
+			"sni: no service named [nope]");
+	expect_error_at("[web]\n" SERVER "[a]\nsni = web:x.example\naccept = 9\nconnect = 81\ncert = /a\n", "[a]",
+			"a secondary service (sni = PRIMARY:PATTERN) takes its primary's connections");
+	expect_error_at("[web]\n" SERVER "[a]\nsni = web:a*.example\nconnect = 81\ncert = /a\n", "[a]",
+			"only a leading '*.' wildcard");
+	expect_error_at("[web]\n" SERVER "[a]\nsni = web\nconnect = 81\ncert = /a\n", "[a]",
+			"expected PRIMARY:PATTERN");
+	expect_error_at("[c]\n" CLIENT "[a]\nsni = c:x.example\nconnect = 81\ncert = /a\n", "[a]",
+			"[c] is not a server service with its own 'accept'");
+	expect_error_at("[web]\n" SERVER "[a]\nsni = web:x.example\nconnect = 81\ncert = /a\n"
+			"[b]\nsni = a:y.example\nconnect = 82\ncert = /b\n",
+			"[b]", "[a] is not a server service with its own 'accept'");
+}
+END_TEST
+
 START_TEST(err_duplicate_adjacent_section)
 {
 	const char *t = "[a]\naccept = 1\ncert = /c\n[a]\nconnect = 2\n";
@@ -1267,6 +1302,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, err_service_line_is_header);
 	tcase_add_test(tc, err_duplicate_section);
 	tcase_add_test(tc, err_duplicate_adjacent_section);
+	tcase_add_test(tc, sni_secondary_links_to_primary);
+	tcase_add_test(tc, sni_secondary_errors);
 	tcase_add_test(tc, err_empty_section);
 	tcase_add_test(tc, err_too_many_connect);
 	tcase_add_test(tc, err_no_services);
