@@ -376,19 +376,36 @@ static void conn_handshake(struct conn *c)
 	}
 }
 
-static struct pending *pending_new(const unsigned char *data, size_t len)
-{
-	struct pending *p = malloc(sizeof(*p) + len);
-	if (p) {
-		p->off = 0;
-		p->len = len;
-		memcpy(p->data, data, len);
-	}
-	return p;
-}
-
 /* Returns -1 when the connection has ended (and been freed). */
 enum { FLOW_OK = 0, FLOW_DEAD = -1 };
+
+/* What a side could not take: *SLOT (already the pending buffer) advances by OFF, or becomes a copy
+ * of DATA from OFF on. FLOW_DEAD when out of memory (the connection has ended). */
+static int keep_pending(struct conn *c, struct pending **slot, const unsigned char *data, size_t len, size_t off)
+{
+	if (*slot) { /* DATA is the pending buffer's own: just advance it */
+		(*slot)->off += off;
+		return FLOW_OK;
+	}
+	struct pending *p = malloc(sizeof(*p) + (len - off));
+	if (!p) {
+		conn_end(c, LOG_ERR, "out of memory");
+		return FLOW_DEAD;
+	}
+	p->off = 0;
+	p->len = len - off;
+	memcpy(p->data, data + off, len - off);
+	*slot = p;
+	return FLOW_OK;
+}
+
+/* Everything was taken: the pending buffer, if any, goes. */
+static void drop_pending(struct pending **slot)
+{
+	free(*slot);
+	*slot = NULL;
+}
+
 
 /* Push bytes into TLS; what mbedTLS cannot take now is kept in c->to_tls (mbedTLS wants the same
  * bytes offered again after WANT_WRITE). */
@@ -437,22 +454,11 @@ static int tls_push(struct conn *c, const unsigned char *data, size_t len)
 		return FLOW_DEAD;
 	}
 	c->wr_want_read = 0;
-	if (c->to_tls) {
-		free(c->to_tls);
-		c->to_tls = NULL;
-	}
+	drop_pending(&c->to_tls);
 	return FLOW_OK;
 blocked:
 	c->wr_want_read = rc == MBEDTLS_ERR_SSL_WANT_READ;
-	if (c->to_tls) { /* already the pending buffer: just advance it */
-		c->to_tls->off += off;
-		return FLOW_OK;
-	}
-	if (!(c->to_tls = pending_new(data + off, len - off))) {
-		conn_end(c, LOG_ERR, "out of memory");
-		return FLOW_DEAD;
-	}
-	return FLOW_OK;
+	return keep_pending(c, &c->to_tls, data, len, off);
 }
 
 /* Plaintext -> TLS until the plaintext side is empty or TLS cannot take more. */
@@ -509,26 +515,14 @@ static int plain_push(struct conn *c, const unsigned char *data, size_t len)
 			c->to_plain_bytes += (size_t)n;
 			continue;
 		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-			if (errno == EINTR)
-				continue;
-			if (c->to_plain) {
-				c->to_plain->off += off;
-				return FLOW_OK;
-			}
-			if (!(c->to_plain = pending_new(data + off, len - off))) {
-				conn_end(c, LOG_ERR, "out of memory");
-				return FLOW_DEAD;
-			}
-			return FLOW_OK;
-		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return keep_pending(c, &c->to_plain, data, len, off);
 		conn_end(c, LOG_NOTICE, "plaintext write: %s", strerror(errno));
 		return FLOW_DEAD;
 	}
-	if (c->to_plain) {
-		free(c->to_plain);
-		c->to_plain = NULL;
-	}
+	drop_pending(&c->to_plain);
 	return FLOW_OK;
 }
 
