@@ -34,6 +34,9 @@ static const struct opt opts[] = {
 	G("debug", K_LEVEL, debug),
 	G("output", K_STR, output),
 	G("syslog", K_BOOL, syslog),
+	G("setuid", K_STR, setuid),
+	G("setgid", K_STR, setgid),
+	G("chroot", K_STR, chroot),
 	S("client", K_BOOL, client),
 	S("accept", K_ACCEPT, accept),
 	S("connect", K_CONNECT, connect),
@@ -201,6 +204,9 @@ void cfg_free(struct cfg *c)
 	service_free(&c->defaults);
 	free(c->g.pid);
 	free(c->g.output);
+	free(c->g.setuid);
+	free(c->g.setgid);
+	free(c->g.chroot);
 	free(c->file);
 	memset(c, 0, sizeof(*c));
 }

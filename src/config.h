@@ -60,6 +60,7 @@ struct cfg_global {
 	int debug;      /* syslog level 0..7 */
 	char *output;
 	int syslog;     /* CFG_UNSET, 0 or 1 */
+	char *setuid, *setgid, *chroot; /* user and group (names or numbers) to run as, directory to confine to */
 };
 
 struct cfg {

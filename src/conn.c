@@ -91,6 +91,8 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	rt->nconns--;
 	free(c);
+	if (rt->draining && rt->nconns == 0)
+		loop_stop(rt->loop);
 }
 
 /* End the connection: one log line with the reason, then release everything. */
@@ -662,6 +664,20 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 			c->plain_hup = 1;
 	}
 	conn_relay(c);
+}
+
+void conn_log_all(struct runtime *rt)
+{
+	static const char *const states[] = { "connecting", "handshake", "relay" };
+	uint64_t now = loop_now(rt->loop);
+	log_notice("%lu connections open", rt->nconns);
+	for (const struct conn *c = rt->conns; c; c = c->next) {
+		uint64_t ms = now - c->start_ms;
+		log_notice("[%s] #%lu %s: %s%s%s for %llu.%03llus; to_tls=%llu to_plain=%llu bytes", c->sv->cfg->name, c->id,
+			   c->peer_addr, states[c->state], c->route != c->sv ? " via " : "",
+			   c->route != c->sv ? c->route->cfg->name : "", (unsigned long long)(ms / 1000),
+			   (unsigned long long)(ms % 1000), c->to_tls_bytes, c->to_plain_bytes);
+	}
 }
 
 void conn_close_all(struct runtime *rt, const char *reason)

@@ -15,4 +15,7 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer);
 struct runtime;
 void conn_close_all(struct runtime *rt, const char *reason);
 
+/* conn_log_all: one line per live connection (SIGUSR2). */
+void conn_log_all(struct runtime *rt);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "privs.h"
 #include "service.h"
 #include "tls.h"
 
@@ -122,6 +123,28 @@ static int parse_args(int argc, char **argv, struct options *o, struct cfg *c)
 	return 0;
 }
 
+/* A private key others can read, in a process that stays root: refused (a warning with --check). */
+static int check_key_modes(const struct runtime *rt, const struct privs *p, int check_only)
+{
+	if (geteuid() != 0 || (p->has_uid && p->uid != 0))
+		return 0;
+	for (size_t i = 0; i < rt->nsvc; i++) {
+		const struct cfg_service *s = rt->svc[i].cfg;
+		const char *key = s->key ? s->key : s->cert;
+		if (!privs_exposed(key))
+			continue;
+		if (check_only) {
+			fprintf(stderr, "tlswrap: warning: %s:%d: [%s] key %s is readable by others; tlswrap will not run "
+					"as root with it (chmod o-r)\n", s->file, s->line, s->name, key);
+			continue;
+		}
+		fprintf(stderr, "tlswrap: %s:%d: [%s] key %s is readable by others: refusing to run as root with it "
+				"(chmod o-r)\n", s->file, s->line, s->name, key);
+		return -1;
+	}
+	return 0;
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -208,10 +231,43 @@ struct signals {
 	int fd;
 	struct loop_io io;
 	struct runtime *rt;
-	int stop;
 	int reopen;
+	struct loop_timer drain; /* SIGTERM: how long connections may take to finish */
 	int use_syslog; /* as decided at start, for reopening */
 };
+
+static void drain_over(void *ctx)
+{
+	struct signals *s = ctx;
+	log_notice("TIMEOUTclose passed with %lu connections open: closing them", s->rt->nconns);
+	loop_stop(s->rt->loop);
+}
+
+/* Stop accepting; the loop ends when the last connection does, or after the longest TIMEOUTclose. */
+static void stop_gracefully(struct signals *s, const char *why)
+{
+	struct runtime *rt = s->rt;
+	int wait_s = 0;
+	for (size_t i = 0; i < rt->nsvc; i++) {
+		service_stop_listening(&rt->svc[i]);
+		if (rt->svc[i].cfg->timeout_close > wait_s)
+			wait_s = rt->svc[i].cfg->timeout_close;
+	}
+	rt->draining = 1;
+	if (rt->nconns == 0) {
+		log_notice("%s: shutting down (0 connections open)", why);
+		loop_stop(rt->loop);
+		return;
+	}
+	log_notice("%s: no longer accepting; waiting up to %ds for %lu connections (again to exit now)", why, wait_s,
+		   rt->nconns);
+	struct loop_tq *q = loop_tq_get(rt->loop, (uint64_t)wait_s * 1000);
+	if (!q) {
+		loop_stop(rt->loop);
+		return;
+	}
+	loop_timer_arm(rt->loop, &s->drain, q, drain_over, s);
+}
 
 static void on_signal(void *ctx, uint32_t events)
 {
@@ -221,9 +277,15 @@ static void on_signal(void *ctx, uint32_t events)
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
-			log_notice("%s: shutting down (%lu connections open)", strsignal((int)si.ssi_signo), s->rt->nconns);
-			s->stop = 1;
-			loop_stop(s->rt->loop);
+			if (s->rt->draining) {
+				log_notice("%s again: exiting now", strsignal((int)si.ssi_signo));
+				loop_stop(s->rt->loop);
+				break;
+			}
+			stop_gracefully(s, strsignal((int)si.ssi_signo));
+			break;
+		case SIGUSR2:
+			conn_log_all(s->rt);
 			break;
 		case SIGHUP:
 			log_warn("SIGHUP: configuration reload is not implemented yet; still serving the old configuration");
@@ -313,6 +375,13 @@ int main(int argc, char **argv)
 			goto err3;
 		}
 	}
+	struct privs privs;
+	if (privs_resolve(g->setuid, g->setgid, &privs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tlswrap: %s: %s\n", rt.cfg.file, err);
+		goto err3;
+	}
+	if (check_key_modes(&rt, &privs, o.check) < 0)
+		goto err3;
 	if (o.check) {
 		printf("%s: OK (%zu service%s)\n", rt.cfg.file, rt.nsvc, rt.nsvc == 1 ? "" : "s");
 		status = 0;
@@ -332,6 +401,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (g->pid && access_pidfile(g->pid) < 0) {
 		fprintf(stderr, "tlswrap: pid file %s: %s\n", g->pid, strerror(errno));
@@ -359,6 +429,10 @@ int main(int argc, char **argv)
 		log_err("pid file %s: %s", g->pid, strerror(errno));
 		goto err4;
 	}
+	if (privs_drop(g->chroot, &privs, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto err4;
+	}
 	for (size_t i = 0; i < rt.nsvc; i++) {
 		const struct cfg_service *s = rt.svc[i].cfg;
 		if (s->primary >= 0) {
@@ -378,6 +452,7 @@ int main(int argc, char **argv)
 		log_err("event loop: %s", strerror(errno));
 	else
 		status = 0;
+	loop_timer_cancel(&sig.drain);
 	conn_close_all(&rt, "shutting down");
 	if (g->pid)
 		unlink(g->pid);

@@ -195,7 +195,7 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 	return 0;
 }
 
-void service_free(struct service *sv)
+void service_stop_listening(struct service *sv)
 {
 	loop_timer_cancel(&sv->backoff);
 	if (sv->lfd >= 0) {
@@ -203,6 +203,11 @@ void service_free(struct service *sv)
 		close(sv->lfd);
 		sv->lfd = -1;
 	}
+}
+
+void service_free(struct service *sv)
+{
+	service_stop_listening(sv);
 	tls_svc_free(&sv->tls);
 	free(sv->targets);
 	sv->targets = NULL;

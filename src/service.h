@@ -45,6 +45,7 @@ struct runtime {
 	struct conn *conns; /* every live connection, for shutdown */
 	unsigned long nconns;
 	unsigned long conn_seq;
+	int draining;                /* stopping: the loop ends when the last connection does */
 	unsigned char scratch[RELAY_CHUNK]; /* one relay read at a time; never holds data across events */
 };
 
@@ -55,6 +56,9 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 /* service_listen: bind and listen on the accept address and register it with the loop.
  * Returns 0, or -1 with the reason in ERR. */
 int service_listen(struct service *sv, char *err, size_t errlen);
+
+/* service_stop_listening: close the listener (live connections go on). */
+void service_stop_listening(struct service *sv);
 
 /* service_free: close the listener and release everything service_build took. Live connections
  * must already be gone. */

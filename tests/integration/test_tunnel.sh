@@ -117,6 +117,7 @@ TIMEOUTclose = 1
 CONF
 # server.crt also holds no key: srv-backend-down needs one
 cat "$PKI/server.crt" "$PKI/server.key" >"$PKI/server-with-key.pem"
+chmod 600 "$PKI/server-with-key.pem"
 sed -i "s|^cert = $PKI/server.crt\$|&|" "$conf"
 sed -i "/^\[srv-backend-down\]/,/^\[/ s|^cert = .*|cert = $PKI/server-with-key.pem|" "$conf"
 
