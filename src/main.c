@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/version.h>
@@ -233,8 +234,32 @@ struct signals {
 	struct runtime *rt;
 	int reopen;
 	struct loop_timer drain; /* SIGTERM: how long connections may take to finish */
+	struct loop_timer expiry; /* the daily certificate expiry check */
 	int use_syslog; /* as decided at start, for reopening */
 };
+
+#define EXPIRY_WARN_DAYS 30
+
+/* Warn about certificates that expire within 30 days: at start, then daily. */
+static void check_expiry(void *ctx)
+{
+	struct signals *s = ctx;
+	struct runtime *rt = s->rt;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < rt->nsvc; i++) {
+		long long end = tls_svc_not_after(&rt->svc[i].tls);
+		const struct cfg_service *c = rt->svc[i].cfg;
+		if (!end || end - now > EXPIRY_WARN_DAYS * 86400LL)
+			continue;
+		if (end <= now)
+			log_err("[%s] certificate %s has expired", c->name, c->cert);
+		else
+			log_warn("[%s] certificate %s expires in %lld days", c->name, c->cert, (end - now + 86399) / 86400);
+	}
+	struct loop_tq *q = loop_tq_get(rt->loop, 86400ULL * 1000);
+	if (q)
+		loop_timer_arm(rt->loop, &s->expiry, q, check_expiry, s);
+}
 
 static void drain_over(void *ctx)
 {
@@ -448,11 +473,13 @@ int main(int argc, char **argv)
 			   ch, c6 ? "]" : "", s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");
 	}
 	log_notice("tlswrap %s (%s) started, pid %ld", PACKAGE_VERSION, MBEDTLS_VERSION_STRING_FULL, (long)getpid());
+	check_expiry(&sig);
 	if (loop_run(rt.loop) < 0)
 		log_err("event loop: %s", strerror(errno));
 	else
 		status = 0;
 	loop_timer_cancel(&sig.drain);
+	loop_timer_cancel(&sig.expiry);
 	conn_close_all(&rt, "shutting down");
 	if (g->pid)
 		unlink(g->pid);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -315,6 +316,16 @@ static int sni_cb(void *data, mbedtls_ssl_context *ssl, const unsigned char *nam
 		return 0;
 	}
 	return 0;
+}
+
+long long tls_svc_not_after(const struct tls_svc *t)
+{
+	const mbedtls_x509_time *v = &t->own_cert.valid_to;
+	if (!t->own_cert.version)
+		return 0;
+	struct tm tm = { .tm_year = v->year - 1900, .tm_mon = v->mon - 1, .tm_mday = v->day,
+			 .tm_hour = v->hour, .tm_min = v->min, .tm_sec = v->sec };
+	return (long long)timegm(&tm);
 }
 
 int tls_svc_add_route(struct tls_svc *primary, const char *pattern, struct tls_svc *secondary, void *owner)

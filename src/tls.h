@@ -99,6 +99,9 @@ int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, struct tls
  * Returns 0 or -1 when out of memory. */
 int tls_svc_add_route(struct tls_svc *primary, const char *pattern, struct tls_svc *secondary, void *owner);
 
+/* tls_svc_not_after: when T's own certificate expires (Unix time), or 0 when T has none. */
+long long tls_svc_not_after(const struct tls_svc *t);
+
 /* tls_handshake: one step of the handshake of SSL (as mbedtls_ssl_handshake). When it completes,
  * PEER->resumed says whether the session was resumed and a client keeps the session for the next
  * connection (TLS 1.2; TLS 1.3 tickets arrive later: see tls_session_ticket). */

@@ -59,6 +59,17 @@ wait "$TLSWRAP_PID"; rc=$?
 check "second SIGTERM: exits at once, status 0" test "$rc" -eq 0 -a $((SECONDS - t0)) -le 5
 check "second SIGTERM: logged" grep -q 'Terminated again: exiting now' "$T/twice.conf.log"
 
+# -- certificate expiry warning ---------------------------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/soon.key" -out "$T/soon.crt" \
+	-days 5 -subj /CN=soon 2>/dev/null
+S5=$(free_port)
+printf 'foreground = yes\n[soon]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
+	"$S5" "$E" "$T/soon.crt" "$T/soon.key" >"$T/soon.conf"
+start_tlswrap "$T/soon.conf" || not_ok "expiring instance starts"
+check "a certificate expiring within 30 days is warned about at start" \
+	wait_log "$T/soon.conf.log" "WARN \[soon\] certificate $T/soon.crt expires in 5 days"
+kill "$TLSWRAP_PID"
+
 # -- privileges -------------------------------------------------------------------------------------
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	S3=$(free_port)
