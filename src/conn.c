@@ -16,6 +16,7 @@
 
 #include <mbedtls/net_sockets.h>
 
+#include "gen.h"
 #include "log.h"
 #include "service.h"
 
@@ -90,7 +91,9 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	rt->nconns--;
+	struct generation *g = c->sv->gen;
 	free(c);
+	gen_release(rt, g);
 	if (rt->draining && rt->nconns == 0)
 		loop_stop(rt->loop);
 }
@@ -186,6 +189,7 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 		rt->conns->prev = c;
 	rt->conns = c;
 	rt->nconns++;
+	sv->gen->refs++;
 	set_nodelay(fd);
 	log_debug("[%s] #%lu %s: accepted", sv->cfg->name, c->id, addr);
 	if (sv->cfg->client) {

@@ -17,6 +17,7 @@
 #include <mbedtls/version.h>
 
 #include "conn.h"
+#include "gen.h"
 #include "log.h"
 #include "privs.h"
 #include "service.h"
@@ -124,23 +125,30 @@ static int parse_args(int argc, char **argv, struct options *o, struct cfg *c)
 	return 0;
 }
 
-/* A private key others can read, in a process that stays root: refused (a warning with --check). */
-static int check_key_modes(const struct runtime *rt, const struct privs *p, int check_only)
+enum key_check { KEYS_START, KEYS_CHECK, KEYS_RELOAD };
+
+/* A private key others can read, in a process that stays root: refused (a warning with --check),
+ * on stderr at start, in the log on reload. */
+static int check_key_modes(const struct generation *g, const struct privs *p, enum key_check when)
 {
 	if (geteuid() != 0 || (p->has_uid && p->uid != 0))
 		return 0;
-	for (size_t i = 0; i < rt->nsvc; i++) {
-		const struct cfg_service *s = rt->svc[i].cfg;
+	for (size_t i = 0; i < g->nsvc; i++) {
+		const struct cfg_service *s = g->svc[i].cfg;
 		const char *key = s->key ? s->key : s->cert;
 		if (!privs_exposed(key))
 			continue;
-		if (check_only) {
+		if (when == KEYS_CHECK) {
 			fprintf(stderr, "tlswrap: warning: %s:%d: [%s] key %s is readable by others; tlswrap will not run "
 					"as root with it (chmod o-r)\n", s->file, s->line, s->name, key);
 			continue;
 		}
-		fprintf(stderr, "tlswrap: %s:%d: [%s] key %s is readable by others: refusing to run as root with it "
-				"(chmod o-r)\n", s->file, s->line, s->name, key);
+		if (when == KEYS_START)
+			fprintf(stderr, "tlswrap: %s:%d: [%s] key %s is readable by others: refusing to run as root with it "
+					"(chmod o-r)\n", s->file, s->line, s->name, key);
+		else
+			log_err("reload failed, still serving the previous configuration: %s:%d: [%s] key %s is readable "
+				"by others (chmod o-r)", s->file, s->line, s->name, key);
 		return -1;
 	}
 	return 0;
@@ -236,6 +244,9 @@ struct signals {
 	struct loop_timer drain; /* SIGTERM: how long connections may take to finish */
 	struct loop_timer expiry; /* the daily certificate expiry check */
 	int use_syslog; /* as decided at start, for reopening */
+	const char *output;      /* the log file, as at start */
+	const char *config_file; /* what SIGHUP re-reads (NULL: flags mode) */
+	struct privs privs;      /* what the process runs as (for the key check on reload) */
 };
 
 #define EXPIRY_WARN_DAYS 30
@@ -246,9 +257,9 @@ static void check_expiry(void *ctx)
 	struct signals *s = ctx;
 	struct runtime *rt = s->rt;
 	time_t now = time(NULL);
-	for (size_t i = 0; i < rt->nsvc; i++) {
-		long long end = tls_svc_not_after(&rt->svc[i].tls);
-		const struct cfg_service *c = rt->svc[i].cfg;
+	for (size_t i = 0; i < rt->cur->nsvc; i++) {
+		long long end = tls_svc_not_after(&rt->cur->svc[i].tls);
+		const struct cfg_service *c = rt->cur->svc[i].cfg;
 		if (!end || end - now > EXPIRY_WARN_DAYS * 86400LL)
 			continue;
 		if (end <= now)
@@ -259,6 +270,45 @@ static void check_expiry(void *ctx)
 	struct loop_tq *q = loop_tq_get(rt->loop, 86400ULL * 1000);
 	if (q)
 		loop_timer_arm(rt->loop, &s->expiry, q, check_expiry, s);
+}
+
+/* SIGHUP: build the new configuration beside the running one and swap; on any error the running one
+ * stays. Connections keep the generation they started under. Global options apply at the next start. */
+static void reload(struct signals *s)
+{
+	struct runtime *rt = s->rt;
+	struct cfg cfg;
+	char err[CFG_ERRLEN * 2];
+	if (!s->config_file) {
+		log_warn("SIGHUP: a tunnel given as flags has no configuration file to reload");
+		return;
+	}
+	if (rt->draining)
+		return;
+	log_notice("SIGHUP: reloading %s", s->config_file);
+	if (cfg_load(s->config_file, &cfg, err, sizeof(err)) < 0) {
+		log_err("reload failed, still serving the previous configuration: %s", err);
+		return;
+	}
+	struct generation *g = gen_build(rt, &cfg, err, sizeof(err));
+	if (!g) {
+		log_err("reload failed, still serving the previous configuration: %s", err);
+		return;
+	}
+	if (check_key_modes(g, &s->privs, KEYS_RELOAD) < 0) {
+		gen_free(g);
+		return;
+	}
+	if (gen_listen(g, rt->cur, err, sizeof(err)) < 0) {
+		log_err("reload failed, still serving the previous configuration: %s", err);
+		gen_free(g);
+		return;
+	}
+	gen_retire(rt, rt->cur);
+	rt->cur = g;
+	gen_log_services(g);
+	log_notice("SIGHUP: configuration reloaded (%zu services; %lu connections carry on)", g->nsvc, rt->nconns);
+	check_expiry(s);
 }
 
 static void drain_over(void *ctx)
@@ -273,10 +323,10 @@ static void stop_gracefully(struct signals *s, const char *why)
 {
 	struct runtime *rt = s->rt;
 	int wait_s = 0;
-	for (size_t i = 0; i < rt->nsvc; i++) {
-		service_stop_listening(&rt->svc[i]);
-		if (rt->svc[i].cfg->timeout_close > wait_s)
-			wait_s = rt->svc[i].cfg->timeout_close;
+	for (size_t i = 0; i < rt->cur->nsvc; i++) {
+		service_stop_listening(&rt->cur->svc[i]);
+		if (rt->cur->svc[i].cfg->timeout_close > wait_s)
+			wait_s = rt->cur->svc[i].cfg->timeout_close;
 	}
 	rt->draining = 1;
 	if (rt->nconns == 0) {
@@ -313,7 +363,7 @@ static void on_signal(void *ctx, uint32_t events)
 			conn_log_all(s->rt);
 			break;
 		case SIGHUP:
-			log_warn("SIGHUP: configuration reload is not implemented yet; still serving the old configuration");
+			reload(s);
 			break;
 		case SIGUSR1:
 			s->reopen = 1;
@@ -324,9 +374,8 @@ static void on_signal(void *ctx, uint32_t events)
 	}
 	if (s->reopen) {
 		s->reopen = 0;
-		const struct cfg_global *g = &s->rt->cfg.g;
-		if (log_open(log_level(), g->output, s->use_syslog) < 0)
-			log_err("SIGUSR1: cannot reopen %s: %s", g->output ? g->output : "log", strerror(errno));
+		if (log_open(log_level(), s->output, s->use_syslog) < 0)
+			log_err("SIGUSR1: cannot reopen %s: %s", s->output ? s->output : "log", strerror(errno));
 		else
 			log_notice("SIGUSR1: log reopened");
 	}
@@ -337,30 +386,36 @@ int main(int argc, char **argv)
 	static struct runtime rt; /* large (scratch buffer); the root of everything while serving */
 	struct options o = { 0 };
 	struct signals sig = { .fd = -1, .rt = &rt };
+	struct cfg cfg;
 	char err[CFG_ERRLEN * 2];
+	char *config_file = NULL, *pidfile = NULL, *output = NULL, *chroot_dir = NULL;
 	int status = 1;
 
-	cfg_init(&rt.cfg, "command line");
-	int r = parse_args(argc, argv, &o, &rt.cfg);
+	cfg_init(&cfg, "command line");
+	int r = parse_args(argc, argv, &o, &cfg);
 	if (r != 0) {
-		cfg_free(&rt.cfg);
+		cfg_free(&cfg);
 		return r > 0 ? 0 : 1;
 	}
 	if (o.flags_mode) {
-		if (cfg_finish(&rt.cfg, err, sizeof(err)) < 0) {
+		if (cfg_finish(&cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tlswrap: %s\n", err);
-			goto err0;
+			cfg_free(&cfg);
+			return 1;
 		}
-		rt.cfg.g.foreground = 1;
+		cfg.g.foreground = 1;
 	} else {
-		cfg_free(&rt.cfg);
-		if (cfg_load(o.file, &rt.cfg, err, sizeof(err)) < 0) {
+		cfg_free(&cfg);
+		/* the daemon runs in /: SIGHUP must find the file where it was at start */
+		config_file = realpath(o.file, NULL);
+		if (cfg_load(config_file ? config_file : o.file, &cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tlswrap: %s\n", err);
+			free(config_file);
 			return 1;
 		}
 	}
-	struct cfg_global *g = &rt.cfg.g;
-	/* the daemon runs in /: relative pid and log paths mean the directory tlswrap was started in */
+	struct cfg_global *g = &cfg.g;
+	/* likewise relative pid and log paths mean the directory tlswrap was started in */
 	if (absolute_path(&g->pid) < 0 || absolute_path(&g->output) < 0) {
 		fprintf(stderr, "tlswrap: %s\n", strerror(errno));
 		goto err0;
@@ -371,9 +426,20 @@ int main(int argc, char **argv)
 	int use_syslog = g->syslog == CFG_UNSET ? !g->foreground : g->syslog;
 	if (o.check) /* validation reports on stderr, whatever the config says about logging */
 		use_syslog = 0;
+	/* the globals are the first configuration's for the whole run: keep what is needed of them */
+	pidfile = g->pid ? strdup(g->pid) : NULL;
+	output = g->output ? strdup(g->output) : NULL;
+	chroot_dir = g->chroot ? strdup(g->chroot) : NULL;
+	int foreground = g->foreground;
 	sig.use_syslog = use_syslog;
-	if (log_open(level, o.check ? NULL : g->output, use_syslog) < 0) {
-		fprintf(stderr, "tlswrap: output %s: %s\n", g->output, strerror(errno));
+	sig.output = output;
+	sig.config_file = config_file;
+	if (log_open(level, o.check ? NULL : output, use_syslog) < 0) {
+		fprintf(stderr, "tlswrap: output %s: %s\n", output, strerror(errno));
+		goto err0;
+	}
+	if (privs_resolve(g->setuid, g->setgid, &sig.privs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tlswrap: %s: %s\n", cfg.file, err);
 		goto err0;
 	}
 	if (tls_lib_init(err, sizeof(err)) < 0) {
@@ -384,39 +450,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tlswrap: epoll: %s\n", strerror(errno));
 		goto err1;
 	}
-	if (!(rt.svc = calloc(rt.cfg.nsvc, sizeof(*rt.svc))))
+	if (!(rt.cur = gen_build(&rt, &cfg, err, sizeof(err)))) {
+		fprintf(stderr, "tlswrap: %s\n", err);
 		goto err2;
-	for (rt.nsvc = 0; rt.nsvc < rt.cfg.nsvc; rt.nsvc++) {
-		if (service_build(&rt.svc[rt.nsvc], &rt, &rt.cfg.svc[rt.nsvc], err, sizeof(err)) < 0) {
-			fprintf(stderr, "tlswrap: %s\n", err);
-			goto err3;
-		}
 	}
-	for (size_t i = 0; i < rt.nsvc; i++) {
-		const struct cfg_service *s = rt.svc[i].cfg;
-		if (s->primary >= 0 &&
-		    tls_svc_add_route(&rt.svc[s->primary].tls, s->sni_pattern, &rt.svc[i].tls, &rt.svc[i]) < 0) {
-			fprintf(stderr, "tlswrap: out of memory\n");
-			goto err3;
-		}
-	}
-	struct privs privs;
-	if (privs_resolve(g->setuid, g->setgid, &privs, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tlswrap: %s: %s\n", rt.cfg.file, err);
-		goto err3;
-	}
-	if (check_key_modes(&rt, &privs, o.check) < 0)
+	if (check_key_modes(rt.cur, &sig.privs, o.check ? KEYS_CHECK : KEYS_START) < 0)
 		goto err3;
 	if (o.check) {
-		printf("%s: OK (%zu service%s)\n", rt.cfg.file, rt.nsvc, rt.nsvc == 1 ? "" : "s");
+		printf("%s: OK (%zu service%s)\n", rt.cur->cfg.file, rt.cur->nsvc, rt.cur->nsvc == 1 ? "" : "s");
 		status = 0;
 		goto err3;
 	}
-	for (size_t i = 0; i < rt.nsvc; i++) {
-		if (rt.svc[i].cfg->primary < 0 && service_listen(&rt.svc[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "tlswrap: %s\n", err);
-			goto err3;
-		}
+	if (gen_listen(rt.cur, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tlswrap: %s\n", err);
+		goto err3;
 	}
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
@@ -428,20 +475,20 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if (g->pid && access_pidfile(g->pid) < 0) {
-		fprintf(stderr, "tlswrap: pid file %s: %s\n", g->pid, strerror(errno));
-		goto err4;
+	if (pidfile && access_pidfile(pidfile) < 0) {
+		fprintf(stderr, "tlswrap: pid file %s: %s\n", pidfile, strerror(errno));
+		goto err3;
 	}
-	if (!g->foreground) {
+	if (!foreground) {
 		if (daemonize() < 0) {
 			log_err("daemonize: %s", strerror(errno));
-			goto err4;
+			goto err3;
 		}
 		/* a fork does not reseed the RNG: start PSA afresh in the daemon */
 		tls_lib_done();
 		if (tls_lib_init(err, sizeof(err)) < 0) {
 			log_err("%s", err);
-			goto err4;
+			goto err3;
 		}
 	}
 	/* after the fork: a signalfd watched by epoll only wakes the process that registered it */
@@ -450,28 +497,15 @@ int main(int argc, char **argv)
 		log_err("signalfd: %s", strerror(errno));
 		goto err4;
 	}
-	if (g->pid && write_pidfile(g->pid) < 0) {
-		log_err("pid file %s: %s", g->pid, strerror(errno));
+	if (pidfile && write_pidfile(pidfile) < 0) {
+		log_err("pid file %s: %s", pidfile, strerror(errno));
 		goto err4;
 	}
-	if (privs_drop(g->chroot, &privs, err, sizeof(err)) < 0) {
+	if (privs_drop(chroot_dir, &sig.privs, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto err4;
 	}
-	for (size_t i = 0; i < rt.nsvc; i++) {
-		const struct cfg_service *s = rt.svc[i].cfg;
-		if (s->primary >= 0) {
-			log_notice("[%s] server mode: clients of [%s] asking for %s, connecting to %s:%s%s", s->name,
-				   rt.svc[s->primary].cfg->name, s->sni_pattern, s->connect[0].host, s->connect[0].port,
-				   s->n_connect > 1 ? " (and more)" : "");
-			continue;
-		}
-		const char *ah = s->accept.host[0] ? s->accept.host : "*", *ch = s->connect[0].host;
-		int a6 = strchr(ah, ':') != NULL, c6 = strchr(ch, ':') != NULL;
-		log_notice("[%s] %s mode: accepting on %s%s%s:%s, connecting to %s%s%s:%s%s", s->name,
-			   s->client ? "client" : "server", a6 ? "[" : "", ah, a6 ? "]" : "", s->accept.port, c6 ? "[" : "",
-			   ch, c6 ? "]" : "", s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");
-	}
+	gen_log_services(rt.cur);
 	log_notice("tlswrap %s (%s) started, pid %ld", PACKAGE_VERSION, MBEDTLS_VERSION_STRING_FULL, (long)getpid());
 	check_expiry(&sig);
 	if (loop_run(rt.loop) < 0)
@@ -481,8 +515,8 @@ int main(int argc, char **argv)
 	loop_timer_cancel(&sig.drain);
 	loop_timer_cancel(&sig.expiry);
 	conn_close_all(&rt, "shutting down");
-	if (g->pid)
-		unlink(g->pid);
+	if (pidfile)
+		unlink(pidfile);
 	log_notice("tlswrap stopped");
 err4:
 	if (sig.fd >= 0) {
@@ -490,14 +524,16 @@ err4:
 		close(sig.fd);
 	}
 err3:
-	while (rt.nsvc > 0)
-		service_free(&rt.svc[--rt.nsvc]);
-	free(rt.svc);
+	gen_free(rt.cur);
 err2:
 	loop_free(rt.loop);
 err1:
 	tls_lib_done();
 err0:
-	cfg_free(&rt.cfg);
+	cfg_free(&cfg);
+	free(pidfile);
+	free(output);
+	free(chroot_dir);
+	free(config_file);
 	return status;
 }

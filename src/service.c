@@ -195,6 +195,20 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 	return 0;
 }
 
+void service_adopt_listener(struct service *sv, struct service *from)
+{
+	int fd = from->lfd;
+	loop_timer_cancel(&from->backoff);
+	loop_io_del(from->rt->loop, &from->lio);
+	from->lfd = -1;
+	if (loop_io_add(sv->rt->loop, &sv->lio, fd, EPOLLIN, service_on_accept, sv) < 0) {
+		log_err("[%s] epoll: %s; not accepting", sv->cfg->name, strerror(errno));
+		close(fd);
+		return;
+	}
+	sv->lfd = fd;
+}
+
 void service_stop_listening(struct service *sv)
 {
 	loop_timer_cancel(&sv->backoff);

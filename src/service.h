@@ -22,10 +22,12 @@ struct svc_target {
 };
 
 struct runtime;
+struct generation;
 
 struct service {
-	const struct cfg_service *cfg; /* owned by the runtime's struct cfg */
+	const struct cfg_service *cfg; /* owned by its generation's struct cfg */
 	struct runtime *rt;
+	struct generation *gen;
 	struct tls_svc tls;
 	struct svc_target *targets;
 	size_t ntargets;
@@ -39,9 +41,8 @@ struct service {
 /* The runtime root: everything main.c owns while serving. */
 struct runtime {
 	struct loop *loop;
-	struct cfg cfg;
-	struct service *svc;
-	size_t nsvc;
+	struct generation *cur;     /* the configuration being served */
+	struct generation *retired; /* replaced ones that still have connections */
 	struct conn *conns; /* every live connection, for shutdown */
 	unsigned long nconns;
 	unsigned long conn_seq;
@@ -56,6 +57,10 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 /* service_listen: bind and listen on the accept address and register it with the loop.
  * Returns 0, or -1 with the reason in ERR. */
 int service_listen(struct service *sv, char *err, size_t errlen);
+
+/* service_adopt_listener: take FROM's listening socket (a reload that kept the accept address);
+ * FROM no longer listens. */
+void service_adopt_listener(struct service *sv, struct service *from);
 
 /* service_stop_listening: close the listener (live connections go on). */
 void service_stop_listening(struct service *sv);

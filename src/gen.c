@@ -1,0 +1,132 @@
+/* Generations of services: build beside, swap, retire, free when unused. */
+#include "gen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "service.h"
+
+struct generation *gen_build(struct runtime *rt, struct cfg *cfg, char *err, size_t errlen)
+{
+	struct generation *g = calloc(1, sizeof(*g));
+	if (!g || !(g->svc = calloc(cfg->nsvc ? cfg->nsvc : 1, sizeof(*g->svc)))) {
+		snprintf(err, errlen, "out of memory");
+		free(g);
+		cfg_free(cfg);
+		return NULL;
+	}
+	g->cfg = *cfg; /* the services point into g->cfg from here on */
+	memset(cfg, 0, sizeof(*cfg));
+	for (; g->nsvc < g->cfg.nsvc; g->nsvc++) {
+		if (service_build(&g->svc[g->nsvc], rt, &g->cfg.svc[g->nsvc], err, errlen) < 0)
+			goto err0;
+		g->svc[g->nsvc].gen = g;
+	}
+	for (size_t i = 0; i < g->nsvc; i++) {
+		const struct cfg_service *s = g->svc[i].cfg;
+		if (s->primary >= 0 &&
+		    tls_svc_add_route(&g->svc[s->primary].tls, s->sni_pattern, &g->svc[i].tls, &g->svc[i]) < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto err0;
+		}
+	}
+	return g;
+err0:
+	gen_free(g);
+	return NULL;
+}
+
+static int same_accept(const struct service *a, const struct service *b)
+{
+	return a->cfg->primary < 0 && b->cfg->primary < 0 && a->lfd >= 0 &&
+	       strcmp(a->cfg->accept.host, b->cfg->accept.host) == 0 && strcmp(a->cfg->accept.port, b->cfg->accept.port) == 0;
+}
+
+int gen_listen(struct generation *g, struct generation *old, char *err, size_t errlen)
+{
+	struct service **from = calloc(g->nsvc ? g->nsvc : 1, sizeof(*from));
+	if (!from) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* first what can fail: binding the new addresses */
+	for (size_t i = 0; i < g->nsvc; i++) {
+		if (g->svc[i].cfg->primary >= 0)
+			continue;
+		for (size_t j = 0; old && j < old->nsvc && !from[i]; j++)
+			if (same_accept(&old->svc[j], &g->svc[i]))
+				from[i] = &old->svc[j];
+		if (!from[i] && service_listen(&g->svc[i], err, errlen) < 0)
+			goto err0;
+	}
+	/* then what cannot: carrying the unchanged listeners over */
+	for (size_t i = 0; i < g->nsvc; i++)
+		if (from[i])
+			service_adopt_listener(&g->svc[i], from[i]);
+	free(from);
+	return 0;
+err0:
+	for (size_t i = 0; i < g->nsvc; i++)
+		if (!from[i])
+			service_stop_listening(&g->svc[i]);
+	free(from);
+	return -1;
+}
+
+void gen_retire(struct runtime *rt, struct generation *g)
+{
+	for (size_t i = 0; i < g->nsvc; i++)
+		service_stop_listening(&g->svc[i]);
+	if (g->refs == 0) {
+		gen_free(g);
+		return;
+	}
+	g->retired = 1;
+	g->next = rt->retired;
+	rt->retired = g;
+}
+
+void gen_release(struct runtime *rt, struct generation *g)
+{
+	if (--g->refs > 0 || !g->retired)
+		return;
+	for (struct generation **p = &rt->retired; *p; p = &(*p)->next)
+		if (*p == g) {
+			*p = g->next;
+			break;
+		}
+	gen_free(g);
+}
+
+void gen_free(struct generation *g)
+{
+	if (!g)
+		return;
+	while (g->nsvc > 0)
+		service_free(&g->svc[--g->nsvc]);
+	free(g->svc);
+	cfg_free(&g->cfg);
+	free(g);
+}
+
+void gen_log_services(const struct generation *g)
+{
+	for (size_t i = 0; i < g->nsvc; i++) {
+		const struct cfg_service *s = g->svc[i].cfg;
+		const char *ch = s->connect[0].host;
+		int c6 = strchr(ch, ':') != NULL;
+		if (s->primary >= 0) {
+			log_notice("[%s] server mode: clients of [%s] asking for %s, connecting to %s%s%s:%s%s", s->name,
+				   g->svc[s->primary].cfg->name, s->sni_pattern, c6 ? "[" : "", ch, c6 ? "]" : "",
+				   s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");
+			continue;
+		}
+		const char *ah = s->accept.host[0] ? s->accept.host : "*";
+		int a6 = strchr(ah, ':') != NULL;
+		log_notice("[%s] %s mode: accepting on %s%s%s:%s, connecting to %s%s%s:%s%s", s->name,
+			   s->client ? "client" : "server", a6 ? "[" : "", ah, a6 ? "]" : "", s->accept.port, c6 ? "[" : "",
+			   ch, c6 ? "]" : "", s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");
+	}
+}
