@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "gen.h"
 #include "log.h"
+#include "notify.h"
 #include "privs.h"
 #include "service.h"
 #include "tls.h"
@@ -243,6 +244,9 @@ struct signals {
 	int reopen;
 	struct loop_timer drain; /* SIGTERM: how long connections may take to finish */
 	struct loop_timer expiry; /* the daily certificate expiry check */
+	struct notify notify;     /* systemd's NOTIFY_SOCKET (disabled when unset) */
+	struct loop_timer tick;   /* watchdog and STATUS= for the service manager */
+	uint64_t tick_ms;
 	int use_syslog; /* as decided at start, for reopening */
 	const char *output;      /* the log file, as at start */
 	const char *config_file; /* what SIGHUP re-reads (NULL: flags mode) */
@@ -274,18 +278,27 @@ static void check_expiry(void *ctx)
 
 /* SIGHUP: build the new configuration beside the running one and swap; on any error the running one
  * stays. Connections keep the generation they started under. Global options apply at the next start. */
+static void reload_into(struct signals *s);
+
 static void reload(struct signals *s)
 {
-	struct runtime *rt = s->rt;
-	struct cfg cfg;
-	char err[CFG_ERRLEN * 2];
 	if (!s->config_file) {
 		log_warn("SIGHUP: a tunnel given as flags has no configuration file to reload");
 		return;
 	}
-	if (rt->draining)
+	if (s->rt->draining)
 		return;
 	log_notice("SIGHUP: reloading %s", s->config_file);
+	notify_reloading(&s->notify);
+	reload_into(s);
+	notify_ready(&s->notify);
+}
+
+static void reload_into(struct signals *s)
+{
+	struct runtime *rt = s->rt;
+	struct cfg cfg;
+	char err[CFG_ERRLEN * 2];
 	if (cfg_load(s->config_file, &cfg, err, sizeof(err)) < 0) {
 		log_err("reload failed, still serving the previous configuration: %s", err);
 		return;
@@ -311,6 +324,34 @@ static void reload(struct signals *s)
 	check_expiry(s);
 }
 
+static void notify_tick(void *ctx)
+{
+	struct signals *s = ctx;
+	if (notify_watchdog_usec())
+		notify_watchdog(&s->notify);
+	notify_status(&s->notify, "%s%zu services, %lu connections", s->rt->draining ? "stopping: " : "",
+		      s->rt->cur->nsvc, s->rt->nconns);
+	loop_timer_arm(s->rt->loop, &s->tick, loop_tq_get(s->rt->loop, s->tick_ms), notify_tick, s);
+}
+
+/* Under a service manager: READY now, then WATCHDOG at half its interval and STATUS every few seconds. */
+static void notify_start(struct signals *s)
+{
+	if (notify_open(&s->notify) < 0) {
+		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
+		return;
+	}
+	if (s->notify.fd < 0)
+		return;
+	uint64_t wd = notify_watchdog_usec();
+	s->tick_ms = wd ? (wd / 2000 ? wd / 2000 : 1) : 5000;
+	if (s->tick_ms > 5000)
+		s->tick_ms = 5000;
+	notify_ready(&s->notify);
+	if (loop_tq_get(s->rt->loop, s->tick_ms))
+		notify_tick(s);
+}
+
 static void drain_over(void *ctx)
 {
 	struct signals *s = ctx;
@@ -329,6 +370,7 @@ static void stop_gracefully(struct signals *s, const char *why)
 			wait_s = rt->cur->svc[i].cfg->timeout_close;
 	}
 	rt->draining = 1;
+	notify_stopping(&s->notify);
 	if (rt->nconns == 0) {
 		log_notice("%s: shutting down (0 connections open)", why);
 		loop_stop(rt->loop);
@@ -385,7 +427,7 @@ int main(int argc, char **argv)
 {
 	static struct runtime rt; /* large (scratch buffer); the root of everything while serving */
 	struct options o = { 0 };
-	struct signals sig = { .fd = -1, .rt = &rt };
+	struct signals sig = { .fd = -1, .rt = &rt, .notify = { .fd = -1 } };
 	struct cfg cfg;
 	char err[CFG_ERRLEN * 2];
 	char *config_file = NULL, *pidfile = NULL, *output = NULL, *chroot_dir = NULL;
@@ -508,12 +550,14 @@ int main(int argc, char **argv)
 	gen_log_services(rt.cur);
 	log_notice("tlswrap %s (%s) started, pid %ld", PACKAGE_VERSION, MBEDTLS_VERSION_STRING_FULL, (long)getpid());
 	check_expiry(&sig);
+	notify_start(&sig);
 	if (loop_run(rt.loop) < 0)
 		log_err("event loop: %s", strerror(errno));
 	else
 		status = 0;
 	loop_timer_cancel(&sig.drain);
 	loop_timer_cancel(&sig.expiry);
+	loop_timer_cancel(&sig.tick);
 	conn_close_all(&rt, "shutting down");
 	if (pidfile)
 		unlink(pidfile);
@@ -525,6 +569,7 @@ err4:
 	}
 err3:
 	gen_free(rt.cur);
+	notify_close(&sig.notify);
 err2:
 	loop_free(rt.loop);
 err1:
