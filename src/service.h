@@ -24,6 +24,24 @@ struct svc_target {
 struct runtime;
 struct generation;
 
+/* Why connections failed, for the metrics. */
+enum svc_failure {
+	FAIL_HANDSHAKE, /* TLS handshake failed (protocol error, bad peer, alert) */
+	FAIL_VERIFY,    /* the peer's certificate or identity was refused */
+	FAIL_TIMEOUT,   /* TIMEOUTbusy during the handshake */
+	FAIL_CONNECT,   /* no connect address could be reached */
+	FAIL_MAX
+};
+
+/* A service's counters since it was built (a reload starts new ones). */
+struct svc_stats {
+	unsigned long long open;    /* connections now open */
+	unsigned long long total;   /* connections accepted */
+	unsigned long long resumed; /* handshakes that resumed a session */
+	unsigned long long bytes_to_tls, bytes_to_plain; /* of connections that have closed */
+	unsigned long long failures[FAIL_MAX];
+};
+
 struct service {
 	const struct cfg_service *cfg; /* owned by its generation's struct cfg */
 	struct runtime *rt;
@@ -36,6 +54,7 @@ struct service {
 	struct loop_timer backoff;  /* re-enables accept after EMFILE */
 	uint64_t last_emfile_log;
 	struct loop_tq *tq_busy, *tq_connect, *tq_idle, *tq_close, *tq_backoff;
+	struct svc_stats stats;
 };
 
 /* The runtime root: everything main.c owns while serving. */
