@@ -15,7 +15,7 @@
 #include <ini.h>
 
 enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS, K_SSLVERSION, K_VERIFY,
-		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT };
+		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT, K_LOGFORMAT, K_STATUS };
 enum opt_scope { S_GLOBAL, S_SERVICE };
 
 struct opt {
@@ -37,6 +37,8 @@ static const struct opt opts[] = {
 	G("setuid", K_STR, setuid),
 	G("setgid", K_STR, setgid),
 	G("chroot", K_STR, chroot),
+	G("logFormat", K_LOGFORMAT, log_json),
+	G("status", K_STATUS, status),
 	S("client", K_BOOL, client),
 	S("accept", K_ACCEPT, accept),
 	S("connect", K_CONNECT, connect),
@@ -339,6 +341,21 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 			return fail(err, errlen, "%s: expected 0-7 or emerg..debug, got '%s'", o->name, v);
 		*(int *)field = n;
 		return 0;
+	case K_LOGFORMAT:
+		if (strcasecmp(v, "json") != 0 && strcasecmp(v, "text") != 0)
+			return fail(err, errlen, "%s: expected text or json, got '%s'", o->name, v);
+		*(int *)field = strcasecmp(v, "json") == 0;
+		return 0;
+	case K_STATUS: {
+		struct cfg_global *g = base;
+		if (cfg_parse_addr(v, &g->status, err, errlen) < 0) {
+			char why[CFG_ERRLEN];
+			snprintf(why, sizeof(why), "%s", err);
+			return fail(err, errlen, "status: %s", why);
+		}
+		g->has_status = 1;
+		return 0;
+	}
 	case K_COUNT:
 		if (parse_seconds(v, &n) < 0)
 			return fail(err, errlen, "%s: expected a number, got '%s'", o->name, v);
@@ -531,6 +548,11 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 			    s->name);
 	if (s->crlfile && !s->verify_chain)
 		return fail(why, len, "service [%s]: CRLfile needs verifyChain", s->name);
+	if (s->session_cache_timeout > 604800)
+		return fail(why, len, "service [%s]: sessionCacheTimeout: at most 604800 seconds (7 days, TLS 1.3's limit)",
+			    s->name);
+	if (!s->client && s->sni && !s->cert)
+		return fail(why, len, "service [%s]: a secondary service (sni = PRIMARY:PATTERN) needs 'cert'", s->name);
 	if (s->client && s->ticket_key_file)
 		return fail(why, len, "service [%s]: ticketKeyFile is for server mode", s->name);
 	return 0;

@@ -61,6 +61,9 @@ struct cfg_global {
 	char *output;
 	int syslog;     /* CFG_UNSET, 0 or 1 */
 	char *setuid, *setgid, *chroot; /* user and group (names or numbers) to run as, directory to confine to */
+	int log_json;   /* logFormat = json */
+	struct cfg_addr status; /* the metrics endpoint (host "" = 127.0.0.1) */
+	int has_status;
 };
 
 struct cfg {

@@ -91,6 +91,9 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	rt->nconns--;
+	c->sv->stats.open--;
+	c->sv->stats.bytes_to_tls += c->to_tls_bytes;
+	c->sv->stats.bytes_to_plain += c->to_plain_bytes;
 	struct generation *g = c->sv->gen;
 	free(c);
 	gen_release(rt, g);
@@ -98,20 +101,59 @@ static void conn_free(struct conn *c)
 		loop_stop(rt->loop);
 }
 
-/* End the connection: one log line with the reason, then release everything. */
+/* The fields every JSON record of C starts with. */
+static void json_head(const struct conn *c, const char *event, char *j, size_t len)
+{
+	j[0] = '\0';
+	log_json_add(j, len, "event", event, 0, 0);
+	log_json_add(j, len, "service", c->sv->cfg->name, 0, 0);
+	log_json_add(j, len, "conn", NULL, 1, c->id);
+	log_json_add(j, len, "peer", c->peer_addr, 0, 0);
+}
+
+static void conn_vend(struct conn *c, int level, const char *fmt, va_list ap)
+{
+	char why[512];
+	vsnprintf(why, sizeof(why), fmt, ap);
+	uint64_t ms = loop_now(L(c)) - c->start_ms;
+	if (log_json_on()) {
+		char j[1024];
+		json_head(c, "close", j, sizeof(j));
+		if (c->route != c->sv)
+			log_json_add(j, sizeof(j), "route", c->route->cfg->name, 0, 0);
+		log_json_add(j, sizeof(j), "reason", why, 0, 0);
+		log_json_add(j, sizeof(j), "bytes_to_tls", NULL, 1, c->to_tls_bytes);
+		log_json_add(j, sizeof(j), "bytes_to_plain", NULL, 1, c->to_plain_bytes);
+		log_json_add(j, sizeof(j), "duration_ms", NULL, 1, ms);
+		log_record(level, j);
+	} else {
+		log_msg(level, "[%s] #%lu %s: closed (%s); to_tls=%llu to_plain=%llu bytes; %llu.%03llus", c->sv->cfg->name,
+			c->id, c->peer_addr, why, c->to_tls_bytes, c->to_plain_bytes, (unsigned long long)(ms / 1000),
+			(unsigned long long)(ms % 1000));
+	}
+	conn_free(c);
+}
+
+/* End the connection: one log record with the reason, then release everything. */
 static void conn_end(struct conn *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void conn_end(struct conn *c, int level, const char *fmt, ...)
 {
-	char why[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	conn_vend(c, level, fmt, ap);
 	va_end(ap);
-	uint64_t ms = loop_now(L(c)) - c->start_ms;
-	log_msg(level, "[%s] #%lu %s: closed (%s); to_tls=%llu to_plain=%llu bytes; %llu.%03llus", c->sv->cfg->name,
-		c->id, c->peer_addr, why, c->to_tls_bytes, c->to_plain_bytes, (unsigned long long)(ms / 1000),
-		(unsigned long long)(ms % 1000));
-	conn_free(c);
+}
+
+/* As conn_end, counting the failure in the service's metrics. */
+static void conn_fail(struct conn *c, enum svc_failure why, int level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void conn_fail(struct conn *c, enum svc_failure why, int level, const char *fmt, ...)
+{
+	va_list ap;
+	c->sv->stats.failures[why]++;
+	va_start(ap, fmt);
+	conn_vend(c, level, fmt, ap);
+	va_end(ap);
 }
 
 static void conn_timeout(void *ctx)
@@ -136,7 +178,7 @@ static void conn_timeout(void *ctx)
 	/* the handshake runs under the listening service's timeouts, the rest under the route's */
 	const struct cfg_service *rf = c->route->cfg;
 	if (c->timer_q == sv->tq_busy)
-		conn_end(c, LOG_NOTICE, "TIMEOUTbusy: handshake not finished after %ds", cf->timeout_busy);
+		conn_fail(c, FAIL_TIMEOUT, LOG_NOTICE, "TIMEOUTbusy: handshake not finished after %ds", cf->timeout_busy);
 	else if (c->timer_q == c->route->tq_close)
 		conn_end(c, LOG_NOTICE, "TIMEOUTclose: close not finished after %ds", rf->timeout_close);
 	else
@@ -190,6 +232,8 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 	rt->conns = c;
 	rt->nconns++;
 	sv->gen->refs++;
+	sv->stats.open++;
+	sv->stats.total++;
 	set_nodelay(fd);
 	log_debug("[%s] #%lu %s: accepted", sv->cfg->name, c->id, addr);
 	if (sv->cfg->client) {
@@ -254,7 +298,7 @@ static void conn_start_connect(struct conn *c, const char *why)
 		conn_arm(c, c->route->tq_connect);
 		return;
 	}
-	conn_end(c, LOG_ERR, "connect failed: %s", last);
+	conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: %s", last);
 }
 
 static void conn_log_established(struct conn *c)
@@ -264,6 +308,29 @@ static void conn_log_established(struct conn *c)
 	const char *alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl);
 	tls_peer_subject(&c->ssl, subject, sizeof(subject));
 	service_addr_str((struct sockaddr *)&c->route->targets[c->target].sa, to, sizeof(to));
+	if (c->peer.resumed == 1)
+		c->sv->stats.resumed++;
+	if (log_json_on()) {
+		char j[1536], serial[96] = "";
+		const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&c->ssl);
+		if (crt && mbedtls_x509_serial_gets(serial, sizeof(serial), &crt->serial) < 0)
+			serial[0] = '\0';
+		json_head(c, "open", j, sizeof(j));
+		log_json_add(j, sizeof(j), "to", to, 0, 0);
+		if (c->route != c->sv)
+			log_json_add(j, sizeof(j), "route", c->route->cfg->name, 0, 0);
+		log_json_add(j, sizeof(j), "tls_version", mbedtls_ssl_get_version(&c->ssl), 0, 0);
+		log_json_add(j, sizeof(j), "cipher", mbedtls_ssl_get_ciphersuite(&c->ssl), 0, 0);
+		log_json_add(j, sizeof(j), "resumed", c->peer.resumed == 1 ? "yes" : c->peer.resumed == 0 ? "no" : "unknown",
+			     0, 0);
+		log_json_add(j, sizeof(j), "sni", c->peer.sni[0] ? c->peer.sni : NULL, 0, 0);
+		log_json_add(j, sizeof(j), "alpn", alpn, 0, 0);
+		log_json_add(j, sizeof(j), "peer_subject", subject[0] ? subject : NULL, 0, 0);
+		log_json_add(j, sizeof(j), "peer_serial", serial[0] ? serial : NULL, 0, 0);
+		log_json_add(j, sizeof(j), "rule", c->peer.rule[0] ? c->peer.rule : NULL, 0, 0);
+		log_record(LOG_NOTICE, j);
+		return;
+	}
 	if (subject[0])
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " peer=\"%s\"", subject);
 	if (c->peer.rule[0] && n < sizeof(extra))
@@ -338,7 +405,7 @@ static void conn_connect_ready(struct conn *c)
 	char why[128];
 	snprintf(why, sizeof(why), "%s: %s", to, strerror(err));
 	if (c->target + 1 >= c->route->ntargets) {
-		conn_end(c, LOG_ERR, "connect failed: %s", why);
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: %s", why);
 		return;
 	}
 	log_info("[%s] #%lu connect %s; trying the next address", c->sv->cfg->name, c->id, why);
@@ -361,14 +428,15 @@ static void conn_handshake(struct conn *c)
 	if (rc) {
 		char e[300];
 		tls_error(rc, &c->ssl, e, sizeof(e));
-		conn_end(c, LOG_WARNING, "TLS handshake failed: %s", e);
+		conn_fail(c, strstr(e, "certificate verification failed") ? FAIL_VERIFY : FAIL_HANDSHAKE, LOG_WARNING,
+			  "TLS handshake failed: %s", e);
 		return;
 	}
 	char why[300];
 	if (tls_peer_verdict(&c->ssl, &c->peer, why, sizeof(why)) < 0) {
 		mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
 					       MBEDTLS_SSL_ALERT_MSG_BAD_CERT);
-		conn_end(c, LOG_WARNING, "peer refused: %s", why);
+		conn_fail(c, FAIL_VERIFY, LOG_WARNING, "peer refused: %s", why);
 		return;
 	}
 	if (c->sv->cfg->client) {

@@ -14,7 +14,8 @@ static struct {
 	FILE *file; /* NULL: stderr */
 	int use_syslog;
 	int to_stream; /* write to file/stderr as well as (or instead of) syslog */
-} L = { LOG_NOTICE, NULL, 0, 1 };
+	int json;      /* per-connection records as JSON */
+} L = { LOG_NOTICE, NULL, 0, 1, 0 };
 
 static const char *const level_names[] = { "EMERG", "ALERT", "CRIT", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG" };
 
@@ -44,6 +45,85 @@ int log_level(void)
 	return L.level;
 }
 
+void log_set_json(int on)
+{
+	L.json = on;
+}
+
+int log_json_on(void)
+{
+	return L.json;
+}
+
+static const char *const json_levels[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
+
+/* The time stamp, formatted once a second. */
+static const char *stamp_now(int *ms)
+{
+	static time_t last;
+	static char stamp[32];
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	if (tv.tv_sec != last) {
+		struct tm tm;
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		last = tv.tv_sec;
+	}
+	*ms = (int)(tv.tv_usec / 1000);
+	return stamp;
+}
+
+void log_record(int level, const char *fields)
+{
+	if (level > L.level)
+		return;
+	int saved = errno, ms;
+	if (L.use_syslog)
+		syslog(LOG_DAEMON | level, "{%s}", fields);
+	if (L.to_stream) {
+		const char *stamp = stamp_now(&ms);
+		fprintf(L.file ? L.file : stderr, "{\"time\":\"%s.%03dZ\",\"level\":\"%s\",%s}\n", stamp, ms,
+			json_levels[level & 7], fields);
+	}
+	errno = saved;
+}
+
+void log_json_add(char *buf, size_t len, const char *key, const char *value, int num_ok, unsigned long long num)
+{
+	size_t n = strlen(buf), start = n;
+	char tmp[32];
+	if (!value && !num_ok)
+		return;
+	if (num_ok) {
+		snprintf(tmp, sizeof(tmp), "%llu", num);
+		value = tmp;
+	}
+	int w = snprintf(buf + n, len - n, "%s\"%s\":%s", n ? "," : "", key, num_ok ? "" : "\"");
+	if (w < 0 || (size_t)w >= len - n)
+		goto drop;
+	n += (size_t)w;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		char esc[8];
+		size_t el = 1;
+		esc[0] = (char)*p;
+		if (!num_ok && (*p == '"' || *p == '\\'))
+			esc[0] = '\\', esc[1] = (char)*p, el = 2;
+		else if (!num_ok && *p < 0x20)
+			el = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", *p);
+		if (n + el + 2 > len)
+			goto drop;
+		memcpy(buf + n, esc, el);
+		n += el;
+	}
+	if (!num_ok)
+		buf[n++] = '"';
+	buf[n] = '\0';
+	return;
+drop:
+	buf[start] = '\0';
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
 	if (level > L.level)
@@ -57,19 +137,9 @@ void log_msg(int level, const char *fmt, ...)
 	if (L.use_syslog)
 		syslog(LOG_DAEMON | level, "%s", msg);
 	if (L.to_stream) {
-		/* the formatted time is cached: it changes once a second */
-		static time_t last;
-		static char stamp[32];
-		struct timeval tv;
-		gettimeofday(&tv, NULL);
-		if (tv.tv_sec != last) {
-			struct tm tm;
-			gmtime_r(&tv.tv_sec, &tm);
-			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-			last = tv.tv_sec;
-		}
-		fprintf(L.file ? L.file : stderr, "%s.%03dZ %s %s\n", stamp, (int)(tv.tv_usec / 1000),
-			level_names[level & 7], msg);
+		int ms;
+		const char *stamp = stamp_now(&ms);
+		fprintf(L.file ? L.file : stderr, "%s.%03dZ %s %s\n", stamp, ms, level_names[level & 7], msg);
 	}
 	errno = saved;
 }

@@ -2,6 +2,7 @@
 #ifndef TLSWRAP_LOG_H
 #define TLSWRAP_LOG_H
 
+#include <stddef.h>
 #include <syslog.h>
 
 /* log_open: send messages at LEVEL or more urgent to FILE (appended; NULL = stderr) and, when
@@ -11,6 +12,19 @@ int log_open(int level, const char *file, int use_syslog);
 
 /* log_level: the current threshold, so callers can skip building expensive messages. */
 int log_level(void);
+
+/* log_set_json: per-connection records as JSON objects (logFormat = json) or text lines. */
+void log_set_json(int on);
+int log_json_on(void);
+
+/* log_record: one JSON object per line: {"time":...,"level":...,FIELDS} where FIELDS is the inside of
+ * an object ("\"key\":value,..."), built with log_json_add. */
+void log_record(int level, const char *fields);
+
+/* log_json_add: append ,"KEY":"VALUE" (VALUE escaped; NULL appends nothing) or, when NUM_OK,
+ * ,"KEY":NUM to the fields in BUF (length LEN, NUL-terminated); the leading comma is left out of the
+ * first field. Never overflows: a field that does not fit is dropped. */
+void log_json_add(char *buf, size_t len, const char *key, const char *value, int num_ok, unsigned long long num);
 
 /* log_msg: one line "TIME LEVEL message". */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

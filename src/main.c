@@ -475,6 +475,7 @@ int main(int argc, char **argv)
 	int foreground = g->foreground;
 	sig.use_syslog = use_syslog;
 	sig.output = output;
+	log_set_json(g->log_json);
 	sig.config_file = config_file;
 	if (log_open(level, o.check ? NULL : output, use_syslog) < 0) {
 		fprintf(stderr, "tlswrap: output %s: %s\n", output, strerror(errno));

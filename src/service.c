@@ -73,6 +73,17 @@ static int resolve_targets(struct service *sv, const struct cfg_service *s, char
 	return 0;
 }
 
+static void ticket_refresh(void *ctx)
+{
+	struct service *sv = ctx;
+	int rc = tls_svc_refresh_ticket_key(&sv->tls);
+	if (rc)
+		log_err("[%s] ticketKeyFile: renewing the key failed (-0x%04x)", sv->cfg->name, (unsigned)-rc);
+	struct loop_tq *q = loop_tq_get(sv->rt->loop, sv->tls.ticket_life > 1 ? sv->tls.ticket_life * 500ULL : 1000);
+	if (q)
+		loop_timer_arm(sv->rt->loop, &sv->ticket_refresh, q, ticket_refresh, sv);
+}
+
 int service_build(struct service *sv, struct runtime *rt, const struct cfg_service *s, char *err, size_t errlen)
 {
 	char why[CFG_ERRLEN];
@@ -93,6 +104,14 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 	if (!sv->tq_busy || !sv->tq_connect || !sv->tq_idle || !sv->tq_close || !sv->tq_backoff) {
 		snprintf(why, sizeof(why), "out of memory");
 		goto err1;
+	}
+	if (sv->tls.has_ticket_key) {
+		struct loop_tq *q = loop_tq_get(rt->loop, sv->tls.ticket_life > 1 ? sv->tls.ticket_life * 500ULL : 1000);
+		if (!q) {
+			snprintf(why, sizeof(why), "out of memory");
+			goto err1;
+		}
+		loop_timer_arm(rt->loop, &sv->ticket_refresh, q, ticket_refresh, sv);
 	}
 	return 0;
 err1:
@@ -221,6 +240,7 @@ void service_stop_listening(struct service *sv)
 
 void service_free(struct service *sv)
 {
+	loop_timer_cancel(&sv->ticket_refresh);
 	service_stop_listening(sv);
 	tls_svc_free(&sv->tls);
 	free(sv->targets);

@@ -53,6 +53,7 @@ struct service {
 	struct loop_io lio;
 	struct loop_timer backoff;  /* re-enables accept after EMFILE */
 	uint64_t last_emfile_log;
+	struct loop_timer ticket_refresh; /* ticketKeyFile: keep mbedTLS from replacing the shared key */
 	struct loop_tq *tq_busy, *tq_connect, *tq_idle, *tq_close, *tq_backoff;
 	struct svc_stats stats;
 };

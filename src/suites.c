@@ -116,14 +116,27 @@ static const char *const default_psk[] = { "TLS-ECDHE-PSK-WITH-CHACHA20-POLY1305
 					   "TLS-PSK-WITH-AES-256-GCM-SHA384", "TLS-PSK-WITH-CHACHA20-POLY1305-SHA256",
 					   "TLS-PSK-WITH-AES-128-GCM-SHA256", NULL };
 
-void suites_use_psk(int list[SUITES_MAX + 1], int only)
+int suites_drop_non_psk(int list[SUITES_MAX + 1])
 {
 	size_t n = 0;
+	int tls12 = 0;
 	for (size_t i = 0; list[i]; i++) {
-		const char *name = mbedtls_ssl_get_ciphersuite_name(list[i]);
-		if (!only || is_tls13(list[i]) || strstr(name, "-PSK-"))
+		int psk12 = !is_tls13(list[i]) && strstr(mbedtls_ssl_get_ciphersuite_name(list[i]), "-PSK-");
+		if (is_tls13(list[i]) || psk12)
 			list[n++] = list[i];
+		tls12 += psk12 != 0;
 	}
+	list[n] = 0;
+	return tls12;
+}
+
+void suites_use_psk(int list[SUITES_MAX + 1], int only)
+{
+	size_t n;
+	if (only)
+		suites_drop_non_psk(list);
+	for (n = 0; list[n]; n++)
+		;
 	add_defaults(default_psk, list, &n);
 	list[n] = 0;
 }

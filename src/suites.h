@@ -17,6 +17,10 @@ int suites_build(const char *tls12, const char *tls13, int out[SUITES_MAX + 1], 
  * an unauthenticated certificate exchange). */
 void suites_use_psk(int list[SUITES_MAX + 1], int only);
 
+/* suites_drop_non_psk: remove the TLS 1.2 suites that do not use a PSK from LIST (TLS 1.3 suites stay).
+ * Returns how many TLS 1.2 suites are left. */
+int suites_drop_non_psk(int list[SUITES_MAX + 1]);
+
 /* suites_lookup: the mbedTLS id of one suite NAME (any accepted spelling), or 0 when unknown. */
 int suites_lookup(const char *name);
 

@@ -206,9 +206,19 @@ static int load_ticket_key(struct tls_svc *t, const char *path, int lifetime, ch
 		snprintf(err, errlen, "ticketKeyFile %s: expected base64 of at least 36 bytes (openssl rand -base64 48)", path);
 		return -1;
 	}
-	rc = mbedtls_ssl_ticket_rotate(&t->ticket, key, 4, key + 4, 32, (uint32_t)lifetime);
+	memcpy(t->ticket_key, key, sizeof(t->ticket_key));
 	mbedtls_platform_zeroize(key, sizeof(key));
+	t->has_ticket_key = 1;
+	t->ticket_life = (uint32_t)lifetime;
+	rc = tls_svc_refresh_ticket_key(t);
 	return rc ? mbed_fail(err, errlen, "ticketKeyFile", path, rc) : 0;
+}
+
+int tls_svc_refresh_ticket_key(struct tls_svc *t)
+{
+	if (!t->has_ticket_key)
+		return 0;
+	return mbedtls_ssl_ticket_rotate(&t->ticket, t->ticket_key, 4, t->ticket_key + 4, 32, t->ticket_life);
 }
 
 /* Server: resumption by session ID (TLS 1.2) and tickets (TLS 1.2 and 1.3). Not on services that ask for
@@ -284,8 +294,16 @@ static int setup_psk(struct tls_svc *t, const struct cfg_service *s, char *err, 
 	t->psk_only = only;
 	mbedtls_ssl_conf_tls13_key_exchange_modes(&t->conf, only ? MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ALL
 								 : MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_ALL);
-	if (!s->ciphers)
+	if (!s->ciphers) {
 		suites_use_psk(t->suites, only);
+	} else if (only) {
+		/* a PSK-only peer must never accept a certificate exchange it does not verify */
+		if (suites_drop_non_psk(t->suites) == 0 && s->tls_max == CFG_TLS12) {
+			snprintf(err, errlen, "ciphers: a service trusting only its PSK needs PSK suites (TLS-PSK-*, "
+					      "TLS-ECDHE-PSK-*)");
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -436,6 +454,7 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_ssl_cache_free(&t->cache);
 	mbedtls_ssl_ticket_free(&t->ticket);
 	mbedtls_ssl_session_free(&t->saved);
+	mbedtls_platform_zeroize(t->ticket_key, sizeof(t->ticket_key));
 	psk_free(&t->psk);
 	free(t->routes);
 	t->routes = NULL;
@@ -705,6 +724,12 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 	peer->rule[0] = '\0';
 	if (s->client && t->psk_only)
 		snprintf(peer->psk_identity, sizeof(peer->psk_identity), "%s", t->client_psk->identity);
+	if (s->client && peer->resumed == 1) {
+		/* our own session with this service, judged when it was established; resumption skips the
+		 * checks that would judge it again (the verify callback does not run) */
+		snprintf(peer->rule, sizeof(peer->rule), "resumed session");
+		return 0;
+	}
 	if (!judged && !required) {
 		if (peer->psk_identity[0])
 			snprintf(peer->rule, sizeof(peer->rule), "PSK identity=%s", peer->psk_identity);

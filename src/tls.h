@@ -51,6 +51,9 @@ struct tls_svc {
 	mbedtls_ssl_session saved; /* client: the last session, offered to the next connection */
 	int has_saved;
 	struct tls_peer *current; /* whose handshake step is running (for the cache/ticket hooks) */
+	unsigned char ticket_key[36]; /* ticketKeyFile: 4-byte name, 32-byte key */
+	int has_ticket_key;
+	uint32_t ticket_life;
 	struct tls_route *routes; /* server: secondary services by SNI, first match wins */
 	int nroutes;
 };
@@ -101,6 +104,11 @@ int tls_svc_add_route(struct tls_svc *primary, const char *pattern, struct tls_s
 
 /* tls_svc_not_after: when T's own certificate expires (Unix time), or 0 when T has none. */
 long long tls_svc_not_after(const struct tls_svc *t);
+
+/* tls_svc_refresh_ticket_key: offer ticketKeyFile's key to mbedTLS again. mbedTLS replaces a ticket key
+ * with a random one once its lifetime has passed; renewing it at half that keeps instances that share
+ * the file resuming each other's sessions. 0 or an mbedTLS error (0 too without a key file). */
+int tls_svc_refresh_ticket_key(struct tls_svc *t);
 
 /* tls_handshake: one step of the handshake of SSL (as mbedtls_ssl_handshake). When it completes,
  * PEER->resumed says whether the session was resumed and a client keeps the session for the next

@@ -78,6 +78,7 @@ check "checkIP: matching IP SAN accepted" $PY line "$C3"
 check "checkIP: other IP refused" bash -c "! $PY line $C4"
 check "checkIP: refusal names the mismatch" wait_log "$CLOG" '\[checkip-wrong\].*closed \(TLS handshake failed: certificate verification failed: .*CN'
 check "verifyPeer: server certificate listed in CAfile accepted" $PY line "$C5"
+check "verifyPeer: a second connection (resumed) is accepted too" $PY line "$C5"
 check "verifyPeer: unlisted server certificate refused" bash -c "! $PY line $C6"
 check "verifyPeer: refusal names the reason" wait_log "$CLOG" '\[verifypeer-miss\].*closed \(peer refused: verifyPeer: certificate is not in CAfile/CApath'
 check "sslVersion = TLSv1.2 negotiates TLS 1.2" $PY line "$C7"

@@ -114,6 +114,10 @@ connect = 127.0.0.1:$B
 cert = $PKI/server.crt
 key = $PKI/server.key
 sni = s:b.example"
+expect_error "bad logFormat" "@FILE@:1: logFormat: expected text or json, got 'xml'" "logFormat = xml
+$SRV"
+expect_error "bad status address" "@FILE@:1: status: bad port" "status = 127.0.0.1:http
+$SRV"
 expect_error "no services" "@FILE@: no services defined" "foreground = yes"
 
 out=$(timeout 5 "$TLSWRAP" -f "$T/does-not-exist.conf" 2>&1); rc=$?

@@ -59,6 +59,31 @@ wait "$TLSWRAP_PID"; rc=$?
 check "second SIGTERM: exits at once, status 0" test "$rc" -eq 0 -a $((SECONDS - t0)) -le 5
 check "second SIGTERM: logged" grep -q 'Terminated again: exiting now' "$T/twice.conf.log"
 
+# -- logFormat = json ------------------------------------------------------------------------------
+S6=$(free_port)
+conf "$T/json.conf" "$S6" "logFormat = json"
+start_tlswrap "$T/json.conf" || not_ok "json instance starts"
+python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$S6" "$PKI/ca.crt" >/dev/null
+printf 'not tls at all\n' | timeout 5 python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1',$S6)); s.sendall(sys.stdin.buffer.read()); s.recv(100)" 2>/dev/null
+wait_log "$T/json.conf.log" '"event":"close".*"reason":"TLS handshake failed'
+check "logFormat = json: open and close records are JSON objects with the documented fields" python3 - "$T/json.conf.log" <<'PY'
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+opens = [r for r in records if r["event"] == "open"]
+closes = [r for r in records if r["event"] == "close"]
+assert opens and len(closes) >= 2, records
+o = opens[0]
+for key in ("time", "level", "service", "conn", "peer", "to", "tls_version", "cipher", "resumed"):
+    assert key in o, (key, o)
+assert o["tls_version"] == "TLSv1.3" and o["service"] == "srv", o
+for c in closes:
+    for key in ("reason", "bytes_to_tls", "bytes_to_plain", "duration_ms"):
+        assert key in c, (key, c)
+    assert isinstance(c["bytes_to_tls"], int)
+assert any(c["reason"].startswith("TLS handshake failed") for c in closes), closes
+PY
+kill "$TLSWRAP_PID"
+
 # -- certificate expiry warning ---------------------------------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/soon.key" -out "$T/soon.crt" \
 	-days 5 -subj /CN=soon 2>/dev/null

@@ -75,4 +75,9 @@ sed "s|$T/psk.txt|$T/short.txt|" "$T/psk2.conf" >"$T/short.conf"
 out=$("$TLSWRAP" --check "$T/short.conf" 2>&1)
 check "key shorter than 16 bytes refused with file:line" grep -q "$T/short.txt:1: key shorter than 16 bytes" <<<"$out"
 check "the short key is not printed" bash -c "! grep -q tooshort <<<'$out'"
+printf 'foreground = yes\n[c]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nPSKsecrets = %s\nsslVersion = TLSv1.2\nciphers = ECDHE-ECDSA-AES128-GCM-SHA256\n' \
+	"$C3" "$P" "$T/psk.txt" >"$T/nopsk.conf"
+out=$("$TLSWRAP" --check "$T/nopsk.conf" 2>&1)
+check "PSK-only client with only certificate suites refused (it could not verify a certificate)" \
+	grep -q "a service trusting only its PSK needs PSK suites" <<<"$out"
 finish

@@ -61,6 +61,19 @@ for v in tls1_2 tls1_3; do
 	third=$(sclient "$S2" "$v" "$T/s-$v")
 	check "$v: another instance with the same ticketKeyFile resumes it" grep -q '^Reused,.*ping' <<<"$third"
 done
+# the shared key outlives mbedTLS's own key lifetime (sessionCacheTimeout): a short-lived pair of instances
+S3=$(free_port); S4=$(free_port)
+for p in "$S3" "$S4"; do
+	printf 'foreground = yes\n[k]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\nticketKeyFile = %s\nsessionCacheTimeout = 2\n' \
+		"$p" "$E" "$PKI/server.crt" "$PKI/server.key" "$T/ticket.key" >"$T/k$p.conf"
+	"$TLSWRAP" -f "$T/k$p.conf" >"$T/k$p.conf.log" 2>&1 &
+	PIDS+=($!)
+	wait_log "$T/k$p.conf.log" 'started, pid'
+done
+sleep 3 # past the 2 s lifetime of the first key: mbedTLS would have replaced it by now
+rm -f "$T/s-life"
+sclient "$S3" tls1_3 "$T/s-life" >/dev/null
+check "shared ticket key still shared after its lifetime" grep -q '^Reused,' <<<"$(sclient "$S4" tls1_3 "$T/s-life")"
 check "resumed handshakes are logged as such" wait_log "$LOG" '\[srv\] #[0-9]+ .*established TLSv1\.3 .* resumed$'
 rm -f "$T/s-id"
 sclient "$S" tls1_2 "$T/s-id" -no_ticket >/dev/null

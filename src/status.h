@@ -1,0 +1,30 @@
+/* The status endpoint: a tiny HTTP/1.x server on the event loop that answers GET /metrics with the
+ * services' counters in the Prometheus text format and GET /healthz with "ok". One request per
+ * connection; the response is written and the connection closed. */
+#ifndef TLSWRAP_STATUS_H
+#define TLSWRAP_STATUS_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+struct runtime;
+struct status_server;
+
+/* status_open: listen on ADDR (host "" means 127.0.0.1; a host given is used as given) and serve
+ * status requests on RT->loop, reading RT's current generation at each request. On success *OUT is
+ * the server and 0 is returned; on failure -1, with "status HOST:PORT: reason" in ERR and nothing
+ * left open. */
+int status_open(struct status_server **out, struct runtime *rt, const struct cfg_addr *addr, char *err,
+		size_t errlen);
+
+/* status_close: stop listening, drop every client connection and free S. S may be NULL. */
+void status_close(struct status_server *s);
+
+/* status_render: the metrics of RT's current generation (none when RT->cur is NULL) in the
+ * Prometheus text exposition format, into BUF of LEN bytes. Output that does not fit is cut at a line
+ * boundary, so BUF always holds whole lines; when LEN > 0 it is NUL-terminated. Returns the number of
+ * bytes written, not counting the NUL. */
+size_t status_render(const struct runtime *rt, char *buf, size_t len);
+
+#endif

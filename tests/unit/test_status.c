@@ -1,0 +1,416 @@
+/* Unit tests for src/status.c: the metrics text (status_render) and the HTTP exchange on a real loop. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gen.h"
+#include "loop.h"
+#include "service.h"
+#include "status.h"
+
+/* A runtime with up to 3 hand-built services: zeroed, so no certificate unless a test sets one. */
+static struct runtime RT;
+static struct generation G;
+static struct service SV[3];
+static struct cfg_service CS[3];
+static char buf[65536];
+
+static void setup(void)
+{
+	memset(&RT, 0, sizeof(RT));
+	memset(&G, 0, sizeof(G));
+	memset(SV, 0, sizeof(SV));
+	memset(CS, 0, sizeof(CS));
+	for (int i = 0; i < 3; i++)
+		SV[i].cfg = &CS[i];
+	G.svc = SV;
+	RT.cur = &G;
+}
+
+static void add_service(const char *name)
+{
+	snprintf(CS[G.nsvc].name, sizeof(CS[0].name), "%s", name);
+	G.nsvc++;
+}
+
+static const char ONE_SERVICE[] =
+	"# HELP tlswrap_connections_open Connections now open.\n"
+	"# TYPE tlswrap_connections_open gauge\n"
+	"tlswrap_connections_open{service=\"web\"} 2\n"
+	"# HELP tlswrap_connections_total Connections accepted.\n"
+	"# TYPE tlswrap_connections_total counter\n"
+	"tlswrap_connections_total{service=\"web\"} 7\n"
+	"# HELP tlswrap_handshake_failures_total Connections that failed before relaying, by reason.\n"
+	"# TYPE tlswrap_handshake_failures_total counter\n"
+	"tlswrap_handshake_failures_total{service=\"web\",reason=\"handshake\"} 1\n"
+	"tlswrap_handshake_failures_total{service=\"web\",reason=\"verify\"} 2\n"
+	"tlswrap_handshake_failures_total{service=\"web\",reason=\"timeout\"} 3\n"
+	"tlswrap_handshake_failures_total{service=\"web\",reason=\"connect\"} 4\n"
+	"# HELP tlswrap_bytes_total Bytes relayed by connections that have closed, by direction.\n"
+	"# TYPE tlswrap_bytes_total counter\n"
+	"tlswrap_bytes_total{service=\"web\",direction=\"to_tls\"} 100\n"
+	"tlswrap_bytes_total{service=\"web\",direction=\"to_plain\"} 18446744073709551615\n"
+	"# HELP tlswrap_sessions_resumed_total TLS handshakes that resumed a session.\n"
+	"# TYPE tlswrap_sessions_resumed_total counter\n"
+	"tlswrap_sessions_resumed_total{service=\"web\"} 3\n"
+	"# HELP tlswrap_certificate_not_after_seconds When the service's own certificate expires, in Unix time.\n"
+	"# TYPE tlswrap_certificate_not_after_seconds gauge\n"
+	"# HELP tlswrap_connections_open_all Connections now open, including those of configurations replaced by a "
+	"reload.\n"
+	"# TYPE tlswrap_connections_open_all gauge\n"
+	"tlswrap_connections_open_all 5\n";
+
+static void fill_web(void)
+{
+	add_service("web");
+	SV[0].stats = (struct svc_stats){ .open = 2, .total = 7, .resumed = 3, .bytes_to_tls = 100,
+					  .bytes_to_plain = 18446744073709551615ULL, .failures = { 1, 2, 3, 4 } };
+	RT.nconns = 5;
+}
+
+START_TEST(render_one_service)
+{
+	fill_web();
+	size_t n = status_render(&RT, buf, sizeof(buf));
+	ck_assert_str_eq(buf, ONE_SERVICE);
+	ck_assert_uint_eq(n, strlen(ONE_SERVICE));
+}
+END_TEST
+
+START_TEST(render_families_stay_together)
+{
+	add_service("a");
+	add_service("b");
+	SV[1].stats.failures[FAIL_VERIFY] = 9;
+	status_render(&RT, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "tlswrap_connections_total{service=\"a\"} 0\n"
+					  "tlswrap_connections_total{service=\"b\"} 0\n# HELP"));
+	ck_assert_ptr_nonnull(strstr(buf, "tlswrap_handshake_failures_total{service=\"b\",reason=\"handshake\"} 0\n"
+					  "tlswrap_handshake_failures_total{service=\"a\",reason=\"verify\"} 0\n"
+					  "tlswrap_handshake_failures_total{service=\"b\",reason=\"verify\"} 9\n"));
+	/* each family's HELP and TYPE appear once */
+	ck_assert_ptr_null(strstr(strstr(buf, "# TYPE tlswrap_bytes_total") + 1, "# TYPE tlswrap_bytes_total"));
+}
+END_TEST
+
+START_TEST(render_escapes_labels)
+{
+	add_service("a\"b\\c\nd");
+	status_render(&RT, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "\ntlswrap_connections_open{service=\"a\\\"b\\\\c\\nd\"} 0\n"));
+}
+END_TEST
+
+START_TEST(render_escapes_longest_name)
+{
+	char name[64];
+	memset(name, '"', 63);
+	name[63] = '\0';
+	add_service(name);
+	status_render(&RT, buf, sizeof(buf));
+	char want[200] = "\ntlswrap_sessions_resumed_total{service=\"";
+	for (int i = 0; i < 63; i++)
+		strcat(want, "\\\"");
+	strcat(want, "\"} 0\n");
+	ck_assert_ptr_nonnull(strstr(buf, want));
+}
+END_TEST
+
+START_TEST(render_certificate_expiry)
+{
+	add_service("plain");
+	add_service("cert");
+	SV[1].tls.own_cert.version = 3;
+	SV[1].tls.own_cert.valid_to = (mbedtls_x509_time){ .year = 2030, .mon = 1, .day = 2, .hour = 3, .min = 4,
+							    .sec = 5 };
+	status_render(&RT, buf, sizeof(buf));
+	ck_assert_ptr_nonnull(strstr(buf, "# TYPE tlswrap_certificate_not_after_seconds gauge\n"
+					  "tlswrap_certificate_not_after_seconds{service=\"cert\"} 1893553445\n# HELP"));
+	ck_assert_ptr_null(strstr(buf, "not_after_seconds{service=\"plain\"}"));
+}
+END_TEST
+
+START_TEST(render_without_generation)
+{
+	RT.cur = NULL;
+	RT.nconns = 1;
+	status_render(&RT, buf, sizeof(buf));
+	ck_assert_ptr_null(strstr(buf, "{"));
+	ck_assert_ptr_nonnull(strstr(buf, "# TYPE tlswrap_connections_open gauge\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\ntlswrap_connections_open_all 1\n"));
+}
+END_TEST
+
+/* Every buffer size: nothing written past LEN, NUL-terminated, and a prefix of whole lines. */
+START_TEST(render_truncates_safely)
+{
+	fill_web();
+	size_t full = strlen(ONE_SERVICE);
+	for (size_t len = 0; len <= full + 2; len++) {
+		char *b = malloc(len + 16);
+		memset(b, 'X', len + 16);
+		size_t n = status_render(&RT, b, len);
+		for (size_t i = len; i < len + 16; i++)
+			ck_assert_msg(b[i] == 'X', "len %zu: byte %zu overwritten", len, i);
+		if (len == 0) {
+			ck_assert_uint_eq(n, 0);
+		} else {
+			ck_assert_uint_lt(n, len);
+			ck_assert_uint_eq(strlen(b), n);
+			ck_assert(memcmp(b, ONE_SERVICE, n) == 0);
+			ck_assert(n == 0 || b[n - 1] == '\n');
+		}
+		ck_assert_uint_eq(n, len > full ? full : n);
+		free(b);
+	}
+}
+END_TEST
+
+/* ---- the HTTP side, on a real loop ---- */
+
+static struct loop_timer stop_timer;
+
+static void stop_loop(void *ctx)
+{
+	loop_stop(ctx);
+}
+
+/* Run the loop for MS milliseconds. */
+static void run_for(uint64_t ms)
+{
+	loop_timer_arm(RT.loop, &stop_timer, loop_tq_get(RT.loop, ms), stop_loop, RT.loop);
+	ck_assert_int_eq(loop_run(RT.loop), 0);
+}
+
+static struct status_server *S;
+static struct cfg_addr A;
+
+static void http_setup(void)
+{
+	char err[256];
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(in);
+	int probe = socket(AF_INET, SOCK_STREAM, 0);
+
+	setup();
+	fill_web();
+	/* a port free a moment ago */
+	ck_assert_int_eq(bind(probe, (struct sockaddr *)&in, sizeof(in)), 0);
+	ck_assert_int_eq(getsockname(probe, (struct sockaddr *)&in, &sl), 0);
+	close(probe);
+	snprintf(A.port, sizeof(A.port), "%u", ntohs(in.sin_port));
+	ck_assert_ptr_nonnull(RT.loop = loop_new());
+	ck_assert_msg(status_open(&S, &RT, &A, err, sizeof(err)) == 0, "%s", err);
+}
+
+static void http_teardown(void)
+{
+	status_close(S);
+	S = NULL;
+	loop_free(RT.loop);
+}
+
+static int client_connect(void)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				  .sin_port = htons((uint16_t)atoi(A.port)) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&in, sizeof(in)), 0);
+	return fd;
+}
+
+/* Send the LEN bytes of REQ, let the server answer, and return the whole response (until it closes)
+ * from buf. */
+static const char *exchange_n(const char *req, size_t len)
+{
+	int fd = client_connect();
+	size_t got = 0;
+	ssize_t n;
+	ck_assert_int_eq(send(fd, req, len, 0), (ssize_t)len);
+	run_for(50);
+	while ((n = recv(fd, buf + got, sizeof(buf) - 1 - got, MSG_DONTWAIT)) > 0)
+		got += (size_t)n;
+	ck_assert_int_eq(n, 0); /* the server closed after answering */
+	buf[got] = '\0';
+	close(fd);
+	return buf;
+}
+
+static const char *exchange(const char *req)
+{
+	return exchange_n(req, strlen(req));
+}
+
+START_TEST(http_metrics)
+{
+	char want[4096];
+	snprintf(want, sizeof(want),
+		 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: %zu\r\n"
+		 "Connection: close\r\n\r\n%s",
+		 strlen(ONE_SERVICE), ONE_SERVICE);
+	ck_assert_str_eq(exchange("GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"), want);
+	ck_assert_str_eq(exchange("GET /metrics?x=1 HTTP/1.0\n\n"), want);
+}
+END_TEST
+
+START_TEST(http_errors)
+{
+	ck_assert_str_eq(exchange("GET /healthz HTTP/1.0\r\n\r\n"),
+			 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: 3\r\n"
+			 "Connection: close\r\n\r\nok\n");
+	ck_assert_str_eq(exchange("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
+			 "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; version=0.0.4\r\n"
+			 "Content-Length: 19\r\nAllow: GET\r\nConnection: close\r\n\r\nmethod not allowed\n");
+	ck_assert_ptr_nonnull(strstr(exchange("GET /nope HTTP/1.1\r\n\r\n"), "HTTP/1.1 404 Not Found\r\n"));
+	ck_assert_ptr_nonnull(strstr(exchange("GET /metrics/ HTTP/1.1\r\n\r\n"), "HTTP/1.1 404 "));
+	ck_assert_ptr_nonnull(strstr(exchange("hello\r\n\r\n"), "HTTP/1.1 400 Bad Request\r\n"));
+	ck_assert_ptr_nonnull(strstr(exchange("GET /metrics HTTP/2\r\n\r\n"), "HTTP/1.1 400 "));
+	ck_assert_ptr_nonnull(strstr(exchange("GET  /metrics HTTP/1.1\r\n\r\n"), "HTTP/1.1 400 "));
+	ck_assert_ptr_nonnull(strstr(exchange("get /metrics HTTP/1.1\r\n\r\n"), "HTTP/1.1 400 "));
+	ck_assert_ptr_nonnull(strstr(exchange_n("GET /metrics\0 HTTP/1.1\r\n\r\n", 26), "HTTP/1.1 400 "));
+}
+END_TEST
+
+/* A response far larger than the socket buffers goes out in pieces as the client reads. */
+START_TEST(http_large_metrics)
+{
+	const size_t nsvc = 3000, cap = 8 << 20;
+	struct service *many = calloc(nsvc, sizeof(*many));
+	struct cfg_service *cfgs = calloc(nsvc, sizeof(*cfgs));
+	char *want = malloc(cap), *got = malloc(cap), hdr[128];
+	for (size_t i = 0; i < nsvc; i++) {
+		snprintf(cfgs[i].name, sizeof(cfgs[i].name), "service-%zu", i);
+		many[i].cfg = &cfgs[i];
+		many[i].stats.total = i;
+	}
+	G.svc = many;
+	G.nsvc = nsvc;
+	size_t wlen = status_render(&RT, want, cap), n = 0;
+	ck_assert_uint_gt(wlen, 1 << 20);
+
+	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 16384;
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				  .sin_port = htons((uint16_t)atoi(A.port)) };
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&in, sizeof(in)), 0);
+	ck_assert_int_eq(send(fd, "GET /metrics HTTP/1.1\r\n\r\n", 27, 0), 27);
+	ssize_t r = -1;
+	for (int round = 0; round < 400 && r != 0; round++) {
+		run_for(5);
+		while ((r = recv(fd, got + n, cap - 1 - n, MSG_DONTWAIT)) > 0)
+			n += (size_t)r;
+	}
+	ck_assert_int_eq(r, 0);
+	got[n] = '\0';
+	close(fd);
+	snprintf(hdr, sizeof(hdr), "Content-Length: %zu\r\n", wlen);
+	ck_assert_ptr_nonnull(strstr(got, hdr));
+	char *body = strstr(got, "\r\n\r\n") + 4;
+	ck_assert_uint_eq(n - (size_t)(body - got), wlen);
+	ck_assert(memcmp(body, want, wlen) == 0);
+	free(many);
+	free(cfgs);
+	free(want);
+	free(got);
+}
+END_TEST
+
+START_TEST(http_oversized)
+{
+	char big[5000];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "GET /metrics HTTP/1.1\r\nX: ", 26);
+	ck_assert_ptr_nonnull(strstr(exchange(big), "HTTP/1.1 400 "));
+}
+END_TEST
+
+/* A client that never finishes its request is dropped after 5 s; one left open is freed by
+ * status_close (the leak checker of a sanitizer build sees the rest). */
+START_TEST(http_stalled)
+{
+	int fd = client_connect(), idle = client_connect();
+	ck_assert_int_eq(send(fd, "GET /metrics HTTP/1.1\r\n", 23, 0), 23);
+	run_for(5300);
+	char c;
+	ck_assert_int_eq(recv(fd, &c, 1, MSG_DONTWAIT), 0);
+	close(fd);
+	int late = client_connect();
+	run_for(50);
+	ck_assert_int_eq(recv(late, &c, 1, MSG_DONTWAIT), -1); /* still waiting for its request */
+	close(late);
+	close(idle);
+}
+END_TEST
+
+START_TEST(http_client_limit)
+{
+	int fds[65];
+	char c;
+	for (int i = 0; i < 65; i++)
+		fds[i] = client_connect();
+	run_for(50);
+	ck_assert_int_eq(recv(fds[64], &c, 1, MSG_DONTWAIT), 0); /* the 65th was closed at once */
+	ck_assert_int_eq(recv(fds[63], &c, 1, MSG_DONTWAIT), -1);
+	for (int i = 0; i < 65; i++)
+		close(fds[i]);
+	run_for(50);
+	ck_assert_ptr_nonnull(strstr(exchange("GET /healthz HTTP/1.1\r\n\r\n"), "200 OK"));
+}
+END_TEST
+
+START_TEST(http_open_errors)
+{
+	char err[256];
+	struct status_server *s2 = NULL;
+	ck_assert_int_eq(status_open(&s2, &RT, &A, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, "status 127.0.0.1:", 17) == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(err, ": Address already in use"));
+	struct cfg_addr bad = { .host = "no.such.host.invalid", .port = "1" };
+	ck_assert_int_eq(status_open(&s2, &RT, &bad, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, "status no.such.host.invalid:1: ", 31) == 0, "%s", err);
+	struct cfg_addr v6 = { .host = "::1", .port = "" };
+	snprintf(v6.port, sizeof(v6.port), "%s", A.port);
+	if (status_open(&s2, &RT, &v6, err, sizeof(err)) == 0)
+		status_close(s2);
+	else
+		ck_assert_msg(strncmp(err, "status [::1]:", 13) == 0, "%s", err);
+	status_close(NULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("status");
+	TCase *tc = tcase_create("render");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, render_one_service);
+	tcase_add_test(tc, render_families_stay_together);
+	tcase_add_test(tc, render_escapes_labels);
+	tcase_add_test(tc, render_escapes_longest_name);
+	tcase_add_test(tc, render_certificate_expiry);
+	tcase_add_test(tc, render_without_generation);
+	tcase_add_test(tc, render_truncates_safely);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("http");
+	tcase_add_checked_fixture(tc, http_setup, http_teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, http_metrics);
+	tcase_add_test(tc, http_errors);
+	tcase_add_test(tc, http_large_metrics);
+	tcase_add_test(tc, http_oversized);
+	tcase_add_test(tc, http_stalled);
+	tcase_add_test(tc, http_client_limit);
+	tcase_add_test(tc, http_open_errors);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
