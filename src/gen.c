@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
 #include "log.h"
 #include "service.h"
 
@@ -58,7 +59,13 @@ int gen_listen(struct generation *g, struct generation *old, char *err, size_t e
 		for (size_t j = 0; old && j < old->nsvc && !from[i]; j++)
 			if (same_accept(&old->svc[j], &g->svc[i]))
 				from[i] = &old->svc[j];
-		if (!from[i] && service_listen(&g->svc[i], err, errlen) < 0)
+		if (from[i])
+			continue;
+		struct activation *inh = g->svc[i].rt->inherited;
+		int fd = inh ? activation_take(inh, &g->svc[i]) : -1;
+		if (fd >= 0)
+			service_listen_fd(&g->svc[i], fd);
+		else if (service_listen(&g->svc[i], err, errlen) < 0)
 			goto err0;
 	}
 	/* then what cannot: carrying the unchanged listeners over */

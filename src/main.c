@@ -16,6 +16,7 @@
 
 #include <mbedtls/version.h>
 
+#include "activation.h"
 #include "conn.h"
 #include "gen.h"
 #include "log.h"
@@ -504,7 +505,17 @@ int main(int argc, char **argv)
 		status = 0;
 		goto err3;
 	}
-	if (gen_listen(rt.cur, NULL, err, sizeof(err)) < 0) {
+	struct activation inherited;
+	if (activation_collect(&inherited, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tlswrap: socket activation: %s\n", err);
+		activation_done(&inherited);
+		goto err3;
+	}
+	rt.inherited = &inherited;
+	r = gen_listen(rt.cur, NULL, err, sizeof(err));
+	rt.inherited = NULL;
+	activation_done(&inherited);
+	if (r < 0) {
 		fprintf(stderr, "tlswrap: %s\n", err);
 		goto err3;
 	}

@@ -220,6 +220,11 @@ void service_adopt_listener(struct service *sv, struct service *from)
 	loop_timer_cancel(&from->backoff);
 	loop_io_del(from->rt->loop, &from->lio);
 	from->lfd = -1;
+	service_listen_fd(sv, fd);
+}
+
+void service_listen_fd(struct service *sv, int fd)
+{
 	if (loop_io_add(sv->rt->loop, &sv->lio, fd, EPOLLIN, service_on_accept, sv) < 0) {
 		log_err("[%s] epoll: %s; not accepting", sv->cfg->name, strerror(errno));
 		close(fd);

@@ -63,6 +63,7 @@ struct runtime {
 	struct loop *loop;
 	struct generation *cur;     /* the configuration being served */
 	struct generation *retired; /* replaced ones that still have connections */
+	struct activation *inherited; /* at start: sockets passed by systemd, or NULL */
 	struct conn *conns; /* every live connection, for shutdown */
 	unsigned long nconns;
 	unsigned long conn_seq;
@@ -77,6 +78,9 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 /* service_listen: bind and listen on the accept address and register it with the loop.
  * Returns 0, or -1 with the reason in ERR. */
 int service_listen(struct service *sv, char *err, size_t errlen);
+
+/* service_listen_fd: listen on FD, an already listening socket (socket activation). */
+void service_listen_fd(struct service *sv, int fd);
 
 /* service_adopt_listener: take FROM's listening socket (a reload that kept the accept address);
  * FROM no longer listens. */

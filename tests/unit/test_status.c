@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -224,6 +225,11 @@ static int client_connect(void)
 	return fd;
 }
 
+static void send_str(int fd, const char *s)
+{
+	ck_assert_int_eq(send(fd, s, strlen(s), 0), (ssize_t)strlen(s));
+}
+
 /* Send the LEN bytes of REQ, let the server answer, and return the whole response (until it closes)
  * from buf. */
 static const char *exchange_n(const char *req, size_t len)
@@ -276,29 +282,30 @@ START_TEST(http_errors)
 }
 END_TEST
 
-/* A response far larger than the socket buffers goes out in pieces as the client reads. */
+/* A response larger than the socket buffers can take (tcp_wmem's usual maximum is 4 MiB) goes out in
+ * pieces as the client reads. */
 START_TEST(http_large_metrics)
 {
-	const size_t nsvc = 3000, cap = 8 << 20;
+	const size_t nsvc = 8000, cap = 16 << 20;
 	struct service *many = calloc(nsvc, sizeof(*many));
 	struct cfg_service *cfgs = calloc(nsvc, sizeof(*cfgs));
 	char *want = malloc(cap), *got = malloc(cap), hdr[128];
 	for (size_t i = 0; i < nsvc; i++) {
-		snprintf(cfgs[i].name, sizeof(cfgs[i].name), "service-%zu", i);
+		snprintf(cfgs[i].name, sizeof(cfgs[i].name), "%055zu-service", i);
 		many[i].cfg = &cfgs[i];
 		many[i].stats.total = i;
 	}
 	G.svc = many;
 	G.nsvc = nsvc;
 	size_t wlen = status_render(&RT, want, cap), n = 0;
-	ck_assert_uint_gt(wlen, 1 << 20);
+	ck_assert_uint_gt(wlen, 8 << 20);
 
 	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 16384;
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 				  .sin_port = htons((uint16_t)atoi(A.port)) };
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&in, sizeof(in)), 0);
-	ck_assert_int_eq(send(fd, "GET /metrics HTTP/1.1\r\n\r\n", 27, 0), 27);
+	send_str(fd, "GET /metrics HTTP/1.1\r\n\r\n");
 	ssize_t r = -1;
 	for (int round = 0; round < 400 && r != 0; round++) {
 		run_for(5);
@@ -335,7 +342,7 @@ END_TEST
 START_TEST(http_stalled)
 {
 	int fd = client_connect(), idle = client_connect();
-	ck_assert_int_eq(send(fd, "GET /metrics HTTP/1.1\r\n", 23, 0), 23);
+	send_str(fd, "GET /metrics HTTP/1.1\r\n");
 	run_for(5300);
 	char c;
 	ck_assert_int_eq(recv(fd, &c, 1, MSG_DONTWAIT), 0);
@@ -357,10 +364,46 @@ START_TEST(http_client_limit)
 	run_for(50);
 	ck_assert_int_eq(recv(fds[64], &c, 1, MSG_DONTWAIT), 0); /* the 65th was closed at once */
 	ck_assert_int_eq(recv(fds[63], &c, 1, MSG_DONTWAIT), -1);
-	for (int i = 0; i < 65; i++)
+	for (int i = 64; i >= 0; i--)
 		close(fds[i]);
 	run_for(50);
 	ck_assert_ptr_nonnull(strstr(exchange("GET /healthz HTTP/1.1\r\n\r\n"), "200 OK"));
+}
+END_TEST
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Out of descriptors, accepting pauses (rather than spinning on the readable listener) and resumes. */
+START_TEST(http_out_of_descriptors)
+{
+	struct rlimit rl, low;
+	int fd = client_connect(), fillers[64], nfill = 0;
+	char resp[256];
+	send_str(fd, "GET /healthz HTTP/1.1\r\n\r\n");
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = rl;
+	low.rlim_cur = (rlim_t)fd + 1;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (nfill < 64 && (fillers[nfill] = dup(0)) >= 0) /* any lower descriptors left free */
+		nfill++;
+	double before = cpu_seconds();
+	run_for(300);
+	ck_assert_msg(cpu_seconds() - before < 0.1, "spun for %.3f s", cpu_seconds() - before);
+	ck_assert_int_eq(recv(fd, resp, sizeof(resp), MSG_DONTWAIT), -1);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	while (nfill > 0)
+		close(fillers[--nfill]);
+	run_for(1100);
+	ssize_t n = recv(fd, resp, sizeof(resp) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	resp[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(resp, "200 OK"));
+	close(fd);
 }
 END_TEST
 
@@ -406,6 +449,7 @@ int main(void)
 	tcase_add_test(tc, http_oversized);
 	tcase_add_test(tc, http_stalled);
 	tcase_add_test(tc, http_client_limit);
+	tcase_add_test(tc, http_out_of_descriptors);
 	tcase_add_test(tc, http_open_errors);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
