@@ -33,4 +33,24 @@ check "matched by name (FileDescriptorName = section name)" grep -q '\[web\] #[0
 check "matched by address" python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$S2" "$PKI/ca.crt"
 check "a service with no inherited socket binds its own" python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$S3" "$PKI/ca.crt"
 check "a socket matching no service is closed with a warning" grep -q 'inherited socket 5 named stray matches no service: closed' "$T/act.log"
+# the same through systemd's own activator, where installed
+if command -v systemd-socket-activate >/dev/null; then
+	Y=$(free_port)
+	cat >"$T/sd.conf" <<CONF
+foreground = yes
+[https]
+accept = 127.0.0.1:$(free_port)
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+CONF
+	systemd-socket-activate -l "127.0.0.1:$Y" --fdname=https "$TLSWRAP" -f "$T/sd.conf" >"$T/sd.log" 2>&1 &
+	PIDS+=($!)
+	wait_port "$Y"
+	check "systemd-socket-activate: the named socket serves [https]" \
+		python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$Y" "$PKI/ca.crt"
+	check "systemd-socket-activate: logged under [https]" wait_log "$T/sd.log" '\[https\] #[0-9]+ .*established'
+else
+	echo "# systemd-socket-activate not installed: skipped"
+fi
 finish
