@@ -23,6 +23,7 @@
 #include "notify.h"
 #include "privs.h"
 #include "service.h"
+#include "status.h"
 #include "tls.h"
 
 struct options {
@@ -252,6 +253,7 @@ struct signals {
 	const char *output;      /* the log file, as at start */
 	const char *config_file; /* what SIGHUP re-reads (NULL: flags mode) */
 	struct privs privs;      /* what the process runs as (for the key check on reload) */
+	struct status_server *status; /* the metrics endpoint, or NULL */
 };
 
 #define EXPIRY_WARN_DAYS 30
@@ -473,7 +475,8 @@ int main(int argc, char **argv)
 	pidfile = g->pid ? strdup(g->pid) : NULL;
 	output = g->output ? strdup(g->output) : NULL;
 	chroot_dir = g->chroot ? strdup(g->chroot) : NULL;
-	int foreground = g->foreground;
+	int foreground = g->foreground, has_status = g->has_status;
+	struct cfg_addr status_addr = g->status;
 	sig.use_syslog = use_syslog;
 	sig.output = output;
 	log_set_json(g->log_json);
@@ -516,6 +519,10 @@ int main(int argc, char **argv)
 	rt.inherited = NULL;
 	activation_done(&inherited);
 	if (r < 0) {
+		fprintf(stderr, "tlswrap: %s\n", err);
+		goto err3;
+	}
+	if (has_status && status_open(&sig.status, &rt, &status_addr, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tlswrap: %s\n", err);
 		goto err3;
 	}
@@ -580,6 +587,7 @@ err4:
 		close(sig.fd);
 	}
 err3:
+	status_close(sig.status);
 	gen_free(rt.cur);
 	notify_close(&sig.notify);
 err2:

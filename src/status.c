@@ -18,7 +18,7 @@
 #define STATUS_MAX_CLIENTS 64
 #define STATUS_BACKLOG 128
 #define STATUS_REQ_MAX 4096          /* request line and headers */
-#define STATUS_TIMEOUT_MS 5000       /* a whole exchange, from accept to the last byte sent */
+#define STATUS_TIMEOUT_MS 5000       /* a whole exchange, from accept until the client closes */
 #define STATUS_BACKOFF_MS 1000       /* accepts paused after running out of descriptors */
 #define STATUS_BODY_MAX (16u << 20)  /* metrics text larger than this is a bug, not a scrape */
 
@@ -131,7 +131,8 @@ size_t status_render(const struct runtime *rt, char *buf, size_t len)
 	return o.used;
 }
 
-/* The metrics text in a buffer grown until it fits, its length in *LEN; NULL when out of memory. */
+/* The metrics text in a buffer grown until it fits, its length in *LEN; NULL when out of memory
+ * (or past STATUS_BODY_MAX). */
 static char *render_alloc(const struct runtime *rt, size_t *len)
 {
 	for (size_t cap = 65536; cap <= STATUS_BODY_MAX; cap *= 2) {
@@ -437,8 +438,10 @@ void status_close(struct status_server *s)
 {
 	if (!s)
 		return;
-	while (s->clients)
-		client_free(s->clients);
+	for (struct status_client *c = s->clients, *next; c; c = next) {
+		next = c->next;
+		client_free(c);
+	}
 	loop_timer_cancel(&s->backoff);
 	loop_io_del(s->rt->loop, &s->lio);
 	close(s->lfd);

@@ -12,9 +12,10 @@ struct runtime;
 struct status_server;
 
 /* status_open: listen on ADDR (host "" means 127.0.0.1; a host given is used as given) and serve
- * status requests on RT->loop, reading RT's current generation at each request. On success *OUT is
- * the server and 0 is returned; on failure -1, with "status HOST:PORT: reason" in ERR and nothing
- * left open. */
+ * status requests on RT->loop, reading RT's current generation at each request. Other paths get 404,
+ * other methods 405, malformed or oversized (4 KiB) requests 400; at most 64 clients are served at
+ * once (more are closed on accept), each for at most 5 seconds. On success *OUT is the server and 0
+ * is returned; on failure -1, with "status HOST:PORT: reason" in ERR and nothing left open. */
 int status_open(struct status_server **out, struct runtime *rt, const struct cfg_addr *addr, char *err,
 		size_t errlen);
 

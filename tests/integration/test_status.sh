@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The metrics endpoint (status = 127.0.0.1:PORT): /metrics in Prometheus text format with the counters
+# moving as connections come and go, /healthz, and the HTTP errors, all parsed by a strict client.
+. "$(dirname "$0")/lib.sh"
+make_pki
+E=$(free_port); S=$(free_port); M=$(free_port); DEAD=$(free_port)
+echo_server "$E"
+cat >"$T/st.conf" <<CONF
+foreground = yes
+status = $M
+[srv]
+accept = 127.0.0.1:$S
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+[down]
+accept = 127.0.0.1:$(free_port)
+connect = 127.0.0.1:$DEAD
+cert = $PKI/server.crt
+key = $PKI/server.key
+CONF
+start_tlswrap "$T/st.conf" || { not_ok "tlswrap starts"; finish; }
+check "status listens on loopback by default" bash -c "ss -Hltn 'sport = :$M' | grep -q '127.0.0.1:$M'"
+for i in 1 2 3; do python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$S" "$PKI/ca.crt" >/dev/null; done
+python3 "$TESTS_SRCDIR/integration/tls_client.py" garbage "$S" >/dev/null
+DOWN=$(sed -n 's/^accept = 127.0.0.1:\([0-9]*\)$/\1/p' "$T/st.conf" | tail -1)
+python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$DOWN" "$PKI/ca.crt" >/dev/null 2>&1
+wait_log "$T/st.conf.log" '\[down\].*closed \(connect failed'
+python3 "$TESTS_SRCDIR/integration/status_client.py" "$M" >"$T/scrape.out" 2>&1
+check "the strict client accepts every response and the metrics text" test $? -eq 0
+metric() { grep -E "^$1 " "$T/scrape.out" | awk '{print $2}'; }
+check "connections_total counts the four connections to [srv]" test "$(metric 'tlswrap_connections_total\{service="srv"\}')" = 4
+check "connections_open is back to 0" test "$(metric 'tlswrap_connections_open\{service="srv"\}')" = 0
+check "the garbage handshake is counted" test "$(metric 'tlswrap_handshake_failures_total\{service="srv",reason="handshake"\}')" = 1
+check "the unreachable backend is counted" test "$(metric 'tlswrap_handshake_failures_total\{service="down",reason="connect"\}')" = 1
+check "bytes each way" test "$(metric 'tlswrap_bytes_total\{service="srv",direction="to_plain"\}')" = 42
+check "certificate not-after as a Unix time" test "$(metric 'tlswrap_certificate_not_after_seconds\{service="srv"\}')" -gt "$(date +%s)"
+finish
