@@ -15,7 +15,7 @@
 #include <ini.h>
 
 enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS, K_SSLVERSION, K_VERIFY,
-		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT, K_LOGFORMAT, K_STATUS };
+		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT, K_LOGFORMAT, K_STATUS, K_PROTOCOL, K_PROTOHOST, K_PROXYVER, K_AUTH };
 enum opt_scope { S_GLOBAL, S_SERVICE };
 
 struct opt {
@@ -66,6 +66,14 @@ static const struct opt opts[] = {
 	S("ticketKeyFile", K_STR, ticket_key_file),
 	S("PSKsecrets", K_STR, psk_secrets),
 	S("PSKidentity", K_STR, psk_identity),
+	S("protocol", K_PROTOCOL, protocol),
+	S("protocolHost", K_PROTOHOST, protocol_host),
+	S("protocolUsername", K_STR, protocol_username),
+	S("protocolPassword", K_STR, protocol_password),
+	S("protocolAuthentication", K_AUTH, protocol),
+	S("protocolHeader", K_LIST_ANY, protocol_header),
+	S("proxyProtocol", K_PROXYVER, proxy_version),
+	S("acceptProxy", K_BOOL, accept_proxy),
 	S("sni", K_STR, sni),
 	S("sslVersionMin", K_TLSVER, tls_min),
 	S("sslVersionMax", K_TLSVER, tls_max),
@@ -131,10 +139,11 @@ void cfg_init(struct cfg *c, const char *file)
 /* The service's owned strings, so copying and freeing treat them alike. */
 #define SERVICE_STRINGS(s) \
 	{ &(s)->cert, &(s)->key, &(s)->cafile, &(s)->capath, &(s)->crlfile, &(s)->sni, &(s)->ciphers, \
-	  &(s)->ciphersuites, &(s)->alpn, &(s)->ticket_key_file, &(s)->psk_secrets, &(s)->psk_identity }
+	  &(s)->ciphersuites, &(s)->alpn, &(s)->ticket_key_file, &(s)->psk_secrets, &(s)->psk_identity, \
+	  &(s)->protocol_username, &(s)->protocol_password }
 #define SERVICE_LISTS(s) \
 	{ &(s)->check_host, &(s)->check_ip, &(s)->check_email, &(s)->allow_cn, &(s)->allow_ou, &(s)->allow_dns, \
-	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256 }
+	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256, &(s)->protocol_header }
 
 static void list_free(struct cfg_list *l)
 {
@@ -340,6 +349,45 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 		if ((n = cfg_parse_level(v)) < 0)
 			return fail(err, errlen, "%s: expected 0-7 or emerg..debug, got '%s'", o->name, v);
 		*(int *)field = n;
+		return 0;
+	case K_PROTOCOL: {
+		static const char *const later[] = { "smtp", "imap", "pop3", "socks", "ldap", "nntp", "pgsql", "cifs",
+						     "capwin", "capwinctrl", "websocket", "proxy-v2" };
+		if (strcasecmp(v, "connect") == 0)
+			*(int *)field = CFG_PROTO_CONNECT;
+		else if (strcasecmp(v, "proxy") == 0)
+			*(int *)field = CFG_PROTO_PROXY;
+		else {
+			for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+				if (strcasecmp(v, later[i]) == 0)
+					return fail(err, errlen, "protocol = %s is not implemented yet (connect and proxy are)", v);
+			return fail(err, errlen, "protocol: expected connect or proxy, got '%s'", v);
+		}
+		return 0;
+	}
+	case K_PROTOHOST: {
+		struct cfg_service *s = base;
+		char why[CFG_ERRLEN];
+		if (cfg_parse_addr(v, &s->protocol_host, why, sizeof(why)) < 0)
+			return fail(err, errlen, "protocolHost: %s", why);
+		if (!s->protocol_host.host[0])
+			return fail(err, errlen, "protocolHost: expected HOST:PORT, got '%s'", v);
+		s->has_protocol_host = 1;
+		return 0;
+	}
+	case K_PROXYVER:
+		if (strcasecmp(v, "v1") == 0 || strcmp(v, "1") == 0)
+			*(int *)field = 1;
+		else if (strcasecmp(v, "v2") == 0 || strcmp(v, "2") == 0)
+			*(int *)field = 2;
+		else if (cfg_parse_bool(v) == 0)
+			*(int *)field = 0;
+		else
+			return fail(err, errlen, "proxyProtocol: expected v1, v2 or no, got '%s'", v);
+		return 0;
+	case K_AUTH:
+		if (strcasecmp(v, "basic") != 0)
+			return fail(err, errlen, "protocolAuthentication: only basic is supported, got '%s'", v);
 		return 0;
 	case K_LOGFORMAT:
 		if (strcasecmp(v, "json") != 0 && strcasecmp(v, "text") != 0)
@@ -553,6 +601,21 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 			    s->name);
 	if (!s->client && s->sni && !s->cert)
 		return fail(why, len, "service [%s]: a secondary service (sni = PRIMARY:PATTERN) needs 'cert'", s->name);
+	if (s->protocol == CFG_PROTO_CONNECT && !s->client)
+		return fail(why, len, "service [%s]: protocol = connect is for client mode", s->name);
+	if (s->protocol == CFG_PROTO_CONNECT && !s->has_protocol_host)
+		return fail(why, len, "service [%s]: protocol = connect needs protocolHost (the origin HOST:PORT)", s->name);
+	if (s->protocol != CFG_PROTO_CONNECT && (s->has_protocol_host || s->protocol_username || s->protocol_password ||
+						 s->protocol_header.n))
+		return fail(why, len, "service [%s]: protocolHost/protocolUsername/protocolPassword/protocolHeader need "
+			    "protocol = connect", s->name);
+	if (!s->protocol_username != !s->protocol_password)
+		return fail(why, len, "service [%s]: protocolUsername and protocolPassword go together", s->name);
+	if (s->protocol == CFG_PROTO_PROXY && !s->proxy_version)
+		s->proxy_version = 1;
+	if (s->proxy_version && s->client)
+		return fail(why, len, "service [%s]: the PROXY header (protocol = proxy, proxyProtocol) is for server mode",
+			    s->name);
 	if (s->client && s->ticket_key_file)
 		return fail(why, len, "service [%s]: ticketKeyFile is for server mode", s->name);
 	return 0;

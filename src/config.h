@@ -23,6 +23,8 @@ struct cfg_list {
 	int n;
 };
 
+enum { CFG_PROTO_NONE, CFG_PROTO_CONNECT, CFG_PROTO_PROXY };
+
 /* Tri-state booleans: options never set stay CFG_UNSET so defaults can depend on mode. */
 enum { CFG_UNSET = -1 };
 
@@ -44,6 +46,15 @@ struct cfg_service {
 	int session_cache_size, session_cache_timeout; /* server: entries, seconds (also ticket lifetime) */
 	char *ticket_key_file;
 	char *psk_secrets, *psk_identity;
+	/* negotiations: protocol = connect (client mode, through an HTTP proxy) or proxy (server mode,
+	 * PROXY header to the backend) */
+	int protocol;             /* CFG_PROTO_* */
+	struct cfg_addr protocol_host; /* connect: the origin to ask the proxy for */
+	int has_protocol_host;
+	char *protocol_username, *protocol_password;
+	struct cfg_list protocol_header;
+	int proxy_version;        /* 0 none, 1 or 2: PROXY header sent to the backend */
+	int accept_proxy;         /* a PROXY header is expected from a load balancer in front */
 	char *alpn;     /* comma-separated protocols offered (client) or accepted (server) */
 	char *sni;      /* client: SNI name; "" disables SNI; NULL = default. Server: "PRIMARY:PATTERN" */
 	int primary;    /* server with sni: index of the service whose listener it shares, else -1 */

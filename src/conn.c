@@ -15,12 +15,19 @@
 #include <unistd.h>
 
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/platform_util.h>
 
 #include "gen.h"
 #include "log.h"
+#include "proto/connect.h"
+#include "proto/proxy.h"
 #include "service.h"
 
-enum conn_state { C_CONNECTING, C_HANDSHAKE, C_RELAY };
+/* C_PROXYHDR: reading a PROXY header from a load balancer (acceptProxy); C_NEGOTIATE: asking an HTTP
+ * proxy for a tunnel (protocol = connect) */
+#define PROXY_PEEK_MAX 4096 /* a PROXY header from a load balancer, TLVs included */
+
+enum conn_state { C_CONNECTING, C_HANDSHAKE, C_RELAY, C_PROXYHDR, C_NEGOTIATE };
 
 /* Data a side could not take yet. */
 struct pending {
@@ -55,10 +62,18 @@ struct conn {
 	unsigned long long to_tls_bytes, to_plain_bytes;
 	uint64_t start_ms;
 	char peer_addr[56];
+	struct sockaddr_storage peer_sa, local_sa; /* the client and the address it reached (or as a PROXY
+						    * header in front says) */
 };
+
+/* Returns -1 when the connection has ended (and been freed). */
+enum { FLOW_OK = 0, FLOW_DEAD = -1 };
 
 static void conn_update_events(struct conn *c);
 static void conn_start_connect(struct conn *c, const char *why);
+static void conn_begin(struct conn *c);
+static void conn_fail(struct conn *c, enum svc_failure why, int level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static void conn_handshake(struct conn *c);
 
 static struct loop *L(const struct conn *c)
@@ -178,7 +193,9 @@ static void conn_timeout(void *ctx)
 	/* the handshake runs under the listening service's timeouts, the rest under the route's */
 	const struct cfg_service *rf = c->route->cfg;
 	if (c->timer_q == sv->tq_busy)
-		conn_fail(c, FAIL_TIMEOUT, LOG_NOTICE, "TIMEOUTbusy: handshake not finished after %ds", cf->timeout_busy);
+		conn_fail(c, FAIL_TIMEOUT, LOG_NOTICE, "TIMEOUTbusy: %s not finished after %ds",
+			  c->state == C_PROXYHDR ? "PROXY header" : c->state == C_NEGOTIATE ? "proxy CONNECT" : "handshake",
+			  cf->timeout_busy);
 	else if (c->timer_q == c->route->tq_close)
 		conn_end(c, LOG_NOTICE, "TIMEOUTclose: close not finished after %ds", rf->timeout_close);
 	else
@@ -235,15 +252,34 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 	sv->stats.open++;
 	sv->stats.total++;
 	set_nodelay(fd);
+	memcpy(&c->peer_sa, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	socklen_t ll = sizeof(c->local_sa);
+	getsockname(fd, (struct sockaddr *)&c->local_sa, &ll);
 	log_debug("[%s] #%lu %s: accepted", sv->cfg->name, c->id, addr);
+	c->tls.fd = sv->cfg->client ? -1 : fd;
+	c->plain_fd = sv->cfg->client ? fd : -1;
+	if (sv->cfg->accept_proxy) {
+		struct loop_io *io = sv->cfg->client ? &c->plain_io : &c->tls_io;
+		/* edge-triggered while a header is incomplete: we only peek, so level-triggered would spin */
+		if (loop_io_add(rt->loop, io, fd, EPOLLIN | EPOLLET, sv->cfg->client ? conn_on_plain : conn_on_tls, c) < 0) {
+			conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
+			return;
+		}
+		c->state = C_PROXYHDR;
+		conn_arm(c, sv->tq_busy);
+		return;
+	}
+	conn_begin(c);
+}
+
+/* After the accept (and any PROXY header): client mode connects out, server mode starts the handshake. */
+static void conn_begin(struct conn *c)
+{
+	struct service *sv = c->sv;
 	if (sv->cfg->client) {
-		c->plain_fd = fd;
-		c->tls.fd = -1;
 		conn_start_connect(c, NULL);
 		return;
 	}
-	c->tls.fd = fd;
-	c->plain_fd = -1;
 	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls, NULL, &c->peer);
 	if (rc) {
 		char e[200];
@@ -252,13 +288,52 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 		return;
 	}
 	c->ssl_ready = 1;
-	if (loop_io_add(rt->loop, &c->tls_io, fd, EPOLLIN, conn_on_tls, c) < 0) {
+	if (c->tls_io.fd < 0 ? loop_io_add(L(c), &c->tls_io, c->tls.fd, EPOLLIN, conn_on_tls, c) < 0
+			     : loop_io_set(L(c), &c->tls_io, EPOLLIN) < 0) {
 		conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
 		return;
 	}
 	c->state = C_HANDSHAKE;
 	conn_arm(c, sv->tq_busy);
 	conn_handshake(c);
+}
+
+/* acceptProxy: the load balancer's PROXY header, read exactly (peeked, then consumed), so the TLS or
+ * plaintext stream after it is untouched. */
+static void conn_read_proxy_header(struct conn *c)
+{
+	int fd = c->sv->cfg->client ? c->plain_fd : c->tls.fd;
+	unsigned char *buf = c->sv->rt->scratch;
+	ssize_t n = recv(fd, buf, PROXY_PEEK_MAX, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_end(c, LOG_NOTICE, "no PROXY header: %s", n == 0 ? "connection closed" : strerror(errno));
+		return;
+	}
+	struct sockaddr_storage src, dst;
+	const char *why = "header too large";
+	int len = proxy_decode(buf, (size_t)n, &src, &dst, &why);
+	if (len == 0 && n < PROXY_PEEK_MAX)
+		return; /* more to come */
+	if (len <= 0) {
+		conn_fail(c, FAIL_HANDSHAKE, LOG_WARNING, "bad PROXY header: %s", why);
+		return;
+	}
+	if (recv(fd, buf, (size_t)len, 0) != len) {
+		conn_end(c, LOG_ERR, "reading the PROXY header: %s", strerror(errno));
+		return;
+	}
+	if (src.ss_family != AF_UNSPEC) {
+		char was[56];
+		snprintf(was, sizeof(was), "%s", c->peer_addr);
+		c->peer_sa = src;
+		c->local_sa = dst;
+		service_addr_str((struct sockaddr *)&src, c->peer_addr, sizeof(c->peer_addr));
+		log_debug("[%s] #%lu %s: PROXY header from %s", c->sv->cfg->name, c->id, c->peer_addr, was);
+	}
+	loop_io_set(L(c), c->sv->cfg->client ? &c->plain_io : &c->tls_io, 0);
+	conn_begin(c);
 }
 
 /* Try connect targets from c->target on; on success we wait for writability. WHY says how the
@@ -347,9 +422,46 @@ static void conn_log_established(struct conn *c)
 		   mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl), to, extra);
 }
 
+static int plain_push(struct conn *c, const unsigned char *data, size_t len);
+
+/* protocol = proxy / proxyProtocol: tell the backend who the client is before any of its data. */
+static int conn_send_proxy_header(struct conn *c)
+{
+	unsigned char hdr[1024];
+	int len;
+	if (c->sv->cfg->proxy_version == 1) {
+		len = proxy_encode_v1((struct sockaddr *)&c->peer_sa, (struct sockaddr *)&c->local_sa, (char *)hdr,
+				      sizeof(hdr));
+	} else {
+		char cn[128] = "";
+		const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&c->ssl);
+		int verified = crt && mbedtls_ssl_get_verify_result(&c->ssl) == 0 && c->peer.rule[0];
+		if (verified)
+			tls_peer_cn(&c->ssl, cn, sizeof(cn));
+		struct proxy_tlv_info tlv = { .alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl),
+					      .authority = c->peer.sni[0] ? c->peer.sni : NULL,
+					      .ssl = 1,
+					      .verified = verified,
+					      .version = mbedtls_ssl_get_version(&c->ssl),
+					      .cn = cn[0] ? cn : NULL };
+		len = proxy_encode_v2((struct sockaddr *)&c->peer_sa, (struct sockaddr *)&c->local_sa, &tlv, hdr, sizeof(hdr));
+	}
+	if (len < 0) {
+		conn_end(c, LOG_ERR, "PROXY header does not fit");
+		return FLOW_DEAD;
+	}
+	int to_plain = (int)c->to_plain_bytes;
+	if (plain_push(c, hdr, (size_t)len) == FLOW_DEAD)
+		return FLOW_DEAD;
+	c->to_plain_bytes = (unsigned long long)to_plain; /* the header is ours, not the client's data */
+	return FLOW_OK;
+}
+
 static void conn_start_relay(struct conn *c)
 {
 	c->state = C_RELAY;
+	if (c->sv->cfg->proxy_version && conn_send_proxy_header(c) == FLOW_DEAD)
+		return;
 	int fd = conn_out_fd_is_tls(c) ? c->plain_fd : c->tls.fd; /* the accepted side, not yet watched */
 	struct loop_io *io = conn_out_fd_is_tls(c) ? &c->plain_io : &c->tls_io;
 	if (io->fd < 0 && loop_io_add(L(c), io, fd, 0, conn_out_fd_is_tls(c) ? conn_on_plain : conn_on_tls, c) < 0) {
@@ -362,6 +474,61 @@ static void conn_start_relay(struct conn *c)
 	conn_on_io(c, EPOLLIN | EPOLLOUT, 0);
 }
 
+static void conn_connected(struct conn *c);
+
+/* protocol = connect: send the CONNECT request to the proxy we are connected to. */
+static void conn_start_negotiation(struct conn *c)
+{
+	const struct cfg_service *s = c->sv->cfg;
+	char req[4096], err[200];
+	int len = connect_request(s->protocol_host.host, s->protocol_host.port, s->protocol_username,
+				  s->protocol_password, (const char *const *)s->protocol_header.v, s->protocol_header.n, req,
+				  sizeof(req), err, sizeof(err));
+	if (len < 0) {
+		conn_end(c, LOG_ERR, "CONNECT request: %s", err);
+		return;
+	}
+	c->state = C_NEGOTIATE;
+	conn_arm(c, c->sv->tq_busy);
+	ssize_t n = send(c->tls.fd, req, (size_t)len, MSG_NOSIGNAL);
+	int e = errno;
+	mbedtls_platform_zeroize(req, sizeof(req)); /* it may hold the proxy password */
+	if (n != len) { /* a fresh socket takes a few hundred bytes at once; anything else is a failure */
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "sending CONNECT to the proxy: %s",
+			  n < 0 ? strerror(e) : "short write");
+		return;
+	}
+	loop_io_set(L(c), &c->tls_io, EPOLLIN | EPOLLET); /* peeking: see conn_accept */
+}
+
+/* The proxy's answer, peeked until the whole head is there and then consumed exactly: the TLS stream
+ * that follows is the origin's. */
+static void conn_read_negotiation(struct conn *c)
+{
+	char *buf = (char *)c->sv->rt->scratch, why[200];
+	ssize_t n = recv(c->tls.fd, buf, CONNECT_MAX_HEAD + 1, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "proxy closed the connection before answering CONNECT%s%s",
+			  n ? ": " : "", n ? strerror(errno) : "");
+		return;
+	}
+	int len = connect_response(buf, (size_t)n, why, sizeof(why));
+	if (len == 0)
+		return;
+	if (len < 0) {
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "proxy refused CONNECT: %s", why);
+		return;
+	}
+	if (recv(c->tls.fd, buf, (size_t)len, 0) != len) {
+		conn_end(c, LOG_ERR, "reading the proxy's answer: %s", strerror(errno));
+		return;
+	}
+	loop_timer_cancel(&c->timer);
+	conn_connected(c);
+}
+
 static void conn_connected(struct conn *c)
 {
 	struct service *sv = c->sv;
@@ -369,7 +536,13 @@ static void conn_connected(struct conn *c)
 		conn_start_relay(c);
 		return;
 	}
-	const char *host = c->route->targets[c->target].host;
+	if (sv->cfg->protocol == CFG_PROTO_CONNECT && c->state != C_NEGOTIATE) {
+		conn_start_negotiation(c);
+		return;
+	}
+	/* through a proxy, names default to the origin asked for, not the proxy */
+	const char *host = sv->cfg->protocol == CFG_PROTO_CONNECT ? sv->cfg->protocol_host.host
+								  : c->route->targets[c->target].host;
 	const char *sni = sv->cfg->sni ? sv->cfg->sni : host;
 	/* the name to verify: checkHost/checkIP when set (tls.c), else sni, else the connect host */
 	c->peer.expect_host = sv->cfg->sni && *sv->cfg->sni ? sv->cfg->sni : host;
@@ -439,6 +612,7 @@ static void conn_handshake(struct conn *c)
 		conn_fail(c, FAIL_VERIFY, LOG_WARNING, "peer refused: %s", why);
 		return;
 	}
+	tls_session_keep(&c->ssl, &c->peer);
 	if (c->sv->cfg->client) {
 		conn_start_relay(c);
 	} else {
@@ -449,9 +623,6 @@ static void conn_handshake(struct conn *c)
 		conn_start_connect(c, NULL);
 	}
 }
-
-/* Returns -1 when the connection has ended (and been freed). */
-enum { FLOW_OK = 0, FLOW_DEAD = -1 };
 
 /* What a side could not take: *SLOT (already the pending buffer) advances by OFF, or becomes a copy
  * of DATA from OFF on. FLOW_DEAD when out of memory (the connection has ended). */
@@ -717,6 +888,17 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 		conn_handshake(c);
 		return;
 	}
+	if (c->state == C_PROXYHDR) {
+		conn_read_proxy_header(c);
+		return;
+	}
+	if (c->state == C_NEGOTIATE) {
+		if (is_tls)
+			conn_read_negotiation(c);
+		else if (events & (EPOLLERR | EPOLLHUP))
+			conn_end(c, LOG_NOTICE, "client went away while the proxy was asked");
+		return;
+	}
 	if (events & EPOLLERR) {
 		int err = 0;
 		socklen_t len = sizeof(err);
@@ -740,7 +922,8 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 
 void conn_log_all(struct runtime *rt)
 {
-	static const char *const states[] = { "connecting", "handshake", "relay" };
+	static const char *const states[] = { "connecting", "handshake", "relay", "reading PROXY header",
+					      "asking the proxy" };
 	uint64_t now = loop_now(rt->loop);
 	log_notice("%lu connections open", rt->nconns);
 	for (const struct conn *c = rt->conns; c; c = c->next) {

@@ -254,6 +254,7 @@ struct signals {
 	const char *config_file; /* what SIGHUP re-reads (NULL: flags mode) */
 	struct privs privs;      /* what the process runs as (for the key check on reload) */
 	struct status_server *status; /* the metrics endpoint, or NULL */
+	int startdir; /* a daemon's start directory, for relative paths on reload (-1: none, or chrooted) */
 };
 
 #define EXPIRY_WARN_DAYS 30
@@ -293,7 +294,12 @@ static void reload(struct signals *s)
 		return;
 	log_notice("SIGHUP: reloading %s", s->config_file);
 	notify_reloading(&s->notify);
+	/* relative paths in the file mean what they meant at start */
+	if (s->startdir >= 0 && fchdir(s->startdir) < 0)
+		log_warn("SIGHUP: cannot return to the start directory: %s", strerror(errno));
 	reload_into(s);
+	if (s->startdir >= 0 && chdir("/") < 0)
+		log_warn("SIGHUP: chdir /: %s", strerror(errno));
 	notify_ready(&s->notify);
 }
 
@@ -340,10 +346,6 @@ static void notify_tick(void *ctx)
 /* Under a service manager: READY now, then WATCHDOG at half its interval and STATUS every few seconds. */
 static void notify_start(struct signals *s)
 {
-	if (notify_open(&s->notify) < 0) {
-		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
-		return;
-	}
 	if (s->notify.fd < 0)
 		return;
 	uint64_t wd = notify_watchdog_usec();
@@ -430,7 +432,7 @@ int main(int argc, char **argv)
 {
 	static struct runtime rt; /* large (scratch buffer); the root of everything while serving */
 	struct options o = { 0 };
-	struct signals sig = { .fd = -1, .rt = &rt, .notify = { .fd = -1 } };
+	struct signals sig = { .fd = -1, .rt = &rt, .notify = { .fd = -1 }, .startdir = -1 };
 	struct cfg cfg;
 	char err[CFG_ERRLEN * 2];
 	char *config_file = NULL, *pidfile = NULL, *output = NULL, *chroot_dir = NULL;
@@ -540,6 +542,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tlswrap: pid file %s: %s\n", pidfile, strerror(errno));
 		goto err3;
 	}
+	/* a daemon leaves its start directory; a chrooted one must not keep a way back out */
+	if (!foreground && !chroot_dir)
+		sig.startdir = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!foreground) {
 		if (daemonize() < 0) {
 			log_err("daemonize: %s", strerror(errno));
@@ -562,6 +567,9 @@ int main(int argc, char **argv)
 		log_err("pid file %s: %s", pidfile, strerror(errno));
 		goto err4;
 	}
+	/* before the chroot: the service manager's socket is outside it */
+	if (notify_open(&sig.notify) < 0)
+		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
 	if (privs_drop(chroot_dir, &sig.privs, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto err4;
@@ -588,6 +596,8 @@ err4:
 	}
 err3:
 	status_close(sig.status);
+	if (sig.startdir >= 0)
+		close(sig.startdir);
 	gen_free(rt.cur);
 	notify_close(&sig.notify);
 err2:

@@ -39,6 +39,8 @@ int notify_open(struct notify *n)
 	}
 	if ((n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
+	/* connect now when the manager listens: a path is then never looked up again, even from a chroot */
+	n->connected = connect(n->fd, (const struct sockaddr *)&n->addr, n->addrlen) == 0;
 	return 0;
 
 toolong:
@@ -64,8 +66,10 @@ static int notify_vsend(const struct notify *n, const char *prefix, int oneline,
 	}
 	for (char *p = msg + plen; oneline && (p = strchr(p, '\n')) != NULL;)
 		*p = ' ';
-	if (sendto(n->fd, msg, plen + (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&n->addr,
-		   n->addrlen) < 0)
+	ssize_t sent = n->connected ? send(n->fd, msg, plen + (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL)
+				    : sendto(n->fd, msg, plen + (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL,
+					     (const struct sockaddr *)&n->addr, n->addrlen);
+	if (sent < 0)
 		return -1;
 	return 0;
 }

@@ -10,6 +10,7 @@ struct notify {
 	int fd; /* -1: no service manager listens; every send is a no-op */
 	struct sockaddr_un addr;
 	socklen_t addrlen;
+	int connected; /* connected at open: sends need no path lookup (they work after a chroot) */
 };
 
 /* notify_open: read NOTIFY_SOCKET into N: an absolute path, or '@' and a name in the abstract

@@ -35,7 +35,11 @@ int privs_resolve(const char *user, const char *group, struct privs *p, char *er
 			p->gid = pw->pw_gid;
 			p->has_gid = 1;
 		} else if (parse_id(user, &id) == 0) {
-			p->uid = (uid_t)id; /* a number with no passwd entry: fine, but no primary group known */
+			if (!group) { /* no primary group known: staying in root's group is not dropping privileges */
+				snprintf(err, errlen, "setuid %s has no passwd entry: give setgid too", user);
+				return -1;
+			}
+			p->uid = (uid_t)id;
 		} else {
 			snprintf(err, errlen, "setuid: no user '%s'", user);
 			return -1;

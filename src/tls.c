@@ -438,6 +438,8 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 		goto err0;
 	if (setup_psk(t, s, err, errlen) < 0)
 		goto err0;
+	if (!s->client) /* the client's server name: logged, passed on in PROXY v2, and routing (if any) */
+		mbedtls_ssl_conf_sni(&t->conf, sni_cb, t);
 	return 0;
 err0:
 	tls_svc_free(t);
@@ -694,15 +696,22 @@ int tls_handshake(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 			peer->resumed = -1;
 		else
 			peer->resumed = !peer->verified;
-		if (mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
-			save_session(ssl, t);
 	}
 	return 0;
 }
 
+void tls_session_keep(mbedtls_ssl_context *ssl, struct tls_peer *peer)
+{
+	struct tls_svc *t = (struct tls_svc *)peer->home;
+	peer->accepted = 1;
+	if (t->cfg->client && mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
+		save_session(ssl, t);
+}
+
 void tls_session_ticket(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 {
-	save_session(ssl, (struct tls_svc *)peer->svc);
+	if (peer->accepted) /* never a session with a peer that was refused */
+		save_session(ssl, (struct tls_svc *)peer->home);
 }
 
 /* mbedTLS's words for verification FLAGS, one line, reasons separated by ';'. */
@@ -795,6 +804,22 @@ void tls_error(int err, const mbedtls_ssl_context *ssl, char *buf, size_t len)
 		return;
 	}
 	mbedtls_strerror(err, buf, len);
+}
+
+void tls_peer_cn(const mbedtls_ssl_context *ssl, char *buf, size_t len)
+{
+	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(ssl);
+	buf[0] = '\0';
+	for (const mbedtls_x509_name *n = crt ? &crt->subject : NULL; n; n = n->next)
+		if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
+			size_t l = n->val.len < len - 1 ? n->val.len : len - 1;
+			memcpy(buf, n->val.p, l);
+			buf[l] = '\0';
+			for (char *p = buf; *p; p++) /* it goes into a header: keep it printable */
+				if ((unsigned char)*p < 0x20)
+					*p = '?';
+			return;
+		}
 }
 
 void tls_peer_subject(const mbedtls_ssl_context *ssl, char *buf, size_t len)

@@ -76,6 +76,7 @@ struct tls_peer {
 	unsigned char offered;   /* client: a saved session was offered */
 	unsigned char verified;  /* the verify callback ran: the peer's certificate was checked afresh */
 	signed char resumed;     /* 1 resumed, 0 full handshake, -1 cannot tell */
+	unsigned char accepted;  /* the verdict let the peer in: its session may be kept */
 	char psk_identity[PSK_MAX_IDENTITY + 1]; /* the PSK identity used, or "" */
 	char sni[256];           /* server: the name the client asked for, or "" */
 	void *route;             /* server: the owner of the tls_route taken, or NULL (primary) */
@@ -111,11 +112,15 @@ long long tls_svc_not_after(const struct tls_svc *t);
 int tls_svc_refresh_ticket_key(struct tls_svc *t);
 
 /* tls_handshake: one step of the handshake of SSL (as mbedtls_ssl_handshake). When it completes,
- * PEER->resumed says whether the session was resumed and a client keeps the session for the next
- * connection (TLS 1.2; TLS 1.3 tickets arrive later: see tls_session_ticket). */
+ * PEER->resumed says whether the session was resumed. */
 int tls_handshake(mbedtls_ssl_context *ssl, struct tls_peer *peer);
 
-/* tls_session_ticket: a client read returned MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET: keep it. */
+/* tls_session_keep: the verdict accepted the peer: a client keeps a TLS 1.2 session for next time (a
+ * session is never kept before the peer was judged: resuming it would skip the judging). */
+void tls_session_keep(mbedtls_ssl_context *ssl, struct tls_peer *peer);
+
+/* tls_session_ticket: a client read returned MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET: keep it when
+ * the peer was accepted. */
 void tls_session_ticket(mbedtls_ssl_context *ssl, struct tls_peer *peer);
 
 /* tls_peer_verdict: after a completed handshake, decide on the peer: certificate presence, chain
@@ -125,6 +130,9 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 
 /* tls_error: words for an mbedTLS error code; verification failures get the X.509 reasons. */
 void tls_error(int err, const mbedtls_ssl_context *ssl, char *buf, size_t len);
+
+/* tls_peer_cn: the peer certificate's first subject CN, or "" when there is none. */
+void tls_peer_cn(const mbedtls_ssl_context *ssl, char *buf, size_t len);
 
 /* tls_peer_subject: the peer certificate's subject DN, or "" when there is none. */
 void tls_peer_subject(const mbedtls_ssl_context *ssl, char *buf, size_t len);

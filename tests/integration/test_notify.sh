@@ -35,4 +35,15 @@ kill -TERM "$P"
 check "STOPPING=1 on SIGTERM" wait_log "$T/notify.log" '^STOPPING=1$'
 wait "$P"
 check "exit 0" test $? -eq 0
+# chroot: the notifications still reach the service manager (its socket is opened before the chroot)
+if [ "$(id -u)" -eq 0 ]; then
+	S2=$(free_port); mkdir -p "$T/jail"
+	sed -e "s/:$S\$/:$S2/" -e "s|^foreground = yes|foreground = yes\nchroot = $T/jail|" "$T/n.conf" >"$T/n2.conf"
+	: >"$T/notify.log"
+	NOTIFY_SOCKET=$T/notify.sock "$TLSWRAP" -f "$T/n2.conf" >"$T/n2.log" 2>&1 &
+	P2=$!; PIDS+=("$P2")
+	check "chroot: READY=1 still arrives" wait_log "$T/notify.log" '^READY=1$'
+	kill -TERM "$P2"
+	check "chroot: STOPPING=1 still arrives" wait_log "$T/notify.log" '^STOPPING=1$'
+fi
 finish

@@ -113,6 +113,9 @@ chroot = $T/jail"
 	conf "$T/badgroup.conf" "$S3" "setgid = no-such-group-here"
 	out=$("$TLSWRAP" -f "$T/badgroup.conf" 2>&1); rc=$?
 	check "unknown group refused at start" test "$rc" -eq 1 -a -n "$(grep -F "setgid: no group 'no-such-group-here'" <<<"$out")"
+	conf "$T/numuid.conf" "$S3" "setuid = 54321"
+	out=$("$TLSWRAP" -f "$T/numuid.conf" 2>&1); rc=$?
+	check "a numeric setuid with no passwd entry needs setgid" test "$rc" -eq 1 -a -n "$(grep -F 'setuid 54321 has no passwd entry: give setgid too' <<<"$out")"
 	# a private key others can read, while staying root
 	cp "$PKI/server.key" "$T/open.key"
 	chmod 644 "$T/open.key"

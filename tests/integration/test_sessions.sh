@@ -101,6 +101,29 @@ for i in 1 2 3; do python3 "$TESTS_SRCDIR/integration/tls_client.py" line "$C" >
 check "client mode: later connections resume the saved session" \
 	test "$(grep -c '\[cli\] #[0-9]* .*established .* resumed$' "$LOG")" -ge 2
 
+# a refused server must not get in by resuming the session of the refused handshake (TLS 1.2)
+PIN_GOOD=$(openssl x509 -in "$PKI/server.crt" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+CP1=$(free_port); CP2=$(free_port)
+cat >"$T/pin.conf" <<CONF
+foreground = yes
+client = yes
+sslVersion = TLSv1.2
+[badpin]
+accept = 127.0.0.1:$CP1
+connect = 127.0.0.1:$S
+pinSHA256 = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+[goodpin]
+accept = 127.0.0.1:$CP2
+connect = 127.0.0.1:$S
+pinSHA256 = sha256//$PIN_GOOD
+CONF
+start_tlswrap "$T/pin.conf" || not_ok "pin instance starts"
+for i in 1 2 3; do python3 "$TESTS_SRCDIR/integration/tls_client.py" line "$CP1" >/dev/null; done
+check "TLS 1.2: a refused server stays refused on later connections (no resumption of its session)" \
+	test "$(grep -c '\[badpin\].*closed (peer refused: no allow rule or pin matched' "$T/pin.conf.log")" -eq 3
+for i in 1 2; do python3 "$TESTS_SRCDIR/integration/tls_client.py" line "$CP2" >/dev/null; done
+check "TLS 1.2: an accepted server's session is resumed" wait_log "$T/pin.conf.log" '\[goodpin\].*established TLSv1\.2 .*rule="resumed session".* resumed$'
+
 chmod 644 "$T/ticket.key"
 out=$("$TLSWRAP" --check "$T/sess.conf" 2>&1)
 check "world-readable ticketKeyFile refused" grep -q "ticketKeyFile $T/ticket.key is readable by others" <<<"$out"
