@@ -74,6 +74,8 @@ static const struct opt opts[] = {
 	S("protocolHeader", K_LIST_ANY, protocol_header),
 	S("proxyProtocol", K_PROXYVER, proxy_version),
 	S("acceptProxy", K_BOOL, accept_proxy),
+	S("exec", K_STR, exec),
+	S("execArgs", K_STR, exec_args),
 	S("sni", K_STR, sni),
 	S("sslVersionMin", K_TLSVER, tls_min),
 	S("sslVersionMax", K_TLSVER, tls_max),
@@ -140,7 +142,7 @@ void cfg_init(struct cfg *c, const char *file)
 #define SERVICE_STRINGS(s) \
 	{ &(s)->cert, &(s)->key, &(s)->cafile, &(s)->capath, &(s)->crlfile, &(s)->sni, &(s)->ciphers, \
 	  &(s)->ciphersuites, &(s)->alpn, &(s)->ticket_key_file, &(s)->psk_secrets, &(s)->psk_identity, \
-	  &(s)->protocol_username, &(s)->protocol_password }
+	  &(s)->protocol_username, &(s)->protocol_password, &(s)->exec, &(s)->exec_args }
 #define SERVICE_LISTS(s) \
 	{ &(s)->check_host, &(s)->check_ip, &(s)->check_email, &(s)->allow_cn, &(s)->allow_ou, &(s)->allow_dns, \
 	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256, &(s)->protocol_header }
@@ -553,9 +555,18 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	if (secondary && s->has_accept)
 		return fail(why, len, "service [%s]: a secondary service (sni = PRIMARY:PATTERN) takes its primary's "
 			    "connections: remove 'accept'", s->name);
-	if (!s->has_accept && !secondary)
+	if (!s->has_accept && !secondary && !s->inetd)
 		return fail(why, len, "service [%s] has no 'accept'", s->name);
-	if (s->n_connect == 0)
+	if (s->exec && s->client)
+		return fail(why, len, "service [%s]: exec in client mode is not implemented yet (server mode runs it)",
+			    s->name);
+	if (s->exec && s->n_connect)
+		return fail(why, len, "service [%s]: give either 'exec' or 'connect', not both", s->name);
+	if (s->exec_args && !s->exec)
+		return fail(why, len, "service [%s]: execArgs needs exec", s->name);
+	if (s->exec && s->exec[0] != '/')
+		return fail(why, len, "service [%s]: exec needs an absolute path, got '%s'", s->name, s->exec);
+	if (s->n_connect == 0 && !s->exec)
 		return fail(why, len, "service [%s] has no 'connect'", s->name);
 	if (!s->client && !s->cert && !s->psk_secrets)
 		return fail(why, len, "server service [%s] needs 'cert' or 'PSKsecrets' (client = no)", s->name);
@@ -646,6 +657,14 @@ static int link_secondary(struct cfg *c, struct cfg_service *s, char *why, size_
 
 int cfg_finish(struct cfg *c, char *err, size_t errlen)
 {
+	if (c->nsvc == 0 && (c->defaults.n_connect || c->defaults.exec)) {
+		/* stunnel's inetd mode: options without a section are the one service, run on stdin/stdout */
+		char why[CFG_ERRLEN];
+		c->in_section = 0;
+		if (cfg_section(c, "inetd", 0, why, sizeof(why)) < 0)
+			return fail(err, errlen, "%s: %s", c->file, why);
+		c->svc[0].inetd = 1;
+	}
 	if (c->nsvc == 0)
 		return fail(err, errlen, "%s: no services defined", c->file);
 	for (size_t i = 0; i < c->nsvc; i++) {

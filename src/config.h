@@ -55,8 +55,10 @@ struct cfg_service {
 	struct cfg_list protocol_header;
 	int proxy_version;        /* 0 none, 1 or 2: PROXY header sent to the backend */
 	int accept_proxy;         /* a PROXY header is expected from a load balancer in front */
+	char *exec, *exec_args;   /* server mode: the plaintext side is this program (stunnel's exec) */
 	char *alpn;     /* comma-separated protocols offered (client) or accepted (server) */
 	char *sni;      /* client: SNI name; "" disables SNI; NULL = default. Server: "PRIMARY:PATTERN" */
+	int inetd;      /* the service of a file without sections: one connection on stdin/stdout */
 	int primary;    /* server with sni: index of the service whose listener it shares, else -1 */
 	const char *sni_pattern; /* ... and the server name it takes (points into sni) */
 	int tls_min, tls_max;

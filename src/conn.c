@@ -17,6 +17,7 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/platform_util.h>
 
+#include "child.h"
 #include "gen.h"
 #include "log.h"
 #include "proto/connect.h"
@@ -382,7 +383,10 @@ static void conn_log_established(struct conn *c)
 	size_t n = 0;
 	const char *alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl);
 	tls_peer_subject(&c->ssl, subject, sizeof(subject));
-	service_addr_str((struct sockaddr *)&c->route->targets[c->target].sa, to, sizeof(to));
+	if (c->route->cfg->exec)
+		snprintf(to, sizeof(to), "exec %s", c->route->cfg->exec);
+	else
+		service_addr_str((struct sockaddr *)&c->route->targets[c->target].sa, to, sizeof(to));
 	if (c->peer.resumed == 1)
 		c->sv->stats.resumed++;
 	if (log_json_on()) {
@@ -475,6 +479,46 @@ static void conn_start_relay(struct conn *c)
 }
 
 static void conn_connected(struct conn *c);
+
+/* exec: the plaintext side is a program on a socketpair, told who the client is as stunnel does. */
+static void conn_start_exec(struct conn *c)
+{
+	const struct cfg_service *s = c->route->cfg;
+	char argbuf[1024], *argv[64], host[64], port[8], dn[300];
+	char e_host[80], e_port[32], e_dn[320];
+	char *env[4] = { e_host, e_port, NULL, NULL };
+	if (s->exec_args && child_split_args(s->exec_args, argbuf, sizeof(argbuf), argv, 64) < 0) {
+		conn_end(c, LOG_ERR, "execArgs: too many words");
+		return;
+	}
+	service_addr_str((struct sockaddr *)&c->peer_sa, host, sizeof(host));
+	char *colon = strrchr(host, ':');
+	snprintf(port, sizeof(port), "%s", colon ? colon + 1 : "");
+	if (colon)
+		*colon = '\0';
+	snprintf(e_host, sizeof(e_host), "REMOTE_HOST=%s", host[0] == '[' ? host + 1 : host);
+	if (host[0] == '[' && strchr(e_host, ']'))
+		*strchr(e_host, ']') = '\0';
+	snprintf(e_port, sizeof(e_port), "REMOTE_PORT=%s", port);
+	tls_peer_subject(&c->ssl, dn, sizeof(dn));
+	if (dn[0]) {
+		snprintf(e_dn, sizeof(e_dn), "SSL_CLIENT_DN=%s", dn);
+		env[2] = e_dn;
+	}
+	int fd;
+	pid_t pid = child_spawn(s->exec, s->exec_args ? argv : NULL, env, &fd);
+	if (pid < 0) {
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "exec %s: %s", s->exec, strerror(errno));
+		return;
+	}
+	log_debug("[%s] #%lu exec %s: pid %ld", c->sv->cfg->name, c->id, s->exec, (long)pid);
+	c->plain_fd = fd;
+	if (loop_io_add(L(c), &c->plain_io, fd, 0, conn_on_plain, c) < 0) {
+		conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
+		return;
+	}
+	conn_start_relay(c);
+}
 
 /* protocol = connect: send the CONNECT request to the proxy we are connected to. */
 static void conn_start_negotiation(struct conn *c)
@@ -620,7 +664,10 @@ static void conn_handshake(struct conn *c)
 			c->route = c->peer.route;
 		loop_io_set(L(c), &c->tls_io, 0);
 		c->target = 0;
-		conn_start_connect(c, NULL);
+		if (c->route->cfg->exec)
+			conn_start_exec(c);
+		else
+			conn_start_connect(c, NULL);
 	}
 }
 

@@ -132,6 +132,11 @@ void gen_log_services(const struct generation *g)
 		}
 		const char *ah = s->accept.host[0] ? s->accept.host : "*";
 		int a6 = strchr(ah, ':') != NULL;
+		if (s->exec) {
+			log_notice("[%s] server mode: accepting on %s%s%s:%s, running %s", s->name, a6 ? "[" : "", ah,
+				   a6 ? "]" : "", s->accept.port, s->exec);
+			continue;
+		}
 		log_notice("[%s] %s mode: accepting on %s%s%s:%s, connecting to %s%s%s:%s%s", s->name,
 			   s->client ? "client" : "server", a6 ? "[" : "", ah, a6 ? "]" : "", s->accept.port, c6 ? "[" : "",
 			   ch, c6 ? "]" : "", s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");

@@ -11,12 +11,14 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/version.h>
 
 #include "activation.h"
+#include "child.h"
 #include "conn.h"
 #include "gen.h"
 #include "log.h"
@@ -32,6 +34,7 @@ struct options {
 	int force_foreground;
 	int debug; /* -1: from the config */
 	int flags_mode;
+	int inetd; /* --inetd: serve one connection on stdin/stdout */
 };
 
 static void usage(FILE *f)
@@ -42,6 +45,7 @@ static void usage(FILE *f)
 		   "Runs the TLS services of the stunnel-style configuration FILE, or one service given as flags.\n"
 		   "\n"
 		   "  --check        load and validate FILE (certificates, keys, addresses), then exit 0 or 1\n"
+		   "  --inetd        serve one connection on stdin/stdout (also: a FILE without [sections])\n"
 		   "  -f             stay in the foreground, log to stderr (flags mode always does)\n"
 		   "  -d LEVEL       log level 0-7 or emerg..debug (default notice)\n"
 		   "  --version      print the tlswrap and mbedTLS versions\n"
@@ -75,6 +79,8 @@ static int parse_args(int argc, char **argv, struct options *o, struct cfg *c)
 			return 1;
 		} else if (strcmp(a, "--check") == 0) {
 			o->check = 1;
+		} else if (strcmp(a, "--inetd") == 0) {
+			o->inetd = 1;
 		} else if (strcmp(a, "-f") == 0) {
 			o->force_foreground = 1;
 		} else if (strcmp(a, "-d") == 0) {
@@ -391,6 +397,14 @@ static void stop_gracefully(struct signals *s, const char *why)
 	loop_timer_arm(rt->loop, &s->drain, q, drain_over, s);
 }
 
+static void log_child_exit(pid_t pid, int status)
+{
+	if (WIFEXITED(status))
+		log_info("exec child %ld exited with status %d", (long)pid, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		log_info("exec child %ld killed by %s", (long)pid, strsignal(WTERMSIG(status)));
+}
+
 static void on_signal(void *ctx, uint32_t events)
 {
 	struct signals *s = ctx;
@@ -409,6 +423,9 @@ static void on_signal(void *ctx, uint32_t events)
 		case SIGUSR2:
 			conn_log_all(s->rt);
 			break;
+		case SIGCHLD:
+			child_reap(log_child_exit);
+			break;
 		case SIGHUP:
 			reload(s);
 			break;
@@ -426,6 +443,40 @@ static void on_signal(void *ctx, uint32_t events)
 		else
 			log_notice("SIGUSR1: log reopened");
 	}
+}
+
+/* inetd mode: the one service serves the connection on stdin/stdout, then tlswrap exits. */
+static int run_inetd(struct runtime *rt, struct signals *sig)
+{
+	int type = 0;
+	socklen_t tl = sizeof(type);
+	struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
+	socklen_t pl = sizeof(peer);
+	if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM) {
+		log_err("inetd mode: stdin is not a TCP socket");
+		return 1;
+	}
+	getpeername(0, (struct sockaddr *)&peer, &pl);
+	int fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+	int null = open("/dev/null", O_RDWR);
+	if (fd < 0 || null < 0) {
+		log_err("inetd mode: %s", strerror(errno));
+		return 1;
+	}
+	/* only our copy of the socket stays: a close by us is then a close for the client */
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(null, 2);
+	if (null > 2)
+		close(null);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	signal(SIGPIPE, SIG_IGN);
+	rt->draining = 1; /* the loop ends with the connection */
+	conn_accept(&rt->cur->svc[0], fd, (struct sockaddr *)&peer);
+	if (rt->nconns && loop_run(rt->loop) < 0)
+		log_err("event loop: %s", strerror(errno));
+	(void)sig;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -462,6 +513,17 @@ int main(int argc, char **argv)
 		}
 	}
 	struct cfg_global *g = &cfg.g;
+	if (o.inetd || (cfg.nsvc == 1 && cfg.svc[0].inetd)) {
+		if (cfg.nsvc != 1) {
+			fprintf(stderr, "tlswrap: --inetd needs exactly one service, %s has %zu\n", cfg.file, cfg.nsvc);
+			goto err0;
+		}
+		o.inetd = 1;
+		/* stdin, stdout and stderr are the client's socket: nothing may be written there */
+		g->foreground = 1;
+		if (g->syslog == CFG_UNSET && !g->output)
+			g->syslog = 1;
+	}
 	/* likewise relative pid and log paths mean the directory tlswrap was started in */
 	if (absolute_path(&g->pid) < 0 || absolute_path(&g->output) < 0) {
 		fprintf(stderr, "tlswrap: %s\n", strerror(errno));
@@ -506,8 +568,13 @@ int main(int argc, char **argv)
 	if (check_key_modes(rt.cur, &sig.privs, o.check ? KEYS_CHECK : KEYS_START) < 0)
 		goto err3;
 	if (o.check) {
-		printf("%s: OK (%zu service%s)\n", rt.cur->cfg.file, rt.cur->nsvc, rt.cur->nsvc == 1 ? "" : "s");
+		printf("%s: OK (%zu service%s%s)\n", rt.cur->cfg.file, rt.cur->nsvc, rt.cur->nsvc == 1 ? "" : "s",
+		       o.inetd ? ", inetd mode" : "");
 		status = 0;
+		goto err3;
+	}
+	if (o.inetd) {
+		status = run_inetd(&rt, &sig);
 		goto err3;
 	}
 	struct activation inherited;
@@ -537,6 +604,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (pidfile && access_pidfile(pidfile) < 0) {
 		fprintf(stderr, "tlswrap: pid file %s: %s\n", pidfile, strerror(errno));

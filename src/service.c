@@ -94,6 +94,10 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 	sv->lio.fd = -1;
 	if (resolve_targets(sv, s, why, sizeof(why)) < 0)
 		goto err0;
+	if (s->exec && access(s->exec, X_OK) < 0) {
+		snprintf(why, sizeof(why), "exec %s: %s", s->exec, strerror(errno));
+		goto err0;
+	}
 	if (tls_svc_build(&sv->tls, s, why, sizeof(why)) < 0)
 		goto err0;
 	sv->tq_busy = loop_tq_get(rt->loop, (uint64_t)s->timeout_busy * 1000);

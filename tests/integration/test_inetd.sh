@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# inetd mode: a configuration without sections (or --inetd) serves one connection on stdin/stdout, as
+# stunnel does, in server and in client mode.
+. "$(dirname "$0")/lib.sh"
+make_pki
+E=$(free_port); I=$(free_port); I2=$(free_port); S=$(free_port)
+echo_server "$E"
+printf 'output = %s/inetd.log\ncert = %s\nkey = %s\nconnect = 127.0.0.1:%s\n' "$T" "$PKI/server.crt" "$PKI/server.key" "$E" \
+	>"$T/inetd.conf"
+check "--check: a file without sections is one inetd service" bash -c "'$TLSWRAP' --check '$T/inetd.conf' | grep -q 'OK (1 service, inetd mode)'"
+# a minimal inetd: each connection to PORT runs tlswrap with the socket as stdin, stdout and stderr
+inetd() { # inetd PORT ARGS...
+	local port=$1; shift
+	bg python3 -c "
+import socket, subprocess, sys
+srv = socket.create_server(('127.0.0.1', $port))
+while True:
+    c, _ = srv.accept()
+    subprocess.Popen(sys.argv[1:], stdin=c, stdout=c, stderr=c)
+    c.close()
+" "$@"
+	wait_port "$port"
+}
+inetd "$I" "$TLSWRAP" "$T/inetd.conf"
+check "server mode: a TLS client is served through inetd" python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$I" "$PKI/ca.crt"
+check "logged to the output file, not onto the client's socket" wait_log "$T/inetd.log" '\[inetd\] #1 .*established TLSv1\.3'
+check "tlswrap exits when the connection ends" bash -c "for i in \$(seq 50); do pgrep -f '^$TLSWRAP $T/inetd.conf' >/dev/null || exit 0; sleep 0.1; done; exit 1"
+# client mode through --inetd with a sectioned file, to a tlswrap server
+cat >"$T/srv.conf" <<CONF
+foreground = yes
+[srv]
+accept = 127.0.0.1:$S
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+CONF
+start_tlswrap "$T/srv.conf" || not_ok "server starts"
+printf 'output = %s/inetd2.log\n[c]\nclient = yes\naccept = 1\nconnect = localhost:%s\nCAfile = %s\n' "$T" "$S" "$PKI/ca.crt" >"$T/cli.conf"
+inetd "$I2" "$TLSWRAP" --inetd "$T/cli.conf"
+check "client mode with --inetd: plaintext in, TLS out" python3 "$TESTS_SRCDIR/integration/tls_client.py" line "$I2"
+out=$(printf 'foreground = yes\n[a]\naccept = 1\nconnect = 2\ncert = %s\n[b]\naccept = 3\nconnect = 4\ncert = %s\n' "$PKI/server.crt" "$PKI/server.crt" >"$T/two.conf"; "$TLSWRAP" --inetd "$T/two.conf" 2>&1 </dev/null)
+check "--inetd with two services is refused" grep -q -- "--inetd needs exactly one service" <<<"$out"
+finish
