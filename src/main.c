@@ -475,6 +475,7 @@ static int run_inetd(struct runtime *rt, struct signals *sig)
 	conn_accept(&rt->cur->svc[0], fd, (struct sockaddr *)&peer);
 	if (rt->nconns && loop_run(rt->loop) < 0)
 		log_err("event loop: %s", strerror(errno));
+	conn_close_all(rt, "shutting down");
 	(void)sig;
 	return 0;
 }
