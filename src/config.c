@@ -1,6 +1,7 @@
 /* Configuration parsing and validation: inih handler -> struct cfg. */
 #include "config.h"
 #include "match.h"
+#include "proto/connect.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -70,7 +71,7 @@ static const struct opt opts[] = {
 	S("protocolHost", K_PROTOHOST, protocol_host),
 	S("protocolUsername", K_STR, protocol_username),
 	S("protocolPassword", K_STR, protocol_password),
-	S("protocolAuthentication", K_AUTH, protocol),
+	S("protocolAuthentication", K_AUTH, protocol_auth),
 	S("protocolHeader", K_LIST_ANY, protocol_header),
 	S("proxyProtocol", K_PROXYVER, proxy_version),
 	S("acceptProxy", K_BOOL, accept_proxy),
@@ -383,13 +384,14 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 		else if (strcasecmp(v, "v2") == 0 || strcmp(v, "2") == 0)
 			*(int *)field = 2;
 		else if (cfg_parse_bool(v) == 0)
-			*(int *)field = 0;
+			*(int *)field = -1;
 		else
 			return fail(err, errlen, "proxyProtocol: expected v1, v2 or no, got '%s'", v);
 		return 0;
 	case K_AUTH:
 		if (strcasecmp(v, "basic") != 0)
 			return fail(err, errlen, "protocolAuthentication: only basic is supported, got '%s'", v);
+		*(int *)field = 1;
 		return 0;
 	case K_LOGFORMAT:
 		if (strcasecmp(v, "json") != 0 && strcasecmp(v, "text") != 0)
@@ -617,13 +619,24 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	if (s->protocol == CFG_PROTO_CONNECT && !s->has_protocol_host)
 		return fail(why, len, "service [%s]: protocol = connect needs protocolHost (the origin HOST:PORT)", s->name);
 	if (s->protocol != CFG_PROTO_CONNECT && (s->has_protocol_host || s->protocol_username || s->protocol_password ||
-						 s->protocol_header.n))
-		return fail(why, len, "service [%s]: protocolHost/protocolUsername/protocolPassword/protocolHeader need "
-			    "protocol = connect", s->name);
+						 s->protocol_header.n || s->protocol_auth))
+		return fail(why, len, "service [%s]: protocolHost/protocolUsername/protocolPassword/protocolHeader/"
+			    "protocolAuthentication need protocol = connect", s->name);
+	if (s->protocol == CFG_PROTO_CONNECT) { /* the request is built per connection: find its faults now */
+		char req[4096], e[160];
+		int ok = connect_request(s->protocol_host.host, s->protocol_host.port, s->protocol_username,
+					 s->protocol_password, (const char *const *)s->protocol_header.v, s->protocol_header.n,
+					 req, sizeof(req), e, sizeof(e)) >= 0;
+		memset(req, 0, sizeof(req));
+		if (!ok)
+			return fail(why, len, "service [%s]: protocol = connect: %s", s->name, e);
+	}
 	if (!s->protocol_username != !s->protocol_password)
 		return fail(why, len, "service [%s]: protocolUsername and protocolPassword go together", s->name);
 	if (s->protocol == CFG_PROTO_PROXY && !s->proxy_version)
 		s->proxy_version = 1;
+	if (s->proxy_version < 0) /* proxyProtocol = no */
+		s->proxy_version = 0;
 	if (s->proxy_version && s->client)
 		return fail(why, len, "service [%s]: the PROXY header (protocol = proxy, proxyProtocol) is for server mode",
 			    s->name);

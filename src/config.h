@@ -53,7 +53,8 @@ struct cfg_service {
 	int has_protocol_host;
 	char *protocol_username, *protocol_password;
 	struct cfg_list protocol_header;
-	int proxy_version;        /* 0 none, 1 or 2: PROXY header sent to the backend */
+	int proxy_version;        /* 0 unset, -1 no, 1 or 2: PROXY header sent to the backend */
+	int protocol_auth;        /* protocolAuthentication given */
 	int accept_proxy;         /* a PROXY header is expected from a load balancer in front */
 	char *exec, *exec_args;   /* server mode: the plaintext side is this program (stunnel's exec) */
 	char *alpn;     /* comma-separated protocols offered (client) or accepted (server) */

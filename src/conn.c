@@ -262,7 +262,8 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 	if (sv->cfg->accept_proxy) {
 		struct loop_io *io = sv->cfg->client ? &c->plain_io : &c->tls_io;
 		/* edge-triggered while a header is incomplete: we only peek, so level-triggered would spin */
-		if (loop_io_add(rt->loop, io, fd, EPOLLIN | EPOLLET, sv->cfg->client ? conn_on_plain : conn_on_tls, c) < 0) {
+		if (loop_io_add(rt->loop, io, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, sv->cfg->client ? conn_on_plain : conn_on_tls,
+				c) < 0) {
 			conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
 			return;
 		}
@@ -301,7 +302,7 @@ static void conn_begin(struct conn *c)
 
 /* acceptProxy: the load balancer's PROXY header, read exactly (peeked, then consumed), so the TLS or
  * plaintext stream after it is untouched. */
-static void conn_read_proxy_header(struct conn *c)
+static void conn_read_proxy_header(struct conn *c, uint32_t events)
 {
 	int fd = c->sv->cfg->client ? c->plain_fd : c->tls.fd;
 	unsigned char *buf = c->sv->rt->scratch;
@@ -315,8 +316,10 @@ static void conn_read_proxy_header(struct conn *c)
 	struct sockaddr_storage src, dst;
 	const char *why = "header too large";
 	int len = proxy_decode(buf, (size_t)n, &src, &dst, &why);
-	if (len == 0 && n < PROXY_PEEK_MAX)
+	if (len == 0 && n < PROXY_PEEK_MAX && !(events & (EPOLLRDHUP | EPOLLHUP)))
 		return; /* more to come */
+	if (len == 0 && n < PROXY_PEEK_MAX)
+		why = "connection closed in the middle of the header";
 	if (len <= 0) {
 		conn_fail(c, FAIL_HANDSHAKE, LOG_WARNING, "bad PROXY header: %s", why);
 		return;
@@ -439,7 +442,7 @@ static int conn_send_proxy_header(struct conn *c)
 	} else {
 		char cn[128] = "";
 		const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&c->ssl);
-		int verified = crt && mbedtls_ssl_get_verify_result(&c->ssl) == 0 && c->peer.rule[0];
+		int verified = crt && c->peer.cert_ok;
 		if (verified)
 			tls_peer_cn(&c->ssl, cn, sizeof(cn));
 		struct proxy_tlv_info tlv = { .alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl),
@@ -542,12 +545,12 @@ static void conn_start_negotiation(struct conn *c)
 			  n < 0 ? strerror(e) : "short write");
 		return;
 	}
-	loop_io_set(L(c), &c->tls_io, EPOLLIN | EPOLLET); /* peeking: see conn_accept */
+	loop_io_set(L(c), &c->tls_io, EPOLLIN | EPOLLRDHUP | EPOLLET); /* peeking: see conn_accept */
 }
 
 /* The proxy's answer, peeked until the whole head is there and then consumed exactly: the TLS stream
  * that follows is the origin's. */
-static void conn_read_negotiation(struct conn *c)
+static void conn_read_negotiation(struct conn *c, uint32_t events)
 {
 	char *buf = (char *)c->sv->rt->scratch, why[200];
 	ssize_t n = recv(c->tls.fd, buf, CONNECT_MAX_HEAD + 1, MSG_PEEK);
@@ -559,6 +562,10 @@ static void conn_read_negotiation(struct conn *c)
 		return;
 	}
 	int len = connect_response(buf, (size_t)n, why, sizeof(why));
+	if (len == 0 && (events & (EPOLLRDHUP | EPOLLHUP))) {
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "proxy closed the connection in the middle of its answer to CONNECT");
+		return;
+	}
 	if (len == 0)
 		return;
 	if (len < 0) {
@@ -936,12 +943,12 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 		return;
 	}
 	if (c->state == C_PROXYHDR) {
-		conn_read_proxy_header(c);
+		conn_read_proxy_header(c, events);
 		return;
 	}
 	if (c->state == C_NEGOTIATE) {
 		if (is_tls)
-			conn_read_negotiation(c);
+			conn_read_negotiation(c, events);
 		else if (events & (EPOLLERR | EPOLLHUP))
 			conn_end(c, LOG_NOTICE, "client went away while the proxy was asked");
 		return;

@@ -783,9 +783,11 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 			snprintf(why, len, "no allow rule or pin matched (subject \"%s\")", subject);
 			return -1;
 		}
+		peer->cert_ok = 1;
 		return 0;
 	}
 	snprintf(peer->rule, sizeof(peer->rule), "%s", s->verify_chain ? "verifyChain" : "verifyPeer");
+	peer->cert_ok = 1;
 	return 0;
 }
 

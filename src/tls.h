@@ -77,6 +77,7 @@ struct tls_peer {
 	unsigned char verified;  /* the verify callback ran: the peer's certificate was checked afresh */
 	signed char resumed;     /* 1 resumed, 0 full handshake, -1 cannot tell */
 	unsigned char accepted;  /* the verdict let the peer in: its session may be kept */
+	unsigned char cert_ok;   /* ... because its certificate passed a check (chain, verifyPeer, a rule, a pin) */
 	char psk_identity[PSK_MAX_IDENTITY + 1]; /* the PSK identity used, or "" */
 	char sni[256];           /* server: the name the client asked for, or "" */
 	void *route;             /* server: the owner of the tls_route taken, or NULL (primary) */

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v tinyproxy >/dev/null || skip_all "tinyproxy not installed"
 make_pki
-O=$(free_port); P=$(free_port); PA=$(free_port); DEAD=$(free_port); STALL=$(free_port); BAD=$(free_port)
+O=$(free_port); P=$(free_port); PA=$(free_port); DEAD=$(free_port); STALL=$(free_port); BAD=$(free_port); HALF=$(free_port)
 bg openssl s_server -accept "127.0.0.1:$O" -cert "$PKI/server.crt" -key "$PKI/server.key" -www -quiet
 wait_port "$O"
 for p in "$P" "$PA"; do
@@ -26,7 +26,12 @@ import socket
 srv = socket.create_server(('127.0.0.1', $BAD))
 while True:
     c, _ = srv.accept(); c.recv(4096); c.sendall(b'SSH-2.0-OpenSSH_9.2\r\n'); c.close()"
-wait_port "$STALL"; wait_port "$BAD"
+bg python3 -c "
+import socket
+srv = socket.create_server(('127.0.0.1', $HALF))
+while True:
+    c, _ = srv.accept(); c.recv(4096); c.sendall(b'HTTP/1.1 200 Connection est'); c.close()"
+wait_port "$STALL"; wait_port "$BAD"; wait_port "$HALF"
 svc() { # svc NAME PROXY-PORT ORIGIN [extra lines]
 	printf '[%s]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nprotocolHost = %s\n%s\n' "$1" "$(free_port)" "$2" "$3" "${4:-}"
 }
@@ -41,8 +46,15 @@ protocolPassword = not-the-password"
 	svc closedport "$P" "localhost:$DEAD"
 	svc stall "$STALL" "localhost:$O"
 	svc nothttp "$BAD" "localhost:$O"
+	svc halfanswer "$HALF" "localhost:$O"
 } >"$T/c.conf"
-start_tlswrap "$T/c.conf" || { not_ok "tlswrap starts"; finish; }
+start_tlswrap "$T/c.conf" || { not_ok "tlswrap starts"; t0=$SECONDS
+check "a proxy that closes in the middle of its answer: refused" test -z "$(get halfanswer)"
+check "  at once, not at TIMEOUTbusy" test $((SECONDS - t0)) -le 1
+check "  logged" wait_log "$LOG" '\[halfanswer\].*closed \(proxy closed the connection in the middle of its answer'
+printf 'foreground = yes\n[c]\nclient = yes\naccept = 1\nconnect = 127.0.0.1:%s\nprotocol = connect\nprotocolHost = localhost:%s\nprotocolHeader = no colon here\nverifyChain = no\n' "$P" "$O" >"$T/badhdr.conf"
+check "a malformed protocolHeader is a configuration error" bash -c "! '$TLSWRAP' --check '$T/badhdr.conf' 2>&1 | grep -q OK"
+finish; }
 LOG=$T/c.conf.log
 port_of() { awk -v s="[$1]" '$0 == s {f=1} f && /^accept/ {sub(/.*:/, ""); print; exit}' "$T/c.conf"; }
 get() { timeout 10 curl -s "http://127.0.0.1:$(port_of "$1")/" 2>/dev/null; }
@@ -61,4 +73,10 @@ check "stalled proxy: dropped after TIMEOUTbusy" wait_log "$LOG" '\[stall\].*clo
 check "stalled proxy: promptly" test $((SECONDS - t0)) -le 6
 check "non-HTTP proxy: refused" test -z "$(get nothttp)"
 check "non-HTTP proxy: logged" wait_log "$LOG" '\[nothttp\].*closed \(proxy refused CONNECT: .*non-HTTP'
+t0=$SECONDS
+check "a proxy that closes in the middle of its answer: refused" test -z "$(get halfanswer)"
+check "  at once, not at TIMEOUTbusy" test $((SECONDS - t0)) -le 1
+check "  logged" wait_log "$LOG" '\[halfanswer\].*closed \(proxy closed the connection in the middle of its answer'
+printf 'foreground = yes\n[c]\nclient = yes\naccept = 1\nconnect = 127.0.0.1:%s\nprotocol = connect\nprotocolHost = localhost:%s\nprotocolHeader = no colon here\nverifyChain = no\n' "$P" "$O" >"$T/badhdr.conf"
+check "a malformed protocolHeader is a configuration error" bash -c "! '$TLSWRAP' --check '$T/badhdr.conf' 2>&1 | grep -q OK"
 finish

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v haproxy >/dev/null || skip_all "haproxy not installed"
 make_pki
-H=$(free_port); F=$(free_port); S1=$(free_port); S2=$(free_port); S3=$(free_port); S4=$(free_port)
+H=$(free_port); F=$(free_port); S1=$(free_port); S2=$(free_port); S3=$(free_port); S4=$(free_port); S5=$(free_port)
 # HAProxy as the parser behind tlswrap: it answers with the addresses the PROXY header gave it.
 # HAProxy as the sender in front of tlswrap: TCP passthrough to [in-front] with send-proxy-v2.
 cat >"$T/haproxy.cfg" <<CFG
@@ -48,6 +48,11 @@ protocol = proxy
 accept = 127.0.0.1:$S4
 connect = 127.0.0.1:$H
 acceptProxy = yes
+[off]
+accept = 127.0.0.1:$S5
+connect = 127.0.0.1:$H
+protocol = proxy
+proxyProtocol = no
 CONF
 start_tlswrap "$T/pp.conf" || { not_ok "tlswrap starts"; finish; }
 LOG=$T/pp.conf.log
@@ -85,4 +90,11 @@ check "acceptProxy: and tlswrap passes that client on to the backend" grep -q "s
 out=$(ask "$S4")
 check "acceptProxy: a connection without a PROXY header is dropped" bash -c "! grep -q 'src=' <<<'$out'"
 check "acceptProxy: the missing header is logged" wait_log "$LOG" '\[direct\].*closed \(bad PROXY header: '
+python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $S4)); s.sendall(b'PROXY TCP4 1.2.3.4 5.6'); s.close()"
+check "acceptProxy: half a header then a close is dropped at once" \
+	wait_log "$LOG" '\[direct\].*closed \(bad PROXY header: connection closed in the middle of the header' 2
+out=$(ask "$S5")
+check "proxyProtocol = no turns protocol = proxy off (HAProxy gets no header and refuses)" bash -c "! grep -q 'src=' <<<'$out'"
 finish
