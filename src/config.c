@@ -566,6 +566,19 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 		return fail(why, len, "service [%s]: give either 'exec' or 'connect', not both", s->name);
 	if (s->exec_args && !s->exec)
 		return fail(why, len, "service [%s]: execArgs needs exec", s->name);
+	if (s->exec_args) { /* as conn_start_exec splits them */
+		int words = 0;
+		for (const char *p = s->exec_args; *p;) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p)
+				words++;
+			while (*p && *p != ' ' && *p != '\t')
+				p++;
+		}
+		if (words > 63 || strlen(s->exec_args) >= 1024)
+			return fail(why, len, "service [%s]: execArgs: at most 63 words and 1023 characters", s->name);
+	}
 	if (s->exec && s->exec[0] != '/')
 		return fail(why, len, "service [%s]: exec needs an absolute path, got '%s'", s->name, s->exec);
 	if (s->n_connect == 0 && !s->exec)

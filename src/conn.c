@@ -382,7 +382,7 @@ static void conn_start_connect(struct conn *c, const char *why)
 
 static void conn_log_established(struct conn *c)
 {
-	char subject[256], to[64], extra[512] = "";
+	char subject[256], to[320], extra[512] = "";
 	size_t n = 0;
 	const char *alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl);
 	tls_peer_subject(&c->ssl, subject, sizeof(subject));

@@ -124,6 +124,11 @@ void gen_log_services(const struct generation *g)
 		const struct cfg_service *s = g->svc[i].cfg;
 		const char *ch = s->connect[0].host;
 		int c6 = strchr(ch, ':') != NULL;
+		if (s->primary >= 0 && s->exec) {
+			log_notice("[%s] server mode: clients of [%s] asking for %s, running %s", s->name,
+				   g->svc[s->primary].cfg->name, s->sni_pattern, s->exec);
+			continue;
+		}
 		if (s->primary >= 0) {
 			log_notice("[%s] server mode: clients of [%s] asking for %s, connecting to %s%s%s:%s%s", s->name,
 				   g->svc[s->primary].cfg->name, s->sni_pattern, c6 ? "[" : "", ch, c6 ? "]" : "",

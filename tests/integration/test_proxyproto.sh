@@ -94,7 +94,7 @@ python3 -c "
 import socket
 s = socket.create_connection(('127.0.0.1', $S4)); s.sendall(b'PROXY TCP4 1.2.3.4 5.6'); s.close()"
 check "acceptProxy: half a header then a close is dropped at once" \
-	wait_log "$LOG" '\[direct\].*closed \(bad PROXY header: connection closed in the middle of the header' 2
+	wait_log "$LOG" '\[direct\].*closed \(bad PROXY header: connection closed in the middle of the header' 10
 out=$(ask "$S5")
 check "proxyProtocol = no turns protocol = proxy off (HAProxy gets no header and refuses)" bash -c "! grep -q 'src=' <<<'$out'"
 finish
