@@ -354,17 +354,24 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 		*(int *)field = n;
 		return 0;
 	case K_PROTOCOL: {
-		static const char *const later[] = { "smtp", "imap", "pop3", "socks", "ldap", "nntp", "pgsql", "cifs",
-						     "capwin", "capwinctrl", "websocket", "proxy-v2" };
+		static const char *const later[] = { "socks", "ldap", "nntp", "pgsql", "cifs", "capwin", "capwinctrl",
+						     "websocket", "proxy-v2" };
 		if (strcasecmp(v, "connect") == 0)
 			*(int *)field = CFG_PROTO_CONNECT;
 		else if (strcasecmp(v, "proxy") == 0)
 			*(int *)field = CFG_PROTO_PROXY;
+		else if (strcasecmp(v, "smtp") == 0)
+			*(int *)field = CFG_PROTO_SMTP;
+		else if (strcasecmp(v, "imap") == 0)
+			*(int *)field = CFG_PROTO_IMAP;
+		else if (strcasecmp(v, "pop3") == 0)
+			*(int *)field = CFG_PROTO_POP3;
 		else {
 			for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
 				if (strcasecmp(v, later[i]) == 0)
-					return fail(err, errlen, "protocol = %s is not implemented yet (connect and proxy are)", v);
-			return fail(err, errlen, "protocol: expected connect or proxy, got '%s'", v);
+					return fail(err, errlen, "protocol = %s is not implemented yet (connect, proxy, smtp, imap "
+								 "and pop3 are)", v);
+			return fail(err, errlen, "protocol: expected connect, proxy, smtp, imap or pop3, got '%s'", v);
 		}
 		return 0;
 	}
@@ -629,6 +636,9 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 		return fail(why, len, "service [%s]: a secondary service (sni = PRIMARY:PATTERN) needs 'cert'", s->name);
 	if (s->protocol == CFG_PROTO_CONNECT && !s->client)
 		return fail(why, len, "service [%s]: protocol = connect is for client mode", s->name);
+	if (s->protocol >= CFG_PROTO_SMTP && !s->client)
+		return fail(why, len, "service [%s]: STARTTLS in server mode is not implemented yet (client mode is)",
+			    s->name);
 	if (s->protocol == CFG_PROTO_CONNECT && !s->has_protocol_host)
 		return fail(why, len, "service [%s]: protocol = connect needs protocolHost (the origin HOST:PORT)", s->name);
 	if (s->protocol != CFG_PROTO_CONNECT && (s->has_protocol_host || s->protocol_username || s->protocol_password ||

@@ -23,7 +23,7 @@ struct cfg_list {
 	int n;
 };
 
-enum { CFG_PROTO_NONE, CFG_PROTO_CONNECT, CFG_PROTO_PROXY };
+enum { CFG_PROTO_NONE, CFG_PROTO_CONNECT, CFG_PROTO_PROXY, CFG_PROTO_SMTP, CFG_PROTO_IMAP, CFG_PROTO_POP3 };
 
 /* Tri-state booleans: options never set stay CFG_UNSET so defaults can depend on mode. */
 enum { CFG_UNSET = -1 };

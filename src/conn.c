@@ -22,6 +22,7 @@
 #include "log.h"
 #include "proto/connect.h"
 #include "proto/proxy.h"
+#include "proto/starttls.h"
 #include "service.h"
 
 /* C_PROXYHDR: reading a PROXY header from a load balancer (acceptProxy); C_NEGOTIATE: asking an HTTP
@@ -63,6 +64,7 @@ struct conn {
 	unsigned long long to_tls_bytes, to_plain_bytes;
 	uint64_t start_ms;
 	char peer_addr[56];
+	struct starttls starttls; /* protocol = smtp | imap | pop3: where the opening is */
 	struct sockaddr_storage peer_sa, local_sa; /* the client and the address it reached (or as a PROXY
 						    * header in front says) */
 };
@@ -550,8 +552,59 @@ static void conn_start_negotiation(struct conn *c)
 
 /* The proxy's answer, peeked until the whole head is there and then consumed exactly: the TLS stream
  * that follows is the origin's. */
+/* STARTTLS: take the server's replies one at a time (peeked, then consumed exactly), relaying its greeting
+ * to the local client and sending our commands, until it agrees to TLS. Nothing of the local client's goes
+ * to the server in plaintext: its data waits until TLS is up. */
+static void conn_read_starttls(struct conn *c, uint32_t events)
+{
+	char *buf = (char *)c->sv->rt->scratch, why[300], out[300];
+	for (;;) {
+		ssize_t n = recv(c->tls.fd, buf, STARTTLS_MAX_LINE * 2, MSG_PEEK);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS: server closed the connection%s%s", n ? ": " : "",
+				  n ? strerror(errno) : "");
+			return;
+		}
+		size_t used = 0;
+		int relay = 0;
+		enum starttls_result r = starttls_step(&c->starttls, buf, (size_t)n, "tlswrap", &used, &relay, out,
+						       sizeof(out), why, sizeof(why));
+		if (r == STARTTLS_MORE) {
+			if (events & (EPOLLRDHUP | EPOLLHUP))
+				conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS: server closed the connection mid-reply");
+			return;
+		}
+		if (r == STARTTLS_FAIL) {
+			conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS refused: %s", why);
+			return;
+		}
+		if (recv(c->tls.fd, buf, used, 0) != (ssize_t)used) {
+			conn_end(c, LOG_ERR, "STARTTLS: reading the reply: %s", strerror(errno));
+			return;
+		}
+		if (r == STARTTLS_TLS) {
+			loop_timer_cancel(&c->timer);
+			conn_connected(c);
+			return;
+		}
+		if (relay && plain_push(c, (const unsigned char *)buf, used) == FLOW_DEAD)
+			return;
+		size_t ol = strlen(out);
+		if (ol && send(c->tls.fd, out, ol, MSG_NOSIGNAL) != (ssize_t)ol) {
+			conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS: sending a command: %s", strerror(errno));
+			return;
+		}
+	}
+}
+
 static void conn_read_negotiation(struct conn *c, uint32_t events)
 {
+	if (c->sv->cfg->protocol >= CFG_PROTO_SMTP) {
+		conn_read_starttls(c, events);
+		return;
+	}
 	char *buf = (char *)c->sv->rt->scratch, why[200];
 	ssize_t n = recv(c->tls.fd, buf, CONNECT_MAX_HEAD + 1, MSG_PEEK);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -589,6 +642,15 @@ static void conn_connected(struct conn *c)
 	}
 	if (sv->cfg->protocol == CFG_PROTO_CONNECT && c->state != C_NEGOTIATE) {
 		conn_start_negotiation(c);
+		return;
+	}
+	if (sv->cfg->protocol >= CFG_PROTO_SMTP && c->state != C_NEGOTIATE) {
+		/* STARTTLS: the server speaks first; its greeting and our commands precede the handshake */
+		c->state = C_NEGOTIATE;
+		c->starttls.proto = sv->cfg->protocol == CFG_PROTO_SMTP ? STARTTLS_SMTP
+				    : sv->cfg->protocol == CFG_PROTO_IMAP ? STARTTLS_IMAP : STARTTLS_POP3;
+		conn_arm(c, sv->tq_busy);
+		loop_io_set(L(c), &c->tls_io, EPOLLIN | EPOLLRDHUP | EPOLLET);
 		return;
 	}
 	/* through a proxy, names default to the origin asked for, not the proxy */
