@@ -636,9 +636,6 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 		return fail(why, len, "service [%s]: a secondary service (sni = PRIMARY:PATTERN) needs 'cert'", s->name);
 	if (s->protocol == CFG_PROTO_CONNECT && !s->client)
 		return fail(why, len, "service [%s]: protocol = connect is for client mode", s->name);
-	if (s->protocol >= CFG_PROTO_SMTP && !s->client)
-		return fail(why, len, "service [%s]: STARTTLS in server mode is not implemented yet (client mode is)",
-			    s->name);
 	if (s->protocol == CFG_PROTO_CONNECT && !s->has_protocol_host)
 		return fail(why, len, "service [%s]: protocol = connect needs protocolHost (the origin HOST:PORT)", s->name);
 	if (s->protocol != CFG_PROTO_CONNECT && (s->has_protocol_host || s->protocol_username || s->protocol_password ||

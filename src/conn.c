@@ -22,6 +22,7 @@
 #include "log.h"
 #include "proto/connect.h"
 #include "proto/proxy.h"
+#include "proto/mailsrv.h"
 #include "proto/starttls.h"
 #include "service.h"
 
@@ -29,7 +30,7 @@
  * proxy for a tunnel (protocol = connect) */
 #define PROXY_PEEK_MAX 4096 /* a PROXY header from a load balancer, TLVs included */
 
-enum conn_state { C_CONNECTING, C_HANDSHAKE, C_RELAY, C_PROXYHDR, C_NEGOTIATE };
+enum conn_state { C_CONNECTING, C_HANDSHAKE, C_RELAY, C_PROXYHDR, C_NEGOTIATE, C_MAILOPEN, C_BACKGREET };
 
 /* Data a side could not take yet. */
 struct pending {
@@ -276,7 +277,16 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 	conn_begin(c);
 }
 
-/* After the accept (and any PROXY header): client mode connects out, server mode starts the handshake. */
+static enum starttls_proto mail_proto(const struct cfg_service *s)
+{
+	return s->protocol == CFG_PROTO_SMTP ? STARTTLS_SMTP : s->protocol == CFG_PROTO_IMAP ? STARTTLS_IMAP : STARTTLS_POP3;
+}
+
+static void conn_begin_tls(struct conn *c);
+static void conn_start_relay(struct conn *c);
+
+/* After the accept (and any PROXY header): client mode connects out, server mode starts the handshake
+ * (after the plaintext opening, for STARTTLS). */
 static void conn_begin(struct conn *c)
 {
 	struct service *sv = c->sv;
@@ -284,6 +294,110 @@ static void conn_begin(struct conn *c)
 		conn_start_connect(c, NULL);
 		return;
 	}
+	if (sv->cfg->protocol >= CFG_PROTO_SMTP) {
+		char greet[256];
+		mailsrv_greeting(mail_proto(sv->cfg), "tlswrap", greet, sizeof(greet));
+		if (send(c->tls.fd, greet, strlen(greet), MSG_NOSIGNAL) != (ssize_t)strlen(greet)) {
+			conn_end(c, LOG_NOTICE, "STARTTLS: greeting the client: %s", strerror(errno));
+			return;
+		}
+		if (c->tls_io.fd < 0 ? loop_io_add(L(c), &c->tls_io, c->tls.fd, EPOLLIN | EPOLLRDHUP | EPOLLET, conn_on_tls, c) < 0
+				     : loop_io_set(L(c), &c->tls_io, EPOLLIN | EPOLLRDHUP | EPOLLET) < 0) {
+			conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
+			return;
+		}
+		c->state = C_MAILOPEN;
+		conn_arm(c, sv->tq_busy);
+		return;
+	}
+	conn_begin_tls(c);
+}
+
+/* Server STARTTLS: answer the client's plaintext commands until it asks for TLS. The STARTTLS line must
+ * be the last thing it sent in plaintext: anything after it would be injected into the TLS session. */
+static void conn_mail_opening(struct conn *c, uint32_t events)
+{
+	char *buf = (char *)c->sv->rt->scratch, out[512];
+	for (;;) {
+		ssize_t n = recv(c->tls.fd, buf, STARTTLS_MAX_LINE, MSG_PEEK);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			conn_end(c, LOG_NOTICE, "client closed before STARTTLS");
+			return;
+		}
+		const char *nl = memchr(buf, '\n', (size_t)n);
+		if (!nl) {
+			if (n >= STARTTLS_MAX_LINE)
+				conn_fail(c, FAIL_HANDSHAKE, LOG_WARNING, "STARTTLS: command line too long");
+			else if (events & (EPOLLRDHUP | EPOLLHUP))
+				conn_end(c, LOG_NOTICE, "client closed before STARTTLS");
+			return;
+		}
+		size_t len = (size_t)(nl - buf) + 1;
+		int more = (size_t)n > len;
+		if (recv(c->tls.fd, buf, len, 0) != (ssize_t)len) {
+			conn_end(c, LOG_ERR, "STARTTLS: reading a command: %s", strerror(errno));
+			return;
+		}
+		enum mailsrv_action a = mailsrv_command(mail_proto(c->sv->cfg), "tlswrap", buf, len, out, sizeof(out));
+		if (a == MAILSRV_STARTTLS && more) {
+			conn_fail(c, FAIL_HANDSHAKE, LOG_WARNING, "STARTTLS: plaintext sent after the STARTTLS command");
+			return;
+		}
+		if (send(c->tls.fd, out, strlen(out), MSG_NOSIGNAL) != (ssize_t)strlen(out)) {
+			conn_end(c, LOG_NOTICE, "STARTTLS: answering the client: %s", strerror(errno));
+			return;
+		}
+		if (a == MAILSRV_QUIT) {
+			conn_end(c, LOG_NOTICE, "client quit before STARTTLS");
+			return;
+		}
+		if (a == MAILSRV_STARTTLS) {
+			loop_timer_cancel(&c->timer);
+			conn_begin_tls(c);
+			return;
+		}
+	}
+}
+
+/* Server STARTTLS, after connecting: the backend greets too, but the client was greeted already; its
+ * greeting is taken and dropped so the client sees one session. */
+static void conn_backend_greeting(struct conn *c, uint32_t events)
+{
+	char *buf = (char *)c->sv->rt->scratch, why[300], out[64];
+	ssize_t n = recv(c->plain_fd, buf, STARTTLS_MAX_LINE * 2, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "backend closed before its greeting");
+		return;
+	}
+	struct starttls st = { mail_proto(c->route->cfg), 0 };
+	size_t used = 0;
+	int relay;
+	enum starttls_result r = starttls_step(&st, buf, (size_t)n, "tlswrap", &used, &relay, out, sizeof(out), why,
+					       sizeof(why));
+	if (r == STARTTLS_MORE) {
+		if (events & (EPOLLRDHUP | EPOLLHUP))
+			conn_fail(c, FAIL_CONNECT, LOG_ERR, "backend closed in the middle of its greeting");
+		return;
+	}
+	if (r == STARTTLS_FAIL) {
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "backend greeting: %s", why);
+		return;
+	}
+	if (recv(c->plain_fd, buf, used, 0) != (ssize_t)used) {
+		conn_end(c, LOG_ERR, "backend greeting: %s", strerror(errno));
+		return;
+	}
+	loop_io_set(L(c), &c->plain_io, 0);
+	conn_start_relay(c);
+}
+
+static void conn_begin_tls(struct conn *c)
+{
+	struct service *sv = c->sv;
 	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls, NULL, &c->peer);
 	if (rc) {
 		char e[200];
@@ -636,6 +750,12 @@ static void conn_read_negotiation(struct conn *c, uint32_t events)
 static void conn_connected(struct conn *c)
 {
 	struct service *sv = c->sv;
+	if (!sv->cfg->client && sv->cfg->protocol >= CFG_PROTO_SMTP) {
+		c->state = C_BACKGREET;
+		conn_arm(c, sv->tq_busy);
+		loop_io_set(L(c), &c->plain_io, EPOLLIN | EPOLLRDHUP | EPOLLET);
+		return;
+	}
 	if (!sv->cfg->client) {
 		conn_start_relay(c);
 		return;
@@ -1008,6 +1128,17 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 		conn_read_proxy_header(c, events);
 		return;
 	}
+	if (c->state == C_MAILOPEN) {
+		conn_mail_opening(c, events);
+		return;
+	}
+	if (c->state == C_BACKGREET) {
+		if (!is_tls)
+			conn_backend_greeting(c, events);
+		else if (events & (EPOLLERR | EPOLLHUP))
+			conn_end(c, LOG_NOTICE, "client went away while the backend greeted");
+		return;
+	}
 	if (c->state == C_NEGOTIATE) {
 		if (is_tls)
 			conn_read_negotiation(c, events);
@@ -1039,7 +1170,7 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 void conn_log_all(struct runtime *rt)
 {
 	static const char *const states[] = { "connecting", "handshake", "relay", "reading PROXY header",
-					      "asking the proxy" };
+					      "asking the proxy", "plaintext opening", "backend greeting" };
 	uint64_t now = loop_now(rt->loop);
 	log_notice("%lu connections open", rt->nconns);
 	for (const struct conn *c = rt->conns; c; c = c->next) {

@@ -2,7 +2,7 @@
 """A mail server that upgrades to TLS, for STARTTLS tests: mail_server.py PROTO PORT CERT KEY LOG [MODE]
 
 PROTO is smtp, imap or pop3. MODE: ok (default), nostarttls (never offers it), refuse (offers it, then
-says no). After the upgrade every line is echoed back as "tls: LINE". LOG records what happened,
+says no), plain (a backend without TLS: greets and echoes lines as "plain: LINE"). After the upgrade every line is echoed back as "tls: LINE". LOG records what happened,
 including any byte received in plaintext after a refusal."""
 import socket
 import ssl
@@ -46,7 +46,21 @@ def refused(conn):
     note("after refusal: %r" % extra)
 
 
+def plain(conn):
+    """A backend behind a STARTTLS server service: greets, then echoes lines as "plain: LINE"."""
+    conn.sendall({"smtp": b"220 backend ESMTP\r\n", "imap": b"* OK backend ready\r\n",
+                  "pop3": b"+OK backend ready\r\n"}[proto])
+    f = conn.makefile("rb")
+    for line in lines(f):
+        note("backend got: " + line)
+        # SMTP clients such as swaks wait for a reply code
+        conn.sendall((b"250 " if proto == "smtp" else b"") + b"plain: " + line.encode() + b"\r\n")
+    conn.close()
+
+
 def handle(conn):
+    if mode == "plain":
+        return plain(conn)
     f = conn.makefile("rb")
     if proto == "smtp":
         conn.sendall(b"220-mail.test ESMTP\r\n220 ready\r\n")
