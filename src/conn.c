@@ -198,7 +198,11 @@ static void conn_timeout(void *ctx)
 	const struct cfg_service *rf = c->route->cfg;
 	if (c->timer_q == sv->tq_busy)
 		conn_fail(c, FAIL_TIMEOUT, LOG_NOTICE, "TIMEOUTbusy: %s not finished after %ds",
-			  c->state == C_PROXYHDR ? "PROXY header" : c->state == C_NEGOTIATE ? "proxy CONNECT" : "handshake",
+			  c->state == C_PROXYHDR                                        ? "PROXY header"
+			  : c->state == C_NEGOTIATE && cf->protocol == CFG_PROTO_CONNECT ? "proxy CONNECT"
+			  : c->state == C_NEGOTIATE || c->state == C_MAILOPEN          ? "STARTTLS opening"
+			  : c->state == C_BACKGREET                                    ? "backend greeting"
+											  : "handshake",
 			  cf->timeout_busy);
 	else if (c->timer_q == c->route->tq_close)
 		conn_end(c, LOG_NOTICE, "TIMEOUTclose: close not finished after %ds", rf->timeout_close);

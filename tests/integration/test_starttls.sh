@@ -18,6 +18,13 @@ for proto in smtp imap pop3; do
 			"${C[$proto-$mode]}" "$m" "$proto" >>"$conf"
 	done
 done
+SILENT=$(free_port); CS=$(free_port)
+bg python3 -c "
+import socket
+srv = socket.create_server(('127.0.0.1', $SILENT)); held = []
+while True: held.append(srv.accept()[0])"
+wait_port "$SILENT"
+printf '[silent]\naccept = 127.0.0.1:%s\nconnect = localhost:%s\nprotocol = smtp\nTIMEOUTbusy = 1\n' "$CS" "$SILENT" >>"$conf"
 start_tlswrap "$conf" || { not_ok "tlswrap starts"; finish; }
 LOG=$conf.log
 # talk PORT: read the greeting, send a line, print everything received until the server closes
@@ -60,4 +67,10 @@ for proto in smtp imap; do
 	check "$proto: a server that does not offer STARTTLS is refused" \
 		wait_log "$LOG" "\\[$proto-nostarttls\\].*closed \\(STARTTLS refused: server does not offer STARTTLS\\)"
 done
+python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $CS), timeout=10)
+s.recv(100)" 2>/dev/null
+check "a server that never greets: dropped after TIMEOUTbusy, named as the STARTTLS opening" \
+	wait_log "$LOG" '\[silent\].*closed \(TIMEOUTbusy: STARTTLS opening not finished after 1s\)'
 finish
