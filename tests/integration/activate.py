@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A tiny systemd-socket-activate: activate.py [--name NAME] ADDR:PORT ... -- COMMAND ARGS...
 
-Binds and listens on each address, then runs COMMAND with the sockets as fds 3.. and LISTEN_FDS,
-LISTEN_PID (the command's own pid) and LISTEN_FDNAMES set as systemd sets them."""
+Binds and listens on each address, then becomes COMMAND (exec, same pid) with the sockets as fds 3..
+and LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES set as systemd sets them."""
 import os
 import socket
 import sys
@@ -28,10 +28,8 @@ def main():
         names.append(name)
         name = "unknown"
         i += 1
-    pid = os.fork()
-    if pid:
-        os.waitpid(pid, 0)
-        return
+    # exec in place (as systemd-socket-activate does): LISTEN_PID is then our own pid, and whoever
+    # started us can stop the command with our pid
     # out of the way first, so placing one socket never overwrites another not yet placed
     high = [os.dup2(s.fileno(), 100 + n) for n, s in enumerate(socks)]
     for n, fd in enumerate(high):
