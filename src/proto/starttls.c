@@ -36,6 +36,20 @@ static void quote(const char *line, size_t len, char *why, size_t whylen)
 		why[n] = '\0';
 }
 
+/* A one-line reply that must start with PREFIX (IMAP's greeting, POP3's answers): its length, 0 when
+ * incomplete, or -1 with the reason (or the line itself) in WHY. */
+static long one_line(const char *buf, size_t len, const char *prefix, char *why, size_t whylen)
+{
+	long l = line_len(buf, len);
+	if (l < 0)
+		snprintf(why, whylen, "reply line too long");
+	else if (l > 0 && strncasecmp(buf, prefix, strlen(prefix)) != 0)
+		quote(buf, (size_t)l, why, whylen);
+	else
+		return l;
+	return -1;
+}
+
 /* SMTP: a reply is lines "NNN-text" ending with "NNN text"; returns its length, 0, or -1. Sets *code
  * and *has_starttls (an EHLO keyword line "STARTTLS"). */
 static long smtp_reply(const char *buf, size_t len, int *code, int *has_starttls)
@@ -123,16 +137,9 @@ enum starttls_result starttls_step(struct starttls *st, const char *buf, size_t 
 		return STARTTLS_NEXT;
 	case STARTTLS_IMAP:
 		if (st->step == 0) {
-			l = line_len(buf, len);
-			if (l == 0)
-				return STARTTLS_MORE;
-			if (l < 0 || strncasecmp(buf, "* OK", 4) != 0) {
-				if (l < 0)
-					snprintf(why, whylen, "greeting line too long");
-				else
-					quote(buf, (size_t)l, why, whylen);
-				return STARTTLS_FAIL;
-			}
+			l = one_line(buf, len, "* OK", why, whylen);
+			if (l <= 0)
+				return l == 0 ? STARTTLS_MORE : STARTTLS_FAIL;
 			*used = (size_t)l;
 			*relay = 1;
 			snprintf(out, outlen, "tw1 CAPABILITY\r\n");
@@ -164,16 +171,9 @@ enum starttls_result starttls_step(struct starttls *st, const char *buf, size_t 
 		st->step = 2;
 		return STARTTLS_NEXT;
 	case STARTTLS_POP3:
-		l = line_len(buf, len);
-		if (l == 0)
-			return STARTTLS_MORE;
-		if (l < 0 || strncmp(buf, "+OK", 3) != 0) {
-			if (l < 0)
-				snprintf(why, whylen, "reply line too long");
-			else
-				quote(buf, (size_t)l, why, whylen);
-			return STARTTLS_FAIL;
-		}
+		l = one_line(buf, len, "+OK", why, whylen);
+		if (l <= 0)
+			return l == 0 ? STARTTLS_MORE : STARTTLS_FAIL;
 		*used = (size_t)l;
 		if (st->step == 1)
 			return STARTTLS_TLS;
