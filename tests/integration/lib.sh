@@ -80,6 +80,15 @@ wait_log() {
 	return 1
 }
 
+# eventually COMMAND...: until COMMAND succeeds (10 s), for state that arrives asynchronously
+eventually() {
+	local deadline=$((SECONDS + 10))
+	until "$@"; do
+		[ $SECONDS -le "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
 # make_pki: a test CA and certificates in $T/pki (EC P-256):
 #   ca.crt/key, server.crt/key (localhost, 127.0.0.1), client.crt/key (CN=client),
 #   other-ca.crt with other.crt/key (an untrusted chain for localhost), wrong.crt/key (CN=wrong.example)

@@ -30,7 +30,8 @@ check "STATUS= with service and connection counts" wait_log "$T/notify.log" '^ST
 check "WATCHDOG=1 within the watchdog interval" wait_log "$T/notify.log" '^WATCHDOG=1$' 3
 kill -HUP "$P"
 check "RELOADING=1 with MONOTONIC_USEC around a reload" wait_log "$T/notify.log" '^RELOADING=1\|MONOTONIC_USEC=[0-9]+$'
-check "READY=1 again after the reload" bash -c "grep -A50 RELOADING '$T/notify.log' | grep -q '^READY=1$'"
+ready_after_reload() { grep -A50 RELOADING "$T/notify.log" | grep -q '^READY=1$'; }
+check "READY=1 again after the reload" eventually ready_after_reload
 kill -TERM "$P"
 check "STOPPING=1 on SIGTERM" wait_log "$T/notify.log" '^STOPPING=1$'
 wait "$P"
