@@ -1,0 +1,142 @@
+/* Resumption: the server's session cache and tickets (with ticketKeyFile, shared between instances),
+ * and the client's one saved session per service, kept only after the peer was accepted. */
+#include "tls_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/psa_util.h>
+
+/* The session cache and ticket hooks tell the connection whose handshake is running that its
+ * session was found, which mbedTLS has no public way to say. */
+static int cache_get_cb(void *data, unsigned char const *id, size_t len, mbedtls_ssl_session *session)
+{
+	struct tls_svc *t = data;
+	int rc = mbedtls_ssl_cache_get(&t->cache, id, len, session);
+	if (rc == 0 && t->current)
+		t->current->resumed = 1;
+	return rc;
+}
+
+static int cache_set_cb(void *data, unsigned char const *id, size_t len, const mbedtls_ssl_session *session)
+{
+	struct tls_svc *t = data;
+	return mbedtls_ssl_cache_set(&t->cache, id, len, session);
+}
+
+static int ticket_parse_cb(void *data, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+{
+	struct tls_svc *t = data;
+	int rc = mbedtls_ssl_ticket_parse(&t->ticket, session, buf, len);
+	if (rc == 0 && t->current)
+		t->current->resumed = 1;
+	return rc;
+}
+
+static int ticket_write_cb(void *data, const mbedtls_ssl_session *session, unsigned char *start,
+			   const unsigned char *end, size_t *tlen, uint32_t *lifetime)
+{
+	struct tls_svc *t = data;
+	return mbedtls_ssl_ticket_write(&t->ticket, session, start, end, tlen, lifetime);
+}
+
+/* ticketKeyFile: base64 of at least 36 random bytes (4-byte key name, 32-byte AES-256 key), e.g.
+ * `openssl rand -base64 48`; the same file on several instances lets them resume each other's sessions. */
+static int load_ticket_key(struct tls_svc *t, const char *path, int lifetime, char *err, size_t errlen)
+{
+	char text[512];
+	unsigned char key[384];
+	size_t n = 0, len;
+	struct stat st;
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "ticketKeyFile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	len = fread(text, 1, sizeof(text) - 1, f);
+	int bad_mode = fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH);
+	fclose(f);
+	if (bad_mode) {
+		snprintf(err, errlen, "ticketKeyFile %s is readable by others (chmod o-r)", path);
+		return -1;
+	}
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+		len--;
+	int rc = mbedtls_base64_decode(key, sizeof(key), &n, (unsigned char *)text, len);
+	mbedtls_platform_zeroize(text, sizeof(text));
+	if (rc || n < 36) {
+		mbedtls_platform_zeroize(key, sizeof(key));
+		snprintf(err, errlen, "ticketKeyFile %s: expected base64 of at least 36 bytes (openssl rand -base64 48)", path);
+		return -1;
+	}
+	memcpy(t->ticket_key, key, sizeof(t->ticket_key));
+	mbedtls_platform_zeroize(key, sizeof(key));
+	t->has_ticket_key = 1;
+	t->ticket_life = (uint32_t)lifetime;
+	rc = tls_svc_refresh_ticket_key(t);
+	return rc ? tls_mbed_fail(err, errlen, "ticketKeyFile", path, rc) : 0;
+}
+
+int tls_svc_refresh_ticket_key(struct tls_svc *t)
+{
+	if (!t->has_ticket_key)
+		return 0;
+	return mbedtls_ssl_ticket_rotate(&t->ticket, t->ticket_key, 4, t->ticket_key + 4, 32, t->ticket_life);
+}
+
+/* Server: resumption by session ID (TLS 1.2) and tickets (TLS 1.2 and 1.3). Not on services that ask for
+ * client certificates: mbedTLS skips verification on resumption and keeps no client certificate after a
+ * TLS 1.3 ticket, so a resumed session could not get the same access decision as a full handshake. */
+int tls_setup_sessions(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
+{
+	if (s->client) {
+		mbedtls_ssl_conf_session_tickets(&t->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+		mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(&t->conf,
+									 MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+		return 0;
+	}
+	if (tls_authmode(s) != MBEDTLS_SSL_VERIFY_NONE) {
+		mbedtls_ssl_conf_new_session_tickets(&t->conf, 0);
+		return 0;
+	}
+	if (s->session_cache_size > 0) {
+		mbedtls_ssl_cache_set_max_entries(&t->cache, s->session_cache_size);
+		mbedtls_ssl_cache_set_timeout(&t->cache, s->session_cache_timeout);
+		mbedtls_ssl_conf_session_cache(&t->conf, t, cache_get_cb, cache_set_cb);
+		t->has_cache = 1;
+	}
+	int rc = mbedtls_ssl_ticket_setup(&t->ticket, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE,
+					  MBEDTLS_CIPHER_AES_256_GCM, (uint32_t)s->session_cache_timeout);
+	if (rc)
+		return tls_mbed_fail(err, errlen, "session tickets", "setup", rc);
+	t->has_ticket = 1;
+	if (s->ticket_key_file && load_ticket_key(t, s->ticket_key_file, s->session_cache_timeout, err, errlen) < 0)
+		return -1;
+	mbedtls_ssl_conf_session_tickets_cb(&t->conf, ticket_write_cb, ticket_parse_cb, t);
+	return 0;
+}
+
+static void tls_save_session(mbedtls_ssl_context *ssl, struct tls_svc *t)
+{
+	mbedtls_ssl_session_free(&t->saved);
+	mbedtls_ssl_session_init(&t->saved);
+	t->has_saved = mbedtls_ssl_get_session(ssl, &t->saved) == 0;
+}
+
+void tls_session_keep(mbedtls_ssl_context *ssl, struct tls_peer *peer)
+{
+	struct tls_svc *t = (struct tls_svc *)peer->home;
+	peer->accepted = 1;
+	if (t->cfg->client && mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
+		tls_save_session(ssl, t);
+}
+
+void tls_session_ticket(mbedtls_ssl_context *ssl, struct tls_peer *peer)
+{
+	if (peer->accepted) /* never a session with a peer that was refused */
+		tls_save_session(ssl, (struct tls_svc *)peer->home);
+}

@@ -1,0 +1,297 @@
+/* Judging the peer: the verify callback, name checks (checkHost/checkIP/checkEmail), allow rules and
+ * pins, and the verdict after the handshake; the words each refusal is logged with. */
+#include "tls_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/x509.h>
+
+#include "match.h"
+
+/* The certificate's SANs of one type, for the callers below. */
+#define FOR_EACH_SAN(crt, san) \
+	for (const mbedtls_x509_sequence *san = &(crt)->subject_alt_names; san && san->buf.p; san = san->next)
+#define SAN_TYPE(san) ((san)->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK)
+
+static int has_san(const mbedtls_x509_crt *crt)
+{
+	return (crt->MBEDTLS_PRIVATE(ext_types) & MBEDTLS_X509_EXT_SUBJECT_ALT_NAME) != 0;
+}
+
+/* Calls FN(value, len, arg) for each subject attribute with OID; 1 when one returns 1. */
+static int subject_any(const mbedtls_x509_crt *crt, const char *oid, size_t oidlen,
+		       int (*fn)(const char *, size_t, const char *), const char *arg)
+{
+	for (const mbedtls_x509_name *n = &crt->subject; n; n = n->next)
+		if (n->oid.p && n->oid.len == oidlen && memcmp(n->oid.p, oid, oidlen) == 0 &&
+		    fn((const char *)n->val.p, n->val.len, arg))
+			return 1;
+	return 0;
+}
+
+static int dns_fn(const char *v, size_t len, const char *name)
+{
+	return match_dns(v, len, name);
+}
+
+static int exact_fn(const char *v, size_t len, const char *want)
+{
+	return strlen(want) == len && memcmp(v, want, len) == 0;
+}
+
+int tls_cert_has_name(const mbedtls_x509_crt *crt, const char *name)
+{
+	FOR_EACH_SAN(crt, san)
+		if (SAN_TYPE(san) == MBEDTLS_X509_SAN_DNS_NAME && match_dns((const char *)san->buf.p, san->buf.len, name))
+			return 1;
+	/* the subject CN counts only on a certificate with no subjectAltName at all */
+	return !has_san(crt) && subject_any(crt, MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN), dns_fn, name);
+}
+
+int tls_cert_has_ip(const mbedtls_x509_crt *crt, const char *ip)
+{
+	FOR_EACH_SAN(crt, san)
+		if (SAN_TYPE(san) == MBEDTLS_X509_SAN_IP_ADDRESS && match_ip(san->buf.p, san->buf.len, ip))
+			return 1;
+	return 0;
+}
+
+static int email_fn(const char *v, size_t len, const char *want)
+{
+	return match_email(v, len, want);
+}
+
+int tls_cert_has_email(const mbedtls_x509_crt *crt, const char *email)
+{
+	FOR_EACH_SAN(crt, san)
+		if (SAN_TYPE(san) == MBEDTLS_X509_SAN_RFC822_NAME && match_email((const char *)san->buf.p, san->buf.len, email))
+			return 1;
+	return !has_san(crt) &&
+	       subject_any(crt, MBEDTLS_OID_PKCS9_EMAIL, MBEDTLS_OID_SIZE(MBEDTLS_OID_PKCS9_EMAIL), email_fn, email);
+}
+
+int tls_cert_pin(const mbedtls_x509_crt *crt, unsigned char out[32])
+{
+	unsigned char der[4096];
+	int len = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)&crt->pk, der, sizeof(der));
+	if (len <= 0)
+		return -1;
+	return mbedtls_sha256(der + sizeof(der) - len, (size_t)len, out, 0) == 0 ? 0 : -1;
+}
+
+static int cert_in_list(const mbedtls_x509_crt *crt, const mbedtls_x509_crt *list)
+{
+	for (; list && list->version; list = list->next)
+		if (list->raw.len == crt->raw.len && memcmp(list->raw.p, crt->raw.p, crt->raw.len) == 0)
+			return 1;
+	return 0;
+}
+
+/* checkHost/checkIP/checkEmail (any match), else in client mode the expected host. */
+static int peer_name_ok(const mbedtls_x509_crt *crt, const struct tls_peer *p)
+{
+	const struct cfg_service *s = p->svc->cfg;
+	if (s->check_host.n || s->check_ip.n || s->check_email.n) {
+		for (int i = 0; i < s->check_host.n; i++)
+			if (tls_cert_has_name(crt, s->check_host.v[i]))
+				return 1;
+		for (int i = 0; i < s->check_ip.n; i++)
+			if (tls_cert_has_ip(crt, s->check_ip.v[i]))
+				return 1;
+		for (int i = 0; i < s->check_email.n; i++)
+			if (tls_cert_has_email(crt, s->check_email.v[i]))
+				return 1;
+		return 0;
+	}
+	/* a pin without a CA names the exact key: no name is checked unless asked for */
+	if (!s->client || !p->expect_host || !s->verify_chain)
+		return 1;
+	return match_is_ip(p->expect_host) ? tls_cert_has_ip(crt, p->expect_host) : tls_cert_has_name(crt, p->expect_host);
+}
+
+/* The first access rule that CRT matches, written to RULE; 0 when none does. */
+static int allow_match(const mbedtls_x509_crt *crt, const struct tls_svc *t, char *rule, size_t len)
+{
+	const struct cfg_service *s = t->cfg;
+	for (int i = 0; i < s->allow_cn.n; i++)
+		if (subject_any(crt, MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN), exact_fn, s->allow_cn.v[i]))
+			return snprintf(rule, len, "allowCN=%s", s->allow_cn.v[i]), 1;
+	for (int i = 0; i < s->allow_ou.n; i++)
+		if (subject_any(crt, MBEDTLS_OID_AT_ORG_UNIT, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORG_UNIT), exact_fn,
+				s->allow_ou.v[i]))
+			return snprintf(rule, len, "allowOU=%s", s->allow_ou.v[i]), 1;
+	for (int i = 0; i < s->allow_dns.n; i++) {
+		const char *pat = s->allow_dns.v[i];
+		FOR_EACH_SAN(crt, san) {
+			char name[256];
+			if (SAN_TYPE(san) != MBEDTLS_X509_SAN_DNS_NAME || san->buf.len >= sizeof(name) ||
+			    memchr(san->buf.p, '\0', san->buf.len))
+				continue;
+			memcpy(name, san->buf.p, san->buf.len);
+			name[san->buf.len] = '\0';
+			if (match_dns(pat, strlen(pat), name))
+				return snprintf(rule, len, "allowDNS=%s", pat), 1;
+		}
+	}
+	for (int i = 0; i < s->allow_uri.n; i++)
+		FOR_EACH_SAN(crt, san)
+			if (SAN_TYPE(san) == MBEDTLS_X509_SAN_UNIFORM_RESOURCE_IDENTIFIER &&
+			    exact_fn((const char *)san->buf.p, san->buf.len, s->allow_uri.v[i]))
+				return snprintf(rule, len, "allowURI=%s", s->allow_uri.v[i]), 1;
+	for (int i = 0; i < s->allow_ip.n; i++)
+		if (tls_cert_has_ip(crt, s->allow_ip.v[i]))
+			return snprintf(rule, len, "allowIP=%s", s->allow_ip.v[i]), 1;
+	if (t->npins) {
+		unsigned char pin[32];
+		if (tls_cert_pin(crt, pin) == 0)
+			for (int i = 0; i < t->npins; i++)
+				if (memcmp(pin, t->pins[i], 32) == 0)
+					return snprintf(rule, len, "pinSHA256=%.20s...", s->pin_sha256.v[i] + 8), 1;
+	}
+	return 0;
+}
+
+/* Called per certificate, root first; depth 0 is the peer's own. mbedTLS's name check (driven by
+ * the SNI name) is replaced by ours, which knows checkHost/checkIP/checkEmail and IP addresses; in
+ * client mode a failure here ends the handshake with an alert. */
+int tls_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	struct tls_peer *p = ctx;
+	const struct cfg_service *s = p->svc->cfg;
+	if (depth != 0)
+		return 0;
+	p->verified = 1;
+	*flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+	if (s->verify_peer)
+		p->listed = (unsigned char)cert_in_list(crt, &p->svc->ca);
+	if (s->verify_chain || s->verify_peer) {
+		p->name_bad = !peer_name_ok(crt, p);
+		if (p->name_bad)
+			*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+		if (s->verify_peer && !p->listed)
+			*flags |= MBEDTLS_X509_BADCERT_OTHER;
+	}
+	return 0;
+}
+
+/* mbedTLS's words for verification FLAGS, one line, reasons separated by ';'. */
+static void verify_words(uint32_t flags, char *buf, size_t len)
+{
+	if (mbedtls_x509_crt_verify_info(buf, len, "", flags) < 0)
+		snprintf(buf, len, "flags 0x%x", (unsigned)flags);
+	for (char *nl; (nl = strchr(buf, '\n'));)
+		*nl = *(nl + 1) ? ';' : '\0';
+}
+
+int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char *why, size_t len)
+{
+	const struct tls_svc *t = peer->svc;
+	const struct cfg_service *s = t->cfg;
+	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(ssl);
+	int judged = s->verify_chain || s->verify_peer || t->npins;
+	int required = s->client ? judged : s->require_cert;
+	peer->rule[0] = '\0';
+	if (s->client && t->psk_only)
+		snprintf(peer->psk_identity, sizeof(peer->psk_identity), "%s", t->client_psk->identity);
+	if (s->client && peer->resumed == 1) {
+		/* our own session with this service, judged when it was established; resumption skips the
+		 * checks that would judge it again (the verify callback does not run) */
+		snprintf(peer->rule, sizeof(peer->rule), "resumed session");
+		return 0;
+	}
+	if (!judged && !required) {
+		if (peer->psk_identity[0])
+			snprintf(peer->rule, sizeof(peer->rule), "PSK identity=%s", peer->psk_identity);
+		return 0;
+	}
+	if (!crt) {
+		if (required) {
+			snprintf(why, len, "no certificate presented");
+			return -1;
+		}
+		snprintf(peer->rule, sizeof(peer->rule), "anonymous (requireCert = no)");
+		return 0;
+	}
+	if (!judged) {
+		snprintf(peer->rule, sizeof(peer->rule), "certificate presented (requireCert, not verified)");
+		return 0;
+	}
+	if (s->verify_chain) {
+		uint32_t flags = mbedtls_ssl_get_verify_result(ssl);
+		flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_CN_MISMATCH | MBEDTLS_X509_BADCERT_OTHER); /* ours, below */
+		if (flags) {
+			char words[400];
+			verify_words(flags, words, sizeof(words));
+			snprintf(why, len, "certificate verification failed: %s", words);
+			return -1;
+		}
+	}
+	if (s->verify_peer && !peer->listed) {
+		snprintf(why, len, "verifyPeer: certificate is not in CAfile/CApath");
+		return -1;
+	}
+	if (!peer_name_ok(crt, peer)) {
+		snprintf(why, len, "name check failed: certificate matches no %s",
+			 s->check_host.n || s->check_ip.n || s->check_email.n ? "checkHost/checkIP/checkEmail"
+									       : "name of the connect host or sni");
+		return -1;
+	}
+	if (t->has_rules) {
+		if (!allow_match(crt, t, peer->rule, sizeof(peer->rule))) {
+			char subject[200] = "";
+			mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject);
+			snprintf(why, len, "no allow rule or pin matched (subject \"%s\")", subject);
+			return -1;
+		}
+		peer->cert_ok = 1;
+		return 0;
+	}
+	snprintf(peer->rule, sizeof(peer->rule), "%s", s->verify_chain ? "verifyChain" : "verifyPeer");
+	peer->cert_ok = 1;
+	return 0;
+}
+
+void tls_error(int err, const mbedtls_ssl_context *ssl, char *buf, size_t len)
+{
+	uint32_t flags = ssl ? mbedtls_ssl_get_verify_result(ssl) : 0;
+	/* a refused certificate: mbedTLS's own words for each reason, not its generic error text */
+	if ((err == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || err == MBEDTLS_ERR_SSL_BAD_CERTIFICATE) && flags &&
+	    flags != (uint32_t)-1) {
+		char words[300] = "";
+		uint32_t rest = flags & ~(uint32_t)MBEDTLS_X509_BADCERT_OTHER; /* OTHER is only ever ours */
+		if (rest)
+			verify_words(rest, words, sizeof(words));
+		snprintf(buf, len, "certificate verification failed: %s%s%s", words, rest && (flags & MBEDTLS_X509_BADCERT_OTHER) ? "; " : "",
+			 flags & MBEDTLS_X509_BADCERT_OTHER ? "verifyPeer: certificate is not in CAfile/CApath" : "");
+		return;
+	}
+	mbedtls_strerror(err, buf, len);
+}
+
+void tls_peer_cn(const mbedtls_ssl_context *ssl, char *buf, size_t len)
+{
+	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(ssl);
+	buf[0] = '\0';
+	for (const mbedtls_x509_name *n = crt ? &crt->subject : NULL; n; n = n->next)
+		if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
+			size_t l = n->val.len < len - 1 ? n->val.len : len - 1;
+			memcpy(buf, n->val.p, l);
+			buf[l] = '\0';
+			for (char *p = buf; *p; p++) /* it goes into a header: keep it printable */
+				if ((unsigned char)*p < 0x20)
+					*p = '?';
+			return;
+		}
+}
+
+void tls_peer_subject(const mbedtls_ssl_context *ssl, char *buf, size_t len)
+{
+	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(ssl);
+	buf[0] = '\0';
+	if (crt && mbedtls_x509_dn_gets(buf, len, &crt->subject) < 0)
+		buf[0] = '\0';
+}
