@@ -688,6 +688,15 @@ static int link_secondary(struct cfg *c, struct cfg_service *s, char *why, size_
 	return fail(why, len, "service [%s]: sni: no service named [%.*s]", s->name, (int)(colon - s->sni), s->sni);
 }
 
+const char *cfg_where(const struct cfg_service *s, char *buf, size_t len)
+{
+	if (s->line > 0)
+		snprintf(buf, len, "%s:%d", s->file, s->line);
+	else
+		snprintf(buf, len, "%s", s->file);
+	return buf;
+}
+
 int cfg_finish(struct cfg *c, char *err, size_t errlen)
 {
 	if (c->nsvc == 0 && (c->defaults.n_connect || c->defaults.exec)) {
@@ -702,6 +711,7 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen)
 		return fail(err, errlen, "%s: no services defined", c->file);
 	for (size_t i = 0; i < c->nsvc; i++) {
 		char why[CFG_ERRLEN];
+		c->svc[i].inetd |= c->inetd;
 		if (finish_service(&c->svc[i], why, sizeof(why)) < 0) {
 			if (c->svc[i].line == 0) /* from command-line flags */
 				return fail(err, errlen, "%s: %s", c->file, why);
@@ -804,10 +814,11 @@ bad:
 	return 0;
 }
 
-int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen)
+int cfg_load(const char *path, struct cfg *c, int inetd, char *err, size_t errlen)
 {
 	struct load_ctx L = { .c = c, .err = err, .errlen = errlen };
 	cfg_init(c, path);
+	c->inetd = inetd;
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fail(err, errlen, "%s: %s", path, strerror(errno));

@@ -87,14 +87,20 @@ struct cfg {
 	struct cfg_service *svc;
 	size_t nsvc;
 	int in_section;             /* parser state: a section has started */
+	int inetd;                  /* every service runs on stdin/stdout (--inetd): none needs 'accept' */
 };
 
 /* cfg_init: an empty configuration with stunnel's defaults, named FILE for error messages. */
 void cfg_init(struct cfg *c, const char *file);
 
-/* cfg_load: parse PATH into C (initialised here) and validate it. Returns 0, or -1 with a one-line
- * "file:line: reason" message in ERR; C is then freed. */
-int cfg_load(const char *path, struct cfg *c, char *err, size_t errlen);
+/* cfg_where: where S was configured, for messages: "file:line" of its section, or just "file" when it
+ * has no section line (command-line flags; the one service of a file without sections). Returns BUF. */
+const char *cfg_where(const struct cfg_service *s, char *buf, size_t len);
+
+/* cfg_load: parse PATH into C (initialised here) and validate it; with INETD (--inetd) its services
+ * run on stdin/stdout and need no 'accept'. Returns 0, or -1 with a one-line "file:line: reason"
+ * message in ERR; C is then freed. */
+int cfg_load(const char *path, struct cfg *c, int inetd, char *err, size_t errlen);
 
 /* cfg_set: apply NAME = VALUE (case-insensitive name) to the globals or, when a section has started,
  * to the last service; before the first section service options set the defaults.

@@ -39,10 +39,14 @@ err0:
 	return NULL;
 }
 
-static int same_accept(const struct service *a, const struct service *b)
+/* Has one of the first N new services already claimed listener OLD? (Two accepts for one address bind
+ * only once: the second then fails with EADDRINUSE, as at start.) */
+static int taken(struct service *const *from, size_t n, const struct service *old)
 {
-	return a->cfg->primary < 0 && b->cfg->primary < 0 && a->lfd >= 0 &&
-	       strcmp(a->cfg->accept.host, b->cfg->accept.host) == 0 && strcmp(a->cfg->accept.port, b->cfg->accept.port) == 0;
+	for (size_t k = 0; k < n; k++)
+		if (from[k] == old)
+			return 1;
+	return 0;
 }
 
 int gen_listen(struct generation *g, struct generation *old, char *err, size_t errlen)
@@ -57,7 +61,7 @@ int gen_listen(struct generation *g, struct generation *old, char *err, size_t e
 		if (g->svc[i].cfg->primary >= 0)
 			continue;
 		for (size_t j = 0; old && j < old->nsvc && !from[i]; j++)
-			if (same_accept(&old->svc[j], &g->svc[i]))
+			if (service_listens_for(&old->svc[j], g->svc[i].cfg) && !taken(from, i, &old->svc[j]))
 				from[i] = &old->svc[j];
 		if (from[i])
 			continue;

@@ -2,9 +2,11 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,7 +17,9 @@ static struct {
 	int use_syslog;
 	int to_stream; /* write to file/stderr as well as (or instead of) syslog */
 	int json;      /* per-connection records as JSON */
-} L = { LOG_NOTICE, NULL, 0, 1, 0 };
+	int opened;    /* log_open has run */
+	int stderr_was_client; /* inetd gave us the client's socket as stderr (log_keep_off_client) */
+} L = { LOG_NOTICE, NULL, 0, 1, 0, 0, 0 };
 
 static const char *const level_names[] = { "EMERG", "ALERT", "CRIT", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG" };
 
@@ -37,12 +41,53 @@ int log_open(int level, const char *file, int use_syslog)
 	L.use_syslog = use_syslog;
 	/* with syslog only, stderr is not written (it is /dev/null once daemonized) */
 	L.to_stream = file != NULL || !use_syslog;
+	L.opened = 1;
 	return 0;
+}
+
+int log_keep_off_client(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(STDERR_FILENO, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return 0;
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null < 0 || dup2(null, STDERR_FILENO) < 0)
+		return -1;
+	close(null);
+	L.stderr_was_client = 1;
+	return 1;
+}
+
+void log_startup_error(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!L.stderr_was_client) {
+		fprintf(stderr, "tlswrap: %s\n", msg);
+		return;
+	}
+	if (L.opened && (L.file || L.use_syslog)) {
+		log_msg(LOG_ERR, "%s", msg);
+		return;
+	}
+	openlog("tlswrap", LOG_PID, LOG_DAEMON);
+	syslog(LOG_DAEMON | LOG_ERR, "%s", msg);
+	closelog();
 }
 
 int log_level(void)
 {
 	return L.level;
+}
+
+void log_set_level(int level)
+{
+	L.level = level;
 }
 
 void log_set_json(int on)

@@ -10,8 +10,21 @@
  * cannot be opened (the previous destination stays). */
 int log_open(int level, const char *file, int use_syslog);
 
+/* log_keep_off_client: when stderr is a TCP socket (inetd hands tlswrap the client's connection as
+ * stdin, stdout and stderr), point stderr at /dev/null, so nothing meant for an administrator reaches
+ * the client; log_startup_error then logs instead. Returns 1 when it did, 0 when stderr is something
+ * else, -1 with errno on failure. */
+int log_keep_off_client(void);
+
+/* log_startup_error: an error that stops tlswrap before it serves: "tlswrap: MSG" on stderr, or, after
+ * log_keep_off_client, to the log when it has a file or syslog, else to syslog. */
+void log_startup_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* log_level: the current threshold, so callers can skip building expensive messages. */
 int log_level(void);
+
+/* log_set_level: change the threshold (a reload's `debug`), keeping the destination. */
+void log_set_level(int level);
 
 /* log_set_json: per-connection records as JSON objects (logFormat = json) or text lines. */
 void log_set_json(int on);

@@ -85,13 +85,13 @@ static int parse_args(int argc, char **argv, struct options *o, struct cfg *c)
 			o->force_foreground = 1;
 		} else if (strcmp(a, "-d") == 0) {
 			if (i + 1 >= argc || (o->debug = cfg_parse_level(argv[++i])) < 0) {
-				fprintf(stderr, "tlswrap: -d needs a level 0-7 or emerg..debug\n");
+				log_startup_error("-d needs a level 0-7 or emerg..debug");
 				return -1;
 			}
 		} else if (a[0] == '-' && a[1] == '-' && a[2]) {
 			const char *name = a + 2, *value;
 			if (!cfg_option_known(name)) {
-				fprintf(stderr, "tlswrap: unknown option '%s' (see --help)\n", a);
+				log_startup_error("unknown option '%s' (see --help)", a);
 				return -1;
 			}
 			if (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-'))
@@ -99,32 +99,32 @@ static int parse_args(int argc, char **argv, struct options *o, struct cfg *c)
 			else if (is_bool_option(name))
 				value = "yes";
 			else {
-				fprintf(stderr, "tlswrap: %s needs a value\n", a);
+				log_startup_error("%s needs a value", a);
 				return -1;
 			}
 			if (!o->flags_mode) {
 				o->flags_mode = 1;
 				if (cfg_section(c, "tunnel", 0, err, sizeof(err)) < 0) {
-					fprintf(stderr, "tlswrap: %s\n", err);
+					log_startup_error("%s", err);
 					return -1;
 				}
 			}
 			if (cfg_set_flag(c, name, value, err, sizeof(err)) < 0) {
-				fprintf(stderr, "tlswrap: --%s\n", err);
+				log_startup_error("--%s", err);
 				return -1;
 			}
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "tlswrap: unknown option '%s' (see --help)\n", a);
+			log_startup_error("unknown option '%s' (see --help)", a);
 			return -1;
 		} else if (!o->file) {
 			o->file = a;
 		} else {
-			fprintf(stderr, "tlswrap: more than one configuration file given\n");
+			log_startup_error("more than one configuration file given");
 			return -1;
 		}
 	}
 	if (o->flags_mode && o->file) {
-		fprintf(stderr, "tlswrap: give either a configuration FILE or service options as flags, not both\n");
+		log_startup_error("give either a configuration FILE or service options as flags, not both");
 		return -1;
 	}
 	if (!o->flags_mode && !o->file) {
@@ -145,19 +145,21 @@ static int check_key_modes(const struct generation *g, const struct privs *p, en
 	for (size_t i = 0; i < g->nsvc; i++) {
 		const struct cfg_service *s = g->svc[i].cfg;
 		const char *key = s->key ? s->key : s->cert;
+		char w[300];
 		if (!privs_exposed(key))
 			continue;
+		cfg_where(s, w, sizeof(w));
 		if (when == KEYS_CHECK) {
-			fprintf(stderr, "tlswrap: warning: %s:%d: [%s] key %s is readable by others; tlswrap will not run "
-					"as root with it (chmod o-r)\n", s->file, s->line, s->name, key);
+			log_startup_error("warning: %s: [%s] key %s is readable by others; tlswrap will not run "
+					  "as root with it (chmod o-r)", w, s->name, key);
 			continue;
 		}
 		if (when == KEYS_START)
-			fprintf(stderr, "tlswrap: %s:%d: [%s] key %s is readable by others: refusing to run as root with it "
-					"(chmod o-r)\n", s->file, s->line, s->name, key);
+			log_startup_error("%s: [%s] key %s is readable by others: refusing to run as root with it "
+					  "(chmod o-r)", w, s->name, key);
 		else
-			log_err("reload failed, still serving the previous configuration: %s:%d: [%s] key %s is readable "
-				"by others (chmod o-r)", s->file, s->line, s->name, key);
+			log_err("reload failed, still serving the previous configuration: %s: [%s] key %s is readable "
+				"by others (chmod o-r)", w, s->name, key);
 		return -1;
 	}
 	return 0;
@@ -245,6 +247,24 @@ static int daemonize(void)
 	return 0;
 }
 
+/* Globals that only a restart can change: the process's shape (daemon, pid file, identity, jail) and what
+ * was opened for it (log destination, metrics endpoint). `debug` and `logFormat` apply on reload. */
+#define N_RESTART_ONLY 8
+static const char *const restart_only[N_RESTART_ONLY] = { "foreground", "pid",    "output", "syslog",
+							  "setuid",     "setgid", "chroot", "status" };
+
+static void restart_only_values(const struct cfg_global *g, char v[N_RESTART_ONLY][320])
+{
+	snprintf(v[0], 320, "%d", g->foreground);
+	snprintf(v[1], 320, "%s", g->pid ? g->pid : "");
+	snprintf(v[2], 320, "%s", g->output ? g->output : "");
+	snprintf(v[3], 320, "%d", g->syslog);
+	snprintf(v[4], 320, "%s", g->setuid ? g->setuid : "");
+	snprintf(v[5], 320, "%s", g->setgid ? g->setgid : "");
+	snprintf(v[6], 320, "%s", g->chroot ? g->chroot : "");
+	snprintf(v[7], 320, "%s:%s", g->has_status ? g->status.host : "", g->has_status ? g->status.port : "");
+}
+
 struct signals {
 	int fd;
 	struct loop_io io;
@@ -261,6 +281,8 @@ struct signals {
 	struct privs privs;      /* what the process runs as (for the key check on reload) */
 	struct status_server *status; /* the metrics endpoint, or NULL */
 	int startdir; /* a daemon's start directory, for relative paths on reload (-1: none, or chrooted) */
+	int debug_forced; /* -d on the command line: a reload keeps it */
+	char started_with[N_RESTART_ONLY][320]; /* the file's restart-only globals at start (see reload_globals) */
 };
 
 #define EXPIRY_WARN_DAYS 30
@@ -287,7 +309,8 @@ static void check_expiry(void *ctx)
 }
 
 /* SIGHUP: build the new configuration beside the running one and swap; on any error the running one
- * stays. Connections keep the generation they started under. Global options apply at the next start. */
+ * stays. Connections keep the generation they started under. Of the globals, `debug` and `logFormat` apply at
+ * once, the rest at the next start (reload_globals). */
 static void reload_into(struct signals *s);
 
 static void reload(struct signals *s)
@@ -309,12 +332,31 @@ static void reload(struct signals *s)
 	notify_ready(&s->notify);
 }
 
+/* After a reload: the new `debug` (unless -d set it) and `logFormat` take effect; a restart-only global
+ * that differs from what the process started with is named, so nobody waits for it to apply. */
+static void reload_globals(struct signals *s, const struct cfg_global *g)
+{
+	if (!s->debug_forced && g->debug != log_level()) {
+		log_set_level(g->debug);
+		log_notice("SIGHUP: debug level is now %d", g->debug);
+	}
+	if (g->log_json != log_json_on()) {
+		log_set_json(g->log_json);
+		log_notice("SIGHUP: logFormat is now %s", g->log_json ? "json" : "text");
+	}
+	char now[N_RESTART_ONLY][320];
+	restart_only_values(g, now);
+	for (int i = 0; i < N_RESTART_ONLY; i++)
+		if (strcmp(now[i], s->started_with[i]) != 0)
+			log_warn("SIGHUP: %s differs from the running value; it takes effect at the next start", restart_only[i]);
+}
+
 static void reload_into(struct signals *s)
 {
 	struct runtime *rt = s->rt;
 	struct cfg cfg;
 	char err[CFG_ERRLEN * 2];
-	if (cfg_load(s->config_file, &cfg, err, sizeof(err)) < 0) {
+	if (cfg_load(s->config_file, &cfg, 0, err, sizeof(err)) < 0) {
 		log_err("reload failed, still serving the previous configuration: %s", err);
 		return;
 	}
@@ -341,6 +383,7 @@ static void reload_into(struct signals *s)
 	gen_retire(rt, rt->cur);
 	rt->cur = g;
 	gen_log_services(g);
+	reload_globals(s, &g->cfg.g);
 	log_notice("SIGHUP: configuration reloaded (%zu services; %lu connections carry on)", g->nsvc, rt->nconns);
 	check_expiry(s);
 }
@@ -502,6 +545,8 @@ int main(int argc, char **argv)
 	char *config_file = NULL, *pidfile = NULL, *output = NULL, *chroot_dir = NULL;
 	int status = 1;
 
+	if (log_keep_off_client() < 0) /* inetd: stderr is the client's socket */
+		return 1;
 	cfg_init(&cfg, "command line");
 	int r = parse_args(argc, argv, &o, &cfg);
 	if (r != 0) {
@@ -509,8 +554,9 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 1;
 	}
 	if (o.flags_mode) {
+		cfg.inetd = o.inetd;
 		if (cfg_finish(&cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "tlswrap: %s\n", err);
+			log_startup_error("%s", err);
 			cfg_free(&cfg);
 			return 1;
 		}
@@ -519,16 +565,18 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		/* the daemon runs in /: SIGHUP must find the file where it was at start */
 		config_file = realpath(o.file, NULL);
-		if (cfg_load(config_file ? config_file : o.file, &cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "tlswrap: %s\n", err);
+		if (cfg_load(config_file ? config_file : o.file, &cfg, o.inetd, err, sizeof(err)) < 0) {
+			log_startup_error("%s", err);
 			free(config_file);
 			return 1;
 		}
 	}
 	struct cfg_global *g = &cfg.g;
+	restart_only_values(g, sig.started_with); /* as the file says, before the command line's changes */
+	sig.debug_forced = o.debug >= 0;
 	if (o.inetd || (cfg.nsvc == 1 && cfg.svc[0].inetd)) {
 		if (cfg.nsvc != 1) {
-			fprintf(stderr, "tlswrap: --inetd needs exactly one service, %s has %zu\n", cfg.file, cfg.nsvc);
+			log_startup_error("--inetd needs exactly one service, %s has %zu", cfg.file, cfg.nsvc);
 			goto err0;
 		}
 		o.inetd = 1;
@@ -539,7 +587,7 @@ int main(int argc, char **argv)
 	}
 	/* likewise relative pid and log paths mean the directory tlswrap was started in */
 	if (absolute_path(&g->pid) < 0 || absolute_path(&g->output) < 0) {
-		fprintf(stderr, "tlswrap: %s\n", strerror(errno));
+		log_startup_error("%s", strerror(errno));
 		goto err0;
 	}
 	if (o.force_foreground)
@@ -559,23 +607,23 @@ int main(int argc, char **argv)
 	log_set_json(g->log_json);
 	sig.config_file = config_file;
 	if (log_open(level, o.check ? NULL : output, use_syslog) < 0) {
-		fprintf(stderr, "tlswrap: output %s: %s\n", output, strerror(errno));
+		log_startup_error("output %s: %s", output, strerror(errno));
 		goto err0;
 	}
 	if (privs_resolve(g->setuid, g->setgid, &sig.privs, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tlswrap: %s: %s\n", cfg.file, err);
+		log_startup_error("%s: %s", cfg.file, err);
 		goto err0;
 	}
 	if (tls_lib_init(err, sizeof(err)) < 0) {
-		fprintf(stderr, "tlswrap: %s\n", err);
+		log_startup_error("%s", err);
 		goto err0;
 	}
 	if (!(rt.loop = loop_new())) {
-		fprintf(stderr, "tlswrap: epoll: %s\n", strerror(errno));
+		log_startup_error("epoll: %s", strerror(errno));
 		goto err1;
 	}
 	if (!(rt.cur = gen_build(&rt, &cfg, err, sizeof(err)))) {
-		fprintf(stderr, "tlswrap: %s\n", err);
+		log_startup_error("%s", err);
 		goto err2;
 	}
 	if (check_key_modes(rt.cur, &sig.privs, o.check ? KEYS_CHECK : KEYS_START) < 0)
@@ -592,7 +640,7 @@ int main(int argc, char **argv)
 	}
 	struct activation inherited;
 	if (activation_collect(&inherited, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tlswrap: socket activation: %s\n", err);
+		log_startup_error("socket activation: %s", err);
 		activation_done(&inherited);
 		goto err3;
 	}
@@ -601,11 +649,11 @@ int main(int argc, char **argv)
 	rt.inherited = NULL;
 	activation_done(&inherited);
 	if (r < 0) {
-		fprintf(stderr, "tlswrap: %s\n", err);
+		log_startup_error("%s", err);
 		goto err3;
 	}
 	if (has_status && status_open(&sig.status, &rt, &status_addr, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tlswrap: %s\n", err);
+		log_startup_error("%s", err);
 		goto err3;
 	}
 	raise_nofile();
@@ -620,7 +668,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (pidfile && access_pidfile(pidfile) < 0) {
-		fprintf(stderr, "tlswrap: pid file %s: %s\n", pidfile, strerror(errno));
+		log_startup_error("pid file %s: %s", pidfile, strerror(errno));
 		goto err3;
 	}
 	/* a daemon leaves its start directory; a chrooted one must not keep a way back out */

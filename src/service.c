@@ -123,7 +123,8 @@ err1:
 err0:
 	free(sv->targets);
 	sv->targets = NULL;
-	snprintf(err, errlen, "%s:%d: [%s] %s", s->file, s->line, s->name, why);
+	char where[300];
+	snprintf(err, errlen, "%s: [%s] %s", cfg_where(s, where, sizeof(where)), s->name, why);
 	return -1;
 }
 
@@ -181,10 +182,18 @@ static int bind_one(const struct sockaddr *sa, socklen_t len, int v6only, int *o
 	return 0;
 }
 
+/* The address a named accept host binds: the first that getaddrinfo gives for listening. */
+static int accept_lookup(const struct cfg_addr *a, struct addrinfo **res)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	return getaddrinfo(a->host, a->port, &hints, res);
+}
+
 int service_listen(struct service *sv, char *err, size_t errlen)
 {
 	const struct cfg_addr *a = &sv->cfg->accept;
 	const struct cfg_service *s = sv->cfg;
+	char where[300];
 	int fd = -1;
 	if (!a->host[0]) {
 		/* a bare port: every address, IPv6 and IPv4 on one socket where the host has IPv6 */
@@ -194,10 +203,10 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 		if (bind_one((struct sockaddr *)&in6, sizeof(in6), 0, &fd) < 0 && errno == EAFNOSUPPORT)
 			bind_one((struct sockaddr *)&in, sizeof(in), 0, &fd);
 	} else {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res;
-		int rc = getaddrinfo(a->host, a->port, &hints, &res);
+		struct addrinfo *res;
+		int rc = accept_lookup(a, &res);
 		if (rc) {
-			snprintf(err, errlen, "%s:%d: [%s] accept %s:%s: %s", s->file, s->line, s->name, a->host, a->port,
+			snprintf(err, errlen, "%s: [%s] accept %s:%s: %s", cfg_where(s, where, sizeof(where)), s->name, a->host, a->port,
 				 gai_strerror(rc));
 			return -1;
 		}
@@ -205,7 +214,7 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 		freeaddrinfo(res);
 	}
 	if (fd < 0) {
-		snprintf(err, errlen, "%s:%d: [%s] accept %s%s%s: %s", s->file, s->line, s->name, a->host,
+		snprintf(err, errlen, "%s: [%s] accept %s%s%s: %s", cfg_where(s, where, sizeof(where)), s->name, a->host,
 			 a->host[0] ? ":" : "", a->port, strerror(errno));
 		return -1;
 	}
@@ -216,6 +225,25 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 	}
 	sv->lfd = fd;
 	return 0;
+}
+
+int service_listens_for(const struct service *old, const struct cfg_service *s)
+{
+	const struct cfg_addr *was = &old->cfg->accept, *now = &s->accept;
+	if (old->lfd < 0 || old->cfg->primary >= 0 || s->primary >= 0)
+		return 0;
+	if (strcmp(was->host, now->host) == 0 && atoi(was->port) == atoi(now->port))
+		return 1;
+	if (!was->host[0] || !now->host[0]) /* a bare port listens on both families: not a named address */
+		return 0;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	struct addrinfo *res;
+	if (getsockname(old->lfd, (struct sockaddr *)&bound, &blen) < 0 || accept_lookup(now, &res) != 0)
+		return 0;
+	int same = res->ai_addrlen == blen && memcmp(res->ai_addr, &bound, blen) == 0;
+	freeaddrinfo(res);
+	return same;
 }
 
 void service_adopt_listener(struct service *sv, struct service *from)

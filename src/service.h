@@ -82,6 +82,10 @@ int service_listen(struct service *sv, char *err, size_t errlen);
 /* service_listen_fd: listen on FD, an already listening socket (socket activation). */
 void service_listen_fd(struct service *sv, int fd);
 
+/* service_listens_for: does OLD's listener already listen where S's accept asks (the same text, or a
+ * host name that resolves to the address it is bound to)? A reload then carries it over. */
+int service_listens_for(const struct service *old, const struct cfg_service *s);
+
 /* service_adopt_listener: take FROM's listening socket (a reload that kept the accept address);
  * FROM no longer listens. */
 void service_adopt_listener(struct service *sv, struct service *from);

@@ -89,6 +89,15 @@ eventually() {
 	done
 }
 
+# mark_log FILE, then wait_log_since_mark FILE PATTERN: as wait_log, for lines written after the mark
+mark_log() { LOG_MARK=$(wc -l <"$1"); }
+since_mark() { tail -n +$((LOG_MARK + 1)) "$1" | grep -Eq -- "$2"; }
+wait_log_since_mark() {
+	eventually since_mark "$1" "$2" && return 0
+	echo "# no line matching '$2' in $1 after line $LOG_MARK" >&2
+	return 1
+}
+
 # make_pki: a test CA and certificates in $T/pki (EC P-256):
 #   ca.crt/key, server.crt/key (localhost, 127.0.0.1), client.crt/key (CN=client),
 #   other-ca.crt with other.crt/key (an untrusted chain for localhost), wrong.crt/key (CN=wrong.example)

@@ -26,7 +26,24 @@ check "server mode: a TLS client is served through inetd" python3 "$TESTS_SRCDIR
 check "logged to the output file, not onto the client's socket" wait_log "$T/inetd.log" '\[inetd\] #1 .*established TLSv1\.3'
 inetd_child_gone() { ! pgrep -f "^$TLSWRAP $T/inetd.conf" >/dev/null; }
 check "tlswrap exits when the connection ends" eventually inetd_child_gone
-# client mode through --inetd with a sectioned file, to a tlswrap server
+# an error before serving goes to the log, never onto the client's socket (inetd made it stderr)
+I4=$(free_port); I5=$(free_port)
+printf 'output = %s/inetd4.log\ncert = %s/missing.crt\nkey = %s\nconnect = 127.0.0.1:%s\n' "$T" "$PKI" "$PKI/server.key" "$E" \
+	>"$T/inetd4.conf"
+printf 'cert = %s\nbogus = 1\nconnect = 127.0.0.1:%s\n' "$PKI/server.crt" "$E" >"$T/inetd5.conf"
+inetd "$I4" "$TLSWRAP" "$T/inetd4.conf"
+inetd "$I5" "$TLSWRAP" "$T/inetd5.conf"
+read_all() { python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)
+data = b''
+while chunk := s.recv(4096):
+    data += chunk
+print(repr(data))" "$1"; }
+check "a certificate error: the client reads nothing" test "$(read_all "$I4")" = "b''"
+check "and the error is in the output file" wait_log "$T/inetd4.log" "ERROR $T/inetd4.conf: \\[inetd\\] cert $PKI/missing.crt: No such file"
+check "a configuration error before the log is open: the client reads nothing either" test "$(read_all "$I5")" = "b''"
+# client mode through --inetd with a sectioned file (no accept needed), to a tlswrap server
 cat >"$T/srv.conf" <<CONF
 foreground = yes
 [srv]
@@ -36,7 +53,7 @@ cert = $PKI/server.crt
 key = $PKI/server.key
 CONF
 start_tlswrap "$T/srv.conf" || not_ok "server starts"
-printf 'output = %s/inetd2.log\n[c]\nclient = yes\naccept = 1\nconnect = localhost:%s\nCAfile = %s\n' "$T" "$S" "$PKI/ca.crt" >"$T/cli.conf"
+printf 'output = %s/inetd2.log\n[c]\nclient = yes\nconnect = localhost:%s\nCAfile = %s\n' "$T" "$S" "$PKI/ca.crt" >"$T/cli.conf"
 inetd "$I2" "$TLSWRAP" --inetd "$T/cli.conf"
 check "client mode with --inetd: plaintext in, TLS out" python3 "$TESTS_SRCDIR/integration/tls_client.py" line "$I2"
 out=$(printf 'foreground = yes\n[a]\naccept = 1\nconnect = 2\ncert = %s\n[b]\naccept = 3\nconnect = 4\ncert = %s\n' "$PKI/server.crt" "$PKI/server.crt" >"$T/two.conf"; "$TLSWRAP" --inetd "$T/two.conf" 2>&1 </dev/null)

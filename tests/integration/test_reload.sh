@@ -6,11 +6,12 @@ PY="python3 $TESTS_SRCDIR/integration/tls_client.py"
 make_pki
 E=$(free_port); S=$(free_port); C=$(free_port); A=$(free_port)
 echo_server "$E"
-write_conf() { # write_conf CERT-NAME [extra services]
+write_conf() { # write_conf CERT-NAME [extra services]; $GLOBALS and $SRV_HOST change the head
 	cat >"$T/reload.conf" <<CONF
 foreground = yes
+${GLOBALS:-}
 [srv]
-accept = 127.0.0.1:$S
+accept = ${SRV_HOST:-127.0.0.1}:$S
 connect = 127.0.0.1:$E
 cert = $PKI/$1.crt
 key = $PKI/$1.key
@@ -74,6 +75,12 @@ printf '[broken]\naccept = nonsense port\n' >>"$T/reload.conf"
 kill -HUP "$TLSWRAP_PID"
 check "broken reload: refused with file:line" wait_log "$LOG" "reload failed, still serving the previous configuration: $T/reload.conf:[0-9]+: "
 check "broken reload: still the first certificate" test "$(subject)" = "CN = localhost"
+# a file that lost its sections describes an inetd service: no daemon can reload into that
+printf 'cert = %s\nkey = %s\nconnect = 127.0.0.1:%s\n' "$PKI/server.crt" "$PKI/server.key" "$E" >"$T/reload.conf"
+kill -HUP "$TLSWRAP_PID"
+check "sectionless reload: refused" \
+	wait_log "$LOG" "reload failed, still serving the previous configuration: $T/reload.conf has no sections \(inetd mode\)"
+check "sectionless reload: still serving" test "$(subject)" = "CN = localhost"
 
 # 2. a good one: another certificate, and a service added
 write_conf wrong "[added]
@@ -92,6 +99,26 @@ write_conf server
 kill -HUP "$TLSWRAP_PID"
 wait_log "$LOG" 'SIGHUP: configuration reloaded \(2 services'
 check "removed service no longer listens" bash -c "! python3 -c \"import socket; socket.create_connection(('127.0.0.1', $A), 2)\" 2>/dev/null"
+
+# 4. globals: debug and logFormat apply at once, a restart-only one is named; the same address under
+#    another name keeps its listener (the steady loop above would see a refusal otherwise)
+same_addr=$(python3 -c "import socket; print(socket.getaddrinfo('localhost', $S, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][4][0])")
+GLOBALS="debug = debug
+logFormat = json
+pid = $T/later.pid" SRV_HOST=$([ "$same_addr" = 127.0.0.1 ] && echo localhost || echo 127.0.0.1) write_conf server
+mark_log "$LOG"
+kill -HUP "$TLSWRAP_PID"
+# both listening at once is impossible: success means the listener was carried over
+check "accept = localhost:P after 127.0.0.1:P: the reload succeeds, keeping the listener" \
+	wait_log_since_mark "$LOG" 'SIGHUP: configuration reloaded \(2 services'
+check "globals: debug applies at once" wait_log "$LOG" 'SIGHUP: debug level is now 7'
+check "globals: logFormat applies at once" wait_log "$LOG" 'SIGHUP: logFormat is now json'
+check "globals: a changed pid is named as needing a restart" \
+	wait_log "$LOG" 'WARN SIGHUP: pid differs from the running value; it takes effect at the next start'
+check "globals: and not written" test ! -e "$T/later.pid"
+$PY tls "$S" "$PKI/ca.crt" >/dev/null
+check "globals: connection records are JSON now" wait_log "$LOG" '"event":"close","service":"srv"'
+check "globals: debug lines are logged now" wait_log "$LOG" 'DEBUG \[srv\] #[0-9]+ 127\.0\.0\.1:[0-9]+: accepted'
 touch "$T/steady.stop"
 wait "$STEADY"
 check "no connection refused during the reloads ($(cat "$T/steady.out"))" grep -q 'refused 0$' "$T/steady.out"

@@ -17,7 +17,7 @@
 static char path[64];
 
 /* Write TEXT to a new file in /tmp and cfg_load it into C; the file is gone on return. */
-static int load_str(const char *text, struct cfg *c, char *err)
+static int load_str_mode(const char *text, struct cfg *c, int inetd, char *err)
 {
 	snprintf(path, sizeof(path), "/tmp/tlswrap-test-XXXXXX");
 	int fd = mkstemp(path);
@@ -29,9 +29,14 @@ static int load_str(const char *text, struct cfg *c, char *err)
 		unlink(path);
 		ck_abort_msg("write %s: %s", path, strerror(errno));
 	}
-	int r = cfg_load(path, c, err, CFG_ERRLEN);
+	int r = cfg_load(path, c, inetd, err, CFG_ERRLEN);
 	unlink(path);
 	return r;
+}
+
+static int load_str(const char *text, struct cfg *c, char *err)
+{
+	return load_str_mode(text, c, 0, err);
 }
 
 /* Load TEXT, which must be valid, into C. */
@@ -455,6 +460,38 @@ START_TEST(err_missing_accept)
 }
 END_TEST
 
+/* --inetd: a sectioned file's service runs on stdin/stdout and needs no accept; other errors still count */
+START_TEST(inetd_flag_needs_no_accept)
+{
+	struct cfg c;
+	char err[CFG_ERRLEN] = "";
+	ck_assert_msg(load_str_mode("[c]\nclient = yes\nconnect = 443\n", &c, 1, err) == 0, "cfg_load: %s", err);
+	ck_assert_uint_eq(c.nsvc, 1);
+	ck_assert_int_eq(c.svc[0].inetd, 1);
+	cfg_free(&c);
+	ck_assert_int_eq(load_str_mode("[c]\nclient = yes\n", &c, 1, err), -1);
+	ck_assert_msg(strstr(err, "service [c] has no 'connect'"), "got: %s", err);
+	ck_assert_int_eq(load_str_mode("[c]\nclient = yes\nconnect = 443\n", &c, 0, err), -1);
+	ck_assert_msg(strstr(err, "service [c] has no 'accept'"), "got: %s", err);
+}
+END_TEST
+
+/* Messages name file:line of the section, or only the file where there is no section line. */
+START_TEST(where_names_file_and_line)
+{
+	struct cfg c;
+	char w[300];
+	load_ok("cert = /c\nconnect = 80\n", &c); /* inetd mode: no section */
+	ck_assert_str_eq(cfg_where(&c.svc[0], w, sizeof(w)), path);
+	cfg_free(&c);
+	load_ok("\n[a]\naccept = 1\nconnect = 2\ncert = /c\n", &c);
+	char want[80];
+	snprintf(want, sizeof(want), "%s:2", path);
+	ck_assert_str_eq(cfg_where(&c.svc[0], w, sizeof(w)), want);
+	cfg_free(&c);
+}
+END_TEST
+
 START_TEST(err_missing_connect)
 {
 	const char *t = "[a]\naccept = 1\ncert = /c\n";
@@ -598,7 +635,7 @@ START_TEST(err_nonexistent_file)
 	struct cfg c;
 	char err[CFG_ERRLEN] = "";
 	const char *missing = "/nonexistent-tlswrap-dir/tlswrap.conf";
-	ck_assert_int_eq(cfg_load(missing, &c, err, sizeof(err)), -1);
+	ck_assert_int_eq(cfg_load(missing, &c, 0, err, sizeof(err)), -1);
 	ck_assert_msg(strncmp(err, missing, strlen(missing)) == 0 && err[strlen(missing)] == ':',
 		      "message should start with the path: '%s'", err);
 	ck_assert_msg(strstr(err, strerror(ENOENT)) != NULL, "message should give the reason: '%s'", err);
@@ -1291,6 +1328,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, err_bad_timeout);
 	tcase_add_test(tc, err_global_after_section);
 	tcase_add_test(tc, err_missing_accept);
+	tcase_add_test(tc, inetd_flag_needs_no_accept);
+	tcase_add_test(tc, where_names_file_and_line);
 	tcase_add_test(tc, err_missing_connect);
 	tcase_add_test(tc, err_server_without_cert);
 	tcase_add_test(tc, err_key_without_cert);
