@@ -175,6 +175,10 @@ static void raise_nofile(void)
 	}
 }
 
+/* The pid file's directory, held open from the write on so that the file can be removed at exit
+ * after a chroot has hidden the path. */
+static int pidfile_dir = -1;
+
 /* Write the pid file atomically: a temporary file renamed into place. */
 static int write_pidfile(const char *path)
 {
@@ -188,7 +192,23 @@ static int write_pidfile(const char *path)
 		unlink(tmp);
 		return -1;
 	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path); /* absolute_path made it /... */
+	pidfile_dir = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return 0;
+}
+
+/* Remove the pid file at exit, through the directory opened when it was written. After setuid the
+ * new user needs write access to that directory; if it has none, say so rather than leave a
+ * stale file silently. */
+static void remove_pidfile(const char *path)
+{
+	const char *base = strrchr(path, '/') + 1;
+	if (pidfile_dir >= 0 ? unlinkat(pidfile_dir, base, 0) < 0 : unlink(path) < 0)
+		log_warn("pid file %s not removed: %s", path, strerror(errno));
+	if (pidfile_dir >= 0)
+		close(pidfile_dir);
+	pidfile_dir = -1;
 }
 
 /* Replace a relative *PATH with one anchored at the current directory. */
@@ -716,7 +736,7 @@ int main(int argc, char **argv)
 	loop_timer_cancel(&sig.tick);
 	conn_close_all(&rt, "shutting down");
 	if (pidfile)
-		unlink(pidfile);
+		remove_pidfile(pidfile);
 	log_notice("tlswrap stopped");
 err4:
 	if (sig.fd >= 0) {

@@ -109,6 +109,26 @@ chroot = $T/jail"
 		test "$(ps -o user= -p "$TLSWRAP_PID" | tr -d ' ')" = nobody -a "$(ps -o group= -p "$TLSWRAP_PID" | tr -d ' ')" = nogroup
 	check "chroot: confined to the jail" test "$(readlink /proc/"$TLSWRAP_PID"/root)" = "$T/jail"
 	check "still serves after dropping privileges" python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$S3" "$PKI/ca.crt"
+	kill "$TLSWRAP_PID"
+	# a daemon: pid file written as root, removed at exit through the directory held open (the
+	# jail hides the path) when the new user may write there, and a warning when it may not
+	for who in nobody root; do
+		mkdir -p "$T/run-$who"; chown "$who" "$T/run-$who"
+		S5=$(free_port)
+		printf 'pid = %s/run-%s/t.pid\noutput = %s/daemon-%s.log\nsetuid = nobody\nsetgid = nogroup\nchroot = %s/jail\n[srv]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
+			"$T" "$who" "$T" "$who" "$T" "$S5" "$E" "$PKI/server.crt" "$PKI/server.key" >"$T/daemon-$who.conf"
+		"$TLSWRAP" "$T/daemon-$who.conf"
+		check "daemon, pid directory owned by $who: pid file written" wait_log "$T/run-$who/t.pid" '^[0-9]+$'
+		DPID=$(cat "$T/run-$who/t.pid" 2>/dev/null || echo 0); PIDS+=("$DPID")
+		check "daemon, pid directory owned by $who: the process runs as nobody" \
+			test "$(ps -o user= -p "$DPID" | tr -d ' ')" = nobody
+		check "daemon, pid directory owned by $who: serves" python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$S5" "$PKI/ca.crt"
+		kill -TERM "$DPID"
+		wait_log "$T/daemon-$who.log" 'tlswrap stopped'
+	done
+	check "pid file removed from a directory the new user may write, despite the chroot" test ! -e "$T/run-nobody/t.pid"
+	check "pid file left in a root-only directory: said in the log" \
+		grep -q "WARN pid file $T/run-root/t.pid not removed: Permission denied" "$T/daemon-root.log"
 	out=$("$TLSWRAP" --check "$T/privs.conf" 2>&1); rc=$?
 	conf "$T/badgroup.conf" "$S3" "setgid = no-such-group-here"
 	out=$("$TLSWRAP" -f "$T/badgroup.conf" 2>&1); rc=$?
