@@ -85,6 +85,25 @@ START_TEST(lookup_openssl_names)
 			 MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256);
 	ck_assert_int_eq(suites_lookup("ecdhe-ecdsa-aes256-gcm-sha384"),
 			 MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384);
+	/* CBC with SHA-1, PSK and CCM names, which follow no pattern a program could derive */
+	ck_assert_int_eq(suites_lookup("ECDHE-RSA-AES128-SHA"), MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA);
+	ck_assert_int_eq(suites_lookup("AES256-SHA"), MBEDTLS_TLS_RSA_WITH_AES_256_CBC_SHA);
+	ck_assert_int_eq(suites_lookup("PSK-AES128-GCM-SHA256"), MBEDTLS_TLS_PSK_WITH_AES_128_GCM_SHA256);
+	ck_assert_int_eq(suites_lookup("ECDHE-PSK-CHACHA20-POLY1305"),
+			 MBEDTLS_TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256);
+	ck_assert_int_eq(suites_lookup("PSK-AES128-CBC-SHA"), MBEDTLS_TLS_PSK_WITH_AES_128_CBC_SHA);
+	ck_assert_int_eq(suites_lookup("ECDHE-ECDSA-AES128-CCM8"), MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
+	ck_assert_int_eq(suites_lookup("ECDHE-ARIA128-GCM-SHA256"), MBEDTLS_TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256);
+}
+END_TEST
+
+/* Suites mbedTLS does not have stay unknown under their OpenSSL names too. */
+START_TEST(lookup_openssl_names_mbedtls_lacks)
+{
+	const char *bad[] = { "ECDHE-RSA-DES-CBC3-SHA", "DES-CBC3-SHA", "SRP-AES-128-CBC-SHA", "ADH-AES128-SHA",
+			      "ECDHE-RSA-AES128-SHA " };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(suites_lookup(bad[i]) == 0, "'%s' should be unknown", bad[i]);
 }
 END_TEST
 
@@ -303,6 +322,7 @@ static Suite *suites_suite(void)
 	tcase_add_test(tc, lookup_iana_names);
 	tcase_add_test(tc, lookup_iana_tls13_names_ignore_case);
 	tcase_add_test(tc, lookup_openssl_names);
+	tcase_add_test(tc, lookup_openssl_names_mbedtls_lacks);
 	tcase_add_test(tc, lookup_unknown);
 	tcase_add_test(tc, lookup_very_long_name);
 	suite_add_tcase(s, tc);
