@@ -807,6 +807,8 @@ static int cfg_ini_handler(void *user, const char *section, const char *name, co
 	}
 	if (cfg_set(L->c, name, value, why, sizeof(why)) < 0)
 		goto bad;
+	if (strcasecmp(name, "status") == 0)
+		L->c->g.status_line = line;
 	return 1;
 bad:
 	L->failed = 1;

@@ -77,6 +77,7 @@ struct cfg_global {
 	char *setuid, *setgid, *chroot; /* user and group (names or numbers) to run as, directory to confine to */
 	int log_json;   /* logFormat = json */
 	struct cfg_addr status; /* the metrics endpoint (host "" = 127.0.0.1) */
+	int status_line;        /* where `status` was set, for its bind error */
 	int has_status;
 };
 

@@ -620,7 +620,7 @@ int main(int argc, char **argv)
 	pidfile = g->pid ? strdup(g->pid) : NULL;
 	output = g->output ? strdup(g->output) : NULL;
 	chroot_dir = g->chroot ? strdup(g->chroot) : NULL;
-	int foreground = g->foreground, has_status = g->has_status;
+	int foreground = g->foreground, has_status = g->has_status, status_line = g->status_line;
 	struct cfg_addr status_addr = g->status;
 	sig.use_syslog = use_syslog;
 	sig.output = output;
@@ -673,7 +673,10 @@ int main(int argc, char **argv)
 		goto err3;
 	}
 	if (has_status && status_open(&sig.status, &rt, &status_addr, err, sizeof(err)) < 0) {
-		log_startup_error("%s", err);
+		if (status_line > 0)
+			log_startup_error("%s:%d: %s", rt.cur->cfg.file, status_line, err);
+		else
+			log_startup_error("%s", err);
 		goto err3;
 	}
 	raise_nofile();

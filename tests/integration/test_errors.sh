@@ -133,6 +133,13 @@ check "accept address in use: exit 1 with file:line and errno text" \
 check "accept address in use: exit status 1" test "$rc" -eq 1
 out=$(timeout 5 "$TLSWRAP" --check "$T/inuse.conf" 2>&1); rc=$?
 check "--check validates without binding (address in use is fine)" test "$rc" -eq 0
+# the status endpoint's address in use: the same, naming the line of `status`
+Q=$(free_port)
+printf 'foreground = yes\n\nstatus = 127.0.0.1:%s\n[s]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
+	"$P" "$Q" "$B" "$PKI/server.crt" "$PKI/server.key" >"$T/statusinuse.conf"
+out=$(timeout 5 "$TLSWRAP" "$T/statusinuse.conf" 2>&1); rc=$?
+check "status address in use: exit 1 with file:line and errno text" \
+	test "$rc" -eq 1 -a "$out" = "tlswrap: $T/statusinuse.conf:3: status 127.0.0.1:$P: Address already in use"
 
 # command-line flags
 out=$(timeout 5 "$TLSWRAP" --client --accept 127.0.0.1:$P 2>&1); rc=$?
