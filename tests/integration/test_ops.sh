@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Running as a service: SIGTERM lets connections finish, a second SIGTERM exits at once, SIGUSR2
-# lists connections, privileges are dropped after binding, and exposed keys stop a root process.
+# Running as a service: SIGTERM and SIGINT let connections finish, a second SIGTERM exits at once,
+# SIGUSR2 lists connections, JSON records, syslog, certificate expiry warnings at start and reload,
+# privileges are dropped after binding, and exposed keys stop a root process.
 . "$(dirname "$0")/lib.sh"
 make_pki
 E=$(free_port); S=$(free_port)
@@ -29,6 +30,13 @@ PY
 	PIDS+=("$HOLD_PID")
 }
 
+# reap PID: wait up to 10 s for PID to exit, its status then in $rc; one that stays is killed, rc=255
+# (a plain wait would hang the test when a signal is lost)
+gone() { local st; st=$(ps -o stat= -p "$1"); [ -z "$st" ] || [ "${st#Z}" != "$st" ]; }
+reap() {
+	if eventually gone "$1"; then wait "$1"; rc=$?; else kill -KILL "$1"; wait "$1"; rc=255; fi
+}
+
 # -- SIGTERM drains -----------------------------------------------------------------------------
 conf "$T/drain.conf" "$S"
 start_tlswrap "$T/drain.conf" || { not_ok "tlswrap starts"; finish; }
@@ -41,7 +49,7 @@ kill -TERM "$TLSWRAP_PID"
 check "SIGTERM: stops accepting, says it waits" wait_log "$LOG" 'no longer accepting; waiting up to 60s for 1 connections'
 check "SIGTERM: new connections are refused" bash -c "! python3 -c \"import socket; socket.create_connection(('127.0.0.1', $S), 2)\" 2>/dev/null"
 check "SIGTERM: the open connection finishes its work" wait_log "$T/hold.out" '^after$' 10
-wait "$TLSWRAP_PID"; rc=$?
+reap "$TLSWRAP_PID"
 check "SIGTERM: exits 0 once the last connection closed" test "$rc" -eq 0
 check "SIGTERM: the connection closed normally" grep -q '\[srv\] #1 .*closed (' "$LOG"
 
@@ -55,9 +63,25 @@ kill -TERM "$TLSWRAP_PID"
 wait_log "$T/twice.conf.log" 'no longer accepting'
 kill -TERM "$TLSWRAP_PID"
 t0=$SECONDS
-wait "$TLSWRAP_PID"; rc=$?
+reap "$TLSWRAP_PID"
 check "second SIGTERM: exits at once, status 0" test "$rc" -eq 0 -a $((SECONDS - t0)) -le 5
 check "second SIGTERM: logged" grep -q 'Terminated again: exiting now' "$T/twice.conf.log"
+
+# -- SIGINT drains like SIGTERM --------------------------------------------------------------------
+# (a background job of a script starts with SIGINT ignored: this also checks that tlswrap still gets it)
+S8=$(free_port)
+conf "$T/int.conf" "$S8"
+start_tlswrap "$T/int.conf" || not_ok "SIGINT instance starts"
+hold "$S8" 2 "$T/hold-int.out"
+wait_log "$T/hold-int.out" '^before$'
+kill -INT "$TLSWRAP_PID"
+check "SIGINT: stops accepting, says it waits" wait_log "$T/int.conf.log" 'Interrupt: no longer accepting; waiting up to 60s for 1 connections'
+check "SIGINT: new connections are refused" bash -c "! python3 -c \"import socket; socket.create_connection(('127.0.0.1', $S8), 2)\" 2>/dev/null"
+check "SIGINT: the open connection finishes its work" wait_log "$T/hold-int.out" '^after$' 10
+reap "$TLSWRAP_PID"
+check "SIGINT: exits 0 once the last connection closed" test "$rc" -eq 0
+check "SIGINT: the connection closed by the client, not cut off" \
+	eval "grep -q '\[srv\] #1 .*closed (' '$T/int.conf.log' && ! grep -q 'shutting down' '$T/int.conf.log'"
 
 # -- logFormat = json ------------------------------------------------------------------------------
 S6=$(free_port)
@@ -83,6 +107,50 @@ for c in closes:
 assert any(c["reason"].startswith("TLS handshake failed") for c in closes), closes
 PY
 kill "$TLSWRAP_PID"
+# the optional fields of an open record: a client certificate checked against the CA and an allow
+# rule, ALPN and SNI
+S7=$(free_port)
+printf 'foreground = yes\nlogFormat = json\n[mtls]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\nCAfile = %s\nrequireCert = yes\nverifyChain = yes\nallowCN = client\nalpn = http/1.1\n' \
+	"$S7" "$E" "$PKI/server.crt" "$PKI/server.key" "$PKI/ca.crt" >"$T/json-mtls.conf"
+start_tlswrap "$T/json-mtls.conf" || not_ok "json mTLS instance starts"
+check "logFormat = json: a client with a certificate, SNI and ALPN gets through" python3 - "$S7" "$PKI" <<'PY'
+import socket, ssl, sys
+port, pki = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=pki + "/ca.crt")
+ctx.load_cert_chain(pki + "/client.crt", pki + "/client.key")
+ctx.set_alpn_protocols(["http/1.1"])
+with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost") as s:
+    assert s.selected_alpn_protocol() == "http/1.1", s.selected_alpn_protocol()
+    s.sendall(b"mtls\n")
+    got = b""
+    while not got.endswith(b"\n"):
+        chunk = s.recv(100)
+        assert chunk, got
+        got += chunk
+    assert got == b"mtls\n", got
+PY
+wait_log "$T/json-mtls.conf.log" '"event":"close"'
+CLIENT_SERIAL=$(openssl x509 -in "$PKI/client.crt" -noout -serial | sed 's/^serial=//')
+check "logFormat = json: the open record carries sni, alpn, peer_subject, peer_serial and rule" \
+	python3 - "$T/json-mtls.conf.log" "$CLIENT_SERIAL" <<'PY'
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+opens = [r for r in records if r["event"] == "open"]
+assert len(opens) == 1, records
+o = opens[0]
+assert o["service"] == "mtls" and o["level"] == "notice", o
+assert o.get("sni") == "localhost", o
+assert o.get("alpn") == "http/1.1", o
+assert "CN=client" in o.get("peer_subject", ""), o
+# hexadecimal bytes separated by colons, the same number as openssl's
+serial = o.get("peer_serial", "")
+assert serial and all(len(b) == 2 for b in serial.split(":")), o
+assert int(serial.replace(":", ""), 16) == int(sys.argv[2], 16), (serial, sys.argv[2])
+assert o.get("rule") == "allowCN=client", o
+closes = [r for r in records if r["event"] == "close"]
+assert len(closes) == 1 and closes[0]["conn"] == o["conn"], records
+PY
+kill "$TLSWRAP_PID"
 
 # -- certificate expiry warning ---------------------------------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/soon.key" -out "$T/soon.crt" \
@@ -93,7 +161,83 @@ printf 'foreground = yes\n[soon]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\
 start_tlswrap "$T/soon.conf" || not_ok "expiring instance starts"
 check "a certificate expiring within 30 days is warned about at start" \
 	wait_log "$T/soon.conf.log" "WARN \[soon\] certificate $T/soon.crt expires in 5 days"
+mark_log "$T/soon.conf.log"
+kill -HUP "$TLSWRAP_PID"
+check "the expiry warning comes again after a reload" \
+	wait_log_since_mark "$T/soon.conf.log" "WARN \[soon\] certificate $T/soon.crt expires in 5 days"
+check "the reload that brought it succeeded, and it warned once per load" \
+	test "$(grep -c 'SIGHUP: configuration reloaded' "$T/soon.conf.log")" -eq 1 \
+	-a "$(grep -c "certificate $T/soon.crt expires in" "$T/soon.conf.log")" -eq 2
 kill "$TLSWRAP_PID"
+
+# -- syslog = yes -----------------------------------------------------------------------------------
+# No syslog daemon here: when /dev/log is absent and we are root, a datagram socket of our own stands
+# in for it, and is removed at exit whatever happens. A real /dev/log is never touched.
+SINK_PY='
+import os, signal, socket, sys
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    s.bind(path)
+except OSError as e:
+    open(out, "a").write("# cannot bind %s: %s\n" % (path, e))
+    sys.exit(1)
+ino = os.stat(path).st_ino
+def bye(*_):
+    raise SystemExit(0)
+signal.signal(signal.SIGTERM, bye)
+try:
+    with open(out, "a", buffering=1) as f:
+        f.write("# bound %d\n" % ino)
+        while True:
+            f.write(s.recv(65536).decode(errors="replace").replace("\n", "\\n") + "\n")
+finally:
+    try:
+        if os.stat(path).st_ino == ino:
+            os.unlink(path)
+    except OSError:
+        pass
+'
+DEVLOG_INO=
+# remove our /dev/log (only if it is still ours) after lib.sh has stopped every process
+devlog_cleanup() {
+	if [ -n "$DEVLOG_INO" ] && [ -S /dev/log ] && [ "$(stat -c %i /dev/log)" = "$DEVLOG_INO" ]; then
+		rm -f /dev/log
+	fi
+	DEVLOG_INO=
+}
+trap 'cleanup; devlog_cleanup' EXIT
+if [ -e /dev/log ] || [ -L /dev/log ]; then
+	echo "# skip syslog checks: /dev/log exists, and a real syslog socket is not ours to take over"
+elif [ "$(id -u)" -ne 0 ]; then
+	echo "# skip syslog checks: binding /dev/log needs root"
+else
+	bg python3 -c "$SINK_PY" /dev/log "$T/syslog.out"
+	SINK_PID=$LAST_PID
+	if wait_log "$T/syslog.out" '^# bound [0-9]+$' 5; then
+		DEVLOG_INO=$(sed -n 's/^# bound //p' "$T/syslog.out")
+		S9=$(free_port)
+		conf "$T/syslog.conf" "$S9" "syslog = yes"
+		"$TLSWRAP" -f "$T/syslog.conf" >"$T/syslog.conf.log" 2>&1 &
+		SYSLOG_PID=$!; PIDS+=("$SYSLOG_PID")
+		check "syslog = yes: the start is logged to syslog" wait_log "$T/syslog.out" "started, pid $SYSLOG_PID\$"
+		# (no wait_port: its probe would be connection #1; the listener is open before "started")
+		python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$S9" "$PKI/ca.crt" >/dev/null
+		# daemon.notice is 3*8+5: <29>, then the time stamp, then the ident with the pid
+		check "syslog = yes: the established line as daemon.notice, ident tlswrap[PID]" wait_log "$T/syslog.out" \
+			"^<29>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} tlswrap\\[$SYSLOG_PID\\]: \\[srv\\] #1 127\\.0\\.0\\.1:[0-9]+: established TLSv1\\.3 "
+		check "syslog = yes: the closed line too" wait_log "$T/syslog.out" \
+			"^<29>.* tlswrap\\[$SYSLOG_PID\\]: \\[srv\\] #1 127\\.0\\.0\\.1:[0-9]+: closed \\("
+		kill -TERM "$SYSLOG_PID" 2>/dev/null
+		reap "$SYSLOG_PID"
+		kill -TERM "$SINK_PID"
+		wait "$SINK_PID"
+		devlog_cleanup
+	else
+		kill "$SINK_PID"
+		echo "# skip syslog checks: $(cat "$T/syslog.out" 2>/dev/null)"
+	fi
+fi
 
 # -- privileges -------------------------------------------------------------------------------------
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
