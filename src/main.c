@@ -404,7 +404,8 @@ static void reload_into(struct signals *s)
 	rt->cur = g;
 	gen_log_services(g);
 	reload_globals(s, &g->cfg.g);
-	log_notice("SIGHUP: configuration reloaded (%zu services; %lu connections carry on)", g->nsvc, rt->nconns);
+	log_notice("SIGHUP: configuration reloaded (%zu service%s; %lu connections carry on)", g->nsvc,
+		   g->nsvc == 1 ? "" : "s", rt->nconns);
 	check_expiry(s);
 }
 
@@ -413,8 +414,8 @@ static void notify_tick(void *ctx)
 	struct signals *s = ctx;
 	if (notify_watchdog_usec())
 		notify_watchdog(&s->notify);
-	notify_status(&s->notify, "%s%zu services, %lu connections", s->rt->draining ? "stopping: " : "",
-		      s->rt->cur->nsvc, s->rt->nconns);
+	notify_status(&s->notify, "%s%zu service%s, %lu connections", s->rt->draining ? "stopping: " : "",
+		      s->rt->cur->nsvc, s->rt->cur->nsvc == 1 ? "" : "s", s->rt->nconns);
 	loop_timer_arm(s->rt->loop, &s->tick, loop_tq_get(s->rt->loop, s->tick_ms), notify_tick, s);
 }
 

@@ -26,7 +26,7 @@ CONF
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 "$TLSWRAP" -f "$T/n.conf" >"$T/n.log" 2>&1 &
 P=$!; PIDS+=("$P")
 check "READY=1 once serving" wait_log "$T/notify.log" '^READY=1$'
-check "STATUS= with service and connection counts" wait_log "$T/notify.log" '^STATUS=1 services, 0 connections$'
+check "STATUS= with service and connection counts" wait_log "$T/notify.log" '^STATUS=1 service, 0 connections$'
 check "WATCHDOG=1 within the watchdog interval" wait_log "$T/notify.log" '^WATCHDOG=1$' 3
 kill -HUP "$P"
 check "RELOADING=1 with MONOTONIC_USEC around a reload" wait_log "$T/notify.log" '^RELOADING=1\|MONOTONIC_USEC=[0-9]+$'

@@ -89,12 +89,74 @@ for v in tls1_2 tls1_3; do
 	second=$(sclient "$M" "$v" "$T/m-$v" -cert "$PKI/client.crt" -key "$PKI/client.key")
 	check "$v mTLS: allowed client gets in" grep -q 'ping' <<<"$first"
 	check "$v mTLS: allowed client gets in again, with a full handshake" grep -q '^New,.*ping' <<<"$second"
+	# a TLS 1.3 service that asks for certificates sends no ticket: nothing to steal there (the
+	# allowCN checks below offer it a ticket from another service instead)
+	[ "$v" = tls1_3 ] && { check "$v mTLS: no session to steal" test ! -s "$T/m-$v"; continue; }
 	cp "$T/m-$v" "$T/stolen-$v"
 	third=$(sclient "$M" "$v" "$T/stolen-$v")
 	check "$v mTLS: a client without a certificate cannot get in with a good client's session" \
 		bash -c "! grep -q ping <<<'$third'"
 done
 check "mTLS refusals logged" wait_log "$LOG" '\[mtls\].*closed \(TLS handshake failed'
+
+# an allow rule is judged on every connection: a client it refuses gets no way in by offering a session,
+# neither an allowed client's nor a ticket under the same ticketKeyFile from an open service of the instance
+(
+	cd "$PKI" || exit 1
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout intruder.key -out intruder.csr \
+		-subj "/CN=intruder/O=tlswrap tests" 2>/dev/null &&
+		printf 'extendedKeyUsage=clientAuth\n' >intruder.ext &&
+		openssl x509 -req -in intruder.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out intruder.crt -days 30 \
+			-extfile intruder.ext 2>/dev/null
+) || not_ok "intruder certificate made"
+AO=$(free_port); AL=$(free_port)
+cat >"$T/allow.conf" <<CONF
+foreground = yes
+[open]
+accept = 127.0.0.1:$AO
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+ticketKeyFile = $T/ticket.key
+[allow]
+accept = 127.0.0.1:$AL
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+CAfile = $PKI/ca.crt
+verifyChain = yes
+requireCert = yes
+allowCN = client
+ticketKeyFile = $T/ticket.key
+CONF
+start_tlswrap "$T/allow.conf" || not_ok "allow instance starts"
+ALOG=$T/allow.conf.log
+lacks() { ! grep -q -- "$1" <<<"$2"; }
+for v in tls1_2 tls1_3; do
+	rm -f "$T/a-$v" "$T/o-$v"
+	mark_log "$ALOG"
+	out=$(sclient "$AL" "$v" "$T/a-$v" -cert "$PKI/client.crt" -key "$PKI/client.key")
+	check "$v allowCN: the allowed client gets in" grep -q 'ping' <<<"$out"
+	check "$v allowCN: logged with its rule" wait_log_since_mark "$ALOG" \
+		'\[allow\] .*peer="CN=client, O=tlswrap tests" rule="allowCN=client"$'
+	# a ticket the instance itself would decrypt: proven by [open] resuming it
+	sclient "$AO" "$v" "$T/o-$v" >/dev/null
+	cp "$T/o-$v" "$T/o-$v.stolen"
+	check "$v allowCN: the ticket from [open] is good there" grep -q '^Reused,.*ping' <<<"$(sclient "$AO" "$v" "$T/o-$v")"
+	# TLS 1.3 makes no session with a service that asks for certificates (no ticket); TLS 1.2 has its session ID
+	stolen=("$T/o-$v.stolen")
+	[ -s "$T/a-$v" ] && stolen+=("$T/a-$v")
+	[ "$v" = tls1_3 ] || check "$v allowCN: the allowed client's session was saved" test "${#stolen[@]}" -eq 2
+	for sess in "${stolen[@]}"; do
+		what=$([ "$sess" = "$T/a-$v" ] && echo "the allowed client's session" || echo "a ticket from [open]")
+		mark_log "$ALOG"
+		out=$(sclient "$AL" "$v" "$sess" -cert "$PKI/intruder.crt" -key "$PKI/intruder.key")
+		check "$v allowCN: a refused client offering $what gets no data through" lacks 'ping' "$out"
+		check "$v allowCN: ... and is refused by the allow rule" wait_log_since_mark "$ALOG" \
+			'\[allow\] #[0-9]+ .*closed \(peer refused: no allow rule or pin matched \(subject "[^"]*CN=intruder'
+	done
+done
+check "allowCN: nothing resumed on [allow]" lacks '\[allow\] .* resumed$' "$(cat "$ALOG")"
 
 # client side: the second connection through the client service resumes
 for i in 1 2 3; do python3 "$TESTS_SRCDIR/integration/tls_client.py" line "$C" >/dev/null; done
@@ -123,6 +185,40 @@ check "TLS 1.2: a refused server stays refused on later connections (no resumpti
 	test "$(grep -c '\[badpin\].*closed (peer refused: no allow rule or pin matched' "$T/pin.conf.log")" -eq 3
 for i in 1 2; do python3 "$TESTS_SRCDIR/integration/tls_client.py" line "$CP2" >/dev/null; done
 check "TLS 1.2: an accepted server's session is resumed" wait_log "$T/pin.conf.log" '\[goodpin\].*established TLSv1\.2 .*rule="resumed session".* resumed$'
+
+# a reload reads ticketKeyFile again: tickets under the old key stop resuming, those under the new one
+# resume (no session-ID cache, so only the ticket can resume a TLS 1.2 session here)
+RK=$(free_port); RK2=$(free_port)
+(umask 077 && openssl rand -base64 48 >"$T/rk.key")
+printf 'foreground = yes\n[rk]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\nticketKeyFile = %s\nsessionCacheSize = 0\n' \
+	"$RK" "$E" "$PKI/server.crt" "$PKI/server.key" "$T/rk.key" >"$T/rk.conf"
+start_tlswrap "$T/rk.conf" || not_ok "ticket-key reload instance starts"
+RK_PID=$TLSWRAP_PID
+for v in tls1_2 tls1_3; do
+	rm -f "$T/rk-$v"
+	sclient "$RK" "$v" "$T/rk-$v" >/dev/null
+	check "$v: a session under the first ticket key resumes" grep -q '^Reused,.*ping' <<<"$(sclient "$RK" "$v" "$T/rk-$v")"
+	cp "$T/rk-$v" "$T/rk-old-$v"
+done
+openssl rand -base64 48 >"$T/rk.key" # rewritten in place (mode 600 kept), as an operator would
+mark_log "$T/rk.conf.log"
+kill -HUP "$RK_PID"
+check "ticketKeyFile changed: SIGHUP reloads" wait_log_since_mark "$T/rk.conf.log" 'SIGHUP: configuration reloaded'
+# the same file on a fresh instance: proves the reloaded key is the file's, not a random one
+sed "s/:$RK\$/:$RK2/" "$T/rk.conf" >"$T/rk2.conf"
+"$TLSWRAP" -f "$T/rk2.conf" >"$T/rk2.conf.log" 2>&1 &
+PIDS+=($!)
+wait_log "$T/rk2.conf.log" 'started, pid'
+for v in tls1_2 tls1_3; do
+	check "$v: after the reload a ticket under the old key does not resume" \
+		grep -q '^New,.*ping' <<<"$(sclient "$RK" "$v" "$T/rk-old-$v")"
+	rm -f "$T/rk-new-$v"
+	sclient "$RK" "$v" "$T/rk-new-$v" >/dev/null
+	cp "$T/rk-new-$v" "$T/rk-new2-$v"
+	check "$v: a session made after the reload resumes" grep -q '^Reused,.*ping' <<<"$(sclient "$RK" "$v" "$T/rk-new-$v")"
+	check "$v: ... and so does it on another instance started on the new key file" \
+		grep -q '^Reused,.*ping' <<<"$(sclient "$RK2" "$v" "$T/rk-new2-$v")"
+done
 
 chmod 644 "$T/ticket.key"
 out=$("$TLSWRAP" --check "$T/sess.conf" 2>&1)

@@ -3,13 +3,18 @@
 # moving as connections come and go, /healthz, and the HTTP errors, all parsed by a strict client.
 . "$(dirname "$0")/lib.sh"
 make_pki
-E=$(free_port); S=$(free_port); M=$(free_port); DEAD=$(free_port)
+E=$(free_port); S=$(free_port); M=$(free_port); DEAD=$(free_port); R=$(free_port)
 echo_server "$E"
 cat >"$T/st.conf" <<CONF
 foreground = yes
 status = $M
 [srv]
 accept = 127.0.0.1:$S
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+[res]
+accept = 127.0.0.1:$R
 connect = 127.0.0.1:$E
 cert = $PKI/server.crt
 key = $PKI/server.key
@@ -26,6 +31,15 @@ python3 "$TESTS_SRCDIR/integration/tls_client.py" garbage "$S" >/dev/null
 DOWN=$(sed -n 's/^accept = 127.0.0.1:\([0-9]*\)$/\1/p' "$T/st.conf" | tail -1)
 python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$DOWN" "$PKI/ca.crt" >/dev/null 2>&1
 wait_log "$T/st.conf.log" '\[down\].*closed \(connect failed'
+# [res]: a full handshake, then a resumption of its TLS 1.2 ticket, a line echoed on each
+res() {
+	(echo "ping res"; sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$R" -tls1_2 -CAfile "$PKI/ca.crt" \
+		-sess_out "$T/res.sess" "$@" 2>/dev/null | grep -E '^(New|Reused),|^ping' | tr '\n' ' '
+}
+res >/dev/null
+check "[res]: the second connection resumes (openssl says Reused)" grep -q '^Reused,.*ping res' <<<"$(res -sess_in "$T/res.sess")"
+# bytes are counted when a connection closes
+eventually test "$(grep -c '\[res\] #[0-9]* .*closed' "$T/st.conf.log")" -eq 2
 python3 "$TESTS_SRCDIR/integration/status_client.py" "$M" >"$T/scrape.out" 2>&1
 check "the strict client accepts every response and the metrics text" test $? -eq 0
 metric() { grep -E "^$1 " "$T/scrape.out" | awk '{print $2}'; }
@@ -34,5 +48,13 @@ check "connections_open is back to 0" test "$(metric 'tlswrap_connections_open\{
 check "the garbage handshake is counted" test "$(metric 'tlswrap_handshake_failures_total\{service="srv",reason="handshake"\}')" = 1
 check "the unreachable backend is counted" test "$(metric 'tlswrap_handshake_failures_total\{service="down",reason="connect"\}')" = 1
 check "bytes each way" test "$(metric 'tlswrap_bytes_total\{service="srv",direction="to_plain"\}')" = 42
+check "bytes each way: to_tls too" test "$(metric 'tlswrap_bytes_total\{service="srv",direction="to_tls"\}')" = 42
+check "a full handshake is not counted as resumed" test "$(metric 'tlswrap_sessions_resumed_total\{service="srv"\}')" = 0
+check "the resumed connection to [res] is counted" test "$(metric 'tlswrap_sessions_resumed_total\{service="res"\}')" -ge 1
+check "... once: the full handshake before it is not" test "$(metric 'tlswrap_sessions_resumed_total\{service="res"\}')" = 1
+# two connections of "ping res\n" each way
+check "[res] bytes to_plain" test "$(metric 'tlswrap_bytes_total\{service="res",direction="to_plain"\}')" -gt 0
+check "[res] bytes to_tls" test "$(metric 'tlswrap_bytes_total\{service="res",direction="to_tls"\}')" -gt 0
+check "[res] bytes: exactly the two lines each way" test "$(metric 'tlswrap_bytes_total\{service="res",direction="to_plain"\}') $(metric 'tlswrap_bytes_total\{service="res",direction="to_tls"\}')" = "18 18"
 check "certificate not-after as a Unix time" test "$(metric 'tlswrap_certificate_not_after_seconds\{service="srv"\}')" -gt "$(date +%s)"
 finish
