@@ -99,6 +99,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+_Static_assert(sizeof(opts) / sizeof(opts[0]) <= CFG_MAX_OPTIONS, "raise CFG_MAX_OPTIONS");
+
 static const struct opt *opt_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -697,6 +699,18 @@ const char *cfg_where(const struct cfg_service *s, char *buf, size_t len)
 	return buf;
 }
 
+const char *cfg_where_option(const struct cfg_service *s, const char *option, char *buf, size_t len)
+{
+	char word[32];
+	size_t n = strcspn(option, " :");
+	snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) ? n : sizeof(word) - 1), option);
+	const struct opt *o = opt_find(word);
+	if (!o || o->scope == S_GLOBAL || s->opt_line[o - opts] <= 0)
+		return cfg_where(s, buf, len);
+	snprintf(buf, len, "%s:%d", s->file, s->opt_line[o - opts]);
+	return buf;
+}
+
 int cfg_finish(struct cfg *c, char *err, size_t errlen)
 {
 	if (c->nsvc == 0 && (c->defaults.n_connect || c->defaults.exec)) {
@@ -807,7 +821,10 @@ static int cfg_ini_handler(void *user, const char *section, const char *name, co
 	}
 	if (cfg_set(L->c, name, value, why, sizeof(why)) < 0)
 		goto bad;
-	if (strcasecmp(name, "status") == 0)
+	const struct opt *o = opt_find(name); /* where it was set, for errors found later (cfg_where_option) */
+	if (o->scope != S_GLOBAL)
+		(L->c->in_section ? &L->c->svc[L->c->nsvc - 1] : &L->c->defaults)->opt_line[o - opts] = line;
+	else if (strcasecmp(o->name, "status") == 0)
 		L->c->g.status_line = line;
 	return 1;
 bad:

@@ -28,10 +28,13 @@ enum { CFG_PROTO_NONE, CFG_PROTO_CONNECT, CFG_PROTO_PROXY, CFG_PROTO_SMTP, CFG_P
 /* Tri-state booleans: options never set stay CFG_UNSET so defaults can depend on mode. */
 enum { CFG_UNSET = -1 };
 
+#define CFG_MAX_OPTIONS 96 /* at least the number of options in config.c's table */
+
 struct cfg_service {
 	char name[64];
 	const char *file; /* where the section starts (points into struct cfg) */
 	int line;
+	int opt_line[CFG_MAX_OPTIONS]; /* the line each option was last set on (0: not in the file) */
 	int client;                 /* yes: accept plain, connect TLS */
 	struct cfg_addr accept;
 	int has_accept;
@@ -97,6 +100,11 @@ void cfg_init(struct cfg *c, const char *file);
 /* cfg_where: where S was configured, for messages: "file:line" of its section, or just "file" when it
  * has no section line (command-line flags; the one service of a file without sections). Returns BUF. */
 const char *cfg_where(const struct cfg_service *s, char *buf, size_t len);
+
+/* cfg_where_option: as cfg_where, but "file:line" of the line that set OPTION (a name in any case, or
+ * the first word of a message such as "cert /x: ..." up to a space or colon) when it was set in the
+ * file, so an error about a file names the line that named it. Returns BUF. */
+const char *cfg_where_option(const struct cfg_service *s, const char *option, char *buf, size_t len);
 
 /* cfg_load: parse PATH into C (initialised here) and validate it; with INETD (--inetd) its services
  * run on stdin/stdout and need no 'accept'. Returns 0, or -1 with a one-line "file:line: reason"

@@ -148,7 +148,7 @@ static int check_key_modes(const struct generation *g, const struct privs *p, en
 		char w[300];
 		if (!privs_exposed(key))
 			continue;
-		cfg_where(s, w, sizeof(w));
+		cfg_where_option(s, s->key ? "key" : "cert", w, sizeof(w));
 		if (when == KEYS_CHECK) {
 			log_startup_error("warning: %s: [%s] key %s is readable by others; tlswrap will not run "
 					  "as root with it (chmod o-r)", w, s->name, key);

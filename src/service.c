@@ -124,7 +124,7 @@ err0:
 	free(sv->targets);
 	sv->targets = NULL;
 	char where[300];
-	snprintf(err, errlen, "%s: [%s] %s", cfg_where(s, where, sizeof(where)), s->name, why);
+	snprintf(err, errlen, "%s: [%s] %s", cfg_where_option(s, why, where, sizeof(where)), s->name, why);
 	return -1;
 }
 
@@ -206,7 +206,7 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 		struct addrinfo *res;
 		int rc = accept_lookup(a, &res);
 		if (rc) {
-			snprintf(err, errlen, "%s: [%s] accept %s:%s: %s", cfg_where(s, where, sizeof(where)), s->name, a->host, a->port,
+			snprintf(err, errlen, "%s: [%s] accept %s:%s: %s", cfg_where_option(s, "accept", where, sizeof(where)), s->name, a->host, a->port,
 				 gai_strerror(rc));
 			return -1;
 		}
@@ -214,7 +214,7 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 		freeaddrinfo(res);
 	}
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: [%s] accept %s%s%s: %s", cfg_where(s, where, sizeof(where)), s->name, a->host,
+		snprintf(err, errlen, "%s: [%s] accept %s%s%s: %s", cfg_where_option(s, "accept", where, sizeof(where)), s->name, a->host,
 			 a->host[0] ? ":" : "", a->port, strerror(errno));
 		return -1;
 	}

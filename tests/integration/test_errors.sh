@@ -58,18 +58,18 @@ expect_error "unknown cipher suite" "@FILE@:1: \\[s\\] unknown cipher suite 'NOP
 cert = $PKI/server.crt
 key = $PKI/server.key
 ciphers = NOPE-CIPHER"
-expect_error "missing certificate file" "@FILE@:1: \\[s\\] cert $T/nope.crt: No such file or directory" "$SRV
+expect_error "missing certificate file: the line of cert" "@FILE@:4: \\[s\\] cert $T/nope.crt: No such file or directory" "$SRV
 cert = $T/nope.crt"
 printf 'not a certificate\n' >"$T/garbage.pem"
-expect_error "unparsable certificate" "@FILE@:1: \\[s\\] cert $T/garbage.pem: .*(PEM|ASN1|X509)" "$SRV
+expect_error "unparsable certificate: the line of cert" "@FILE@:4: \\[s\\] cert $T/garbage.pem: .*(PEM|ASN1|X509)" "$SRV
 cert = $T/garbage.pem"
-expect_error "unparsable key" "@FILE@:1: \\[s\\] key $T/garbage.pem: " "$SRV
+expect_error "unparsable key: the line of key" "@FILE@:5: \\[s\\] key $T/garbage.pem: " "$SRV
 cert = $PKI/server.crt
 key = $T/garbage.pem"
-expect_error "key does not match the certificate" "@FILE@:1: \\[s\\] key $PKI/client.key does not match the certificate" "$SRV
+expect_error "key does not match the certificate: the line of key" "@FILE@:5: \\[s\\] key $PKI/client.key does not match the certificate" "$SRV
 cert = $PKI/server.crt
 key = $PKI/client.key"
-expect_error "unparsable CAfile" "@FILE@:1: \\[s\\] CAfile $T/garbage.pem: " "$SRV
+expect_error "unparsable CAfile: the line of CAfile" "@FILE@:6: \\[s\\] CAfile $T/garbage.pem: " "$SRV
 cert = $PKI/server.crt
 key = $PKI/server.key
 CAfile = $T/garbage.pem"
@@ -80,7 +80,7 @@ cert = $PKI/client.crt
 key = $PKI/client.key"
 fi
 chmod 600 "$PKI/client.key"
-expect_error "unresolvable connect host" "@FILE@:1: \\[s\\] connect no-such-host.invalid:80: " "[s]
+expect_error "unresolvable connect host: the line of connect" "@FILE@:3: \\[s\\] connect no-such-host.invalid:80: " "[s]
 accept = $P
 connect = no-such-host.invalid:80
 cert = $PKI/server.crt
@@ -128,8 +128,8 @@ bg python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$P)); 
 wait_port "$P"
 printf '%s\ncert = %s\nkey = %s\n' "$SRV" "$PKI/server.crt" "$PKI/server.key" >"$T/inuse.conf"
 out=$(timeout 5 "$TLSWRAP" -f "$T/inuse.conf" 2>&1); rc=$?
-check "accept address in use: exit 1 with file:line and errno text" \
-	grep -Eq "^tlswrap: $T/inuse.conf:1: \[s\] accept 127.0.0.1:$P: Address already in use\$" <<<"$out"
+check "accept address in use: exit 1 with the line of accept and errno text" \
+	grep -Eq "^tlswrap: $T/inuse.conf:2: \[s\] accept 127.0.0.1:$P: Address already in use\$" <<<"$out"
 check "accept address in use: exit status 1" test "$rc" -eq 1
 out=$(timeout 5 "$TLSWRAP" --check "$T/inuse.conf" 2>&1); rc=$?
 check "--check validates without binding (address in use is fine)" test "$rc" -eq 0

@@ -41,7 +41,7 @@ while chunk := s.recv(4096):
     data += chunk
 print(repr(data))" "$1"; }
 check "a certificate error: the client reads nothing" test "$(read_all "$I4")" = "b''"
-check "and the error is in the output file" wait_log "$T/inetd4.log" "ERROR $T/inetd4.conf: \\[inetd\\] cert $PKI/missing.crt: No such file"
+check "and the error is in the output file" wait_log "$T/inetd4.log" "ERROR $T/inetd4.conf:2: \\[inetd\\] cert $PKI/missing.crt: No such file"
 check "a configuration error before the log is open: the client reads nothing either" test "$(read_all "$I5")" = "b''"
 # client mode through --inetd with a sectioned file (no accept needed), to a tlswrap server
 cat >"$T/srv.conf" <<CONF

@@ -492,6 +492,24 @@ START_TEST(where_names_file_and_line)
 }
 END_TEST
 
+/* An error about an option's value names the line that set it: in the section, or among the defaults. */
+START_TEST(where_option_names_its_line)
+{
+	struct cfg c;
+	char w[300], want[80];
+	load_ok("CAfile = /ca\n[a]\naccept = 1\nconnect = 2\ncert = /c\n", &c);
+	snprintf(want, sizeof(want), "%s:5", path);
+	ck_assert_str_eq(cfg_where_option(&c.svc[0], "cert /c: No such file or directory", w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:1", path);
+	ck_assert_str_eq(cfg_where_option(&c.svc[0], "cafile", w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:2", path); /* not set at all, or not an option: the section */
+	ck_assert_str_eq(cfg_where_option(&c.svc[0], "key /k: bad", w, sizeof(w)), want);
+	ck_assert_str_eq(cfg_where_option(&c.svc[0], "out of memory", w, sizeof(w)), want);
+	ck_assert_str_eq(cfg_where_option(&c.svc[0], "alpn: no protocol given", w, sizeof(w)), want);
+	cfg_free(&c);
+}
+END_TEST
+
 START_TEST(err_missing_connect)
 {
 	const char *t = "[a]\naccept = 1\ncert = /c\n";
@@ -1330,6 +1348,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, err_missing_accept);
 	tcase_add_test(tc, inetd_flag_needs_no_accept);
 	tcase_add_test(tc, where_names_file_and_line);
+	tcase_add_test(tc, where_option_names_its_line);
 	tcase_add_test(tc, err_missing_connect);
 	tcase_add_test(tc, err_server_without_cert);
 	tcase_add_test(tc, err_key_without_cert);
