@@ -12,7 +12,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 
 echo "== 1. a throwaway CA and certificates (EC P-256) in $d"
 cd "$d"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -days 1 \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -days 90 \
 	-subj "/CN=tlswrap demo CA" 2>/dev/null
 for who in server client; do
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $who.key -out $who.csr \
@@ -21,7 +21,7 @@ done
 echo "subjectAltName=DNS:localhost,IP:127.0.0.1" >server.ext
 echo "extendedKeyUsage=clientAuth" >client.ext
 for who in server client; do
-	openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -out $who.crt \
+	openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 90 -out $who.crt \
 		-extfile $who.ext 2>/dev/null
 done
 
