@@ -227,78 +227,34 @@ if mode == "hold":
 EOF
 
 # ---------------------------------------------------------------- configurations
-# conf_TOOL FILE LOG [client CPORT SPORT] [server SPORT BACKEND_PORT]...
-conf_tlswrap() {
-	local f=$1 log=$2; shift 2
-	printf 'foreground = yes\nsyslog = no\ndebug = %s\noutput = %s\n' "${TLSWRAP_DEBUG:-notice}" "$log" >"$f"
+# conf_TOOL FILE LOG [client CPORT SPORT] [server SPORT BACKEND_PORT]...: the tool's globals, then the services,
+# which are the same text for both tools (stunnel's syntax) except for the suite's name
+conf_services() { # conf_services FILE SUITE [client CPORT SPORT] [server SPORT BACKEND_PORT]...
+	local f=$1 suite=$2; shift 2
 	while [ $# -gt 0 ]; do
 		case $1 in
 		client)
-			cat >>"$f" <<-EOF
-
-				[client]
-				client = yes
-				accept = 127.0.0.1:$2
-				connect = 127.0.0.1:$3
-				CAfile = $PKI/ca.crt
-				verifyChain = yes
-				checkHost = localhost
-				sslVersion = ${BENCH_TLS:-TLSv1.3}
-				ciphersuites = $SUITE_MBEDTLS
-			EOF
-			;;
+			printf '\n[client]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nCAfile = %s\nverifyChain = yes\ncheckHost = localhost\n' \
+				"$2" "$3" "$PKI/ca.crt" >>"$f" ;;
 		server)
-			cat >>"$f" <<-EOF
-
-				[server]
-				accept = 127.0.0.1:$2
-				connect = 127.0.0.1:$3
-				cert = $PKI/server.crt
-				key = $PKI/server.key
-				sslVersion = ${BENCH_TLS:-TLSv1.3}
-				ciphersuites = $SUITE_MBEDTLS
-			EOF
-			;;
+			printf '\n[server]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
+				"$2" "$3" "$PKI/server.crt" "$PKI/server.key" >>"$f" ;;
 		esac
+		printf 'sslVersion = %s\nciphersuites = %s\n' "${BENCH_TLS:-TLSv1.3}" "$suite" >>"$f"
 		shift 3
 	done
+}
+conf_tlswrap() {
+	local f=$1 log=$2; shift 2
+	printf 'foreground = yes\nsyslog = no\ndebug = %s\noutput = %s\n' "${TLSWRAP_DEBUG:-notice}" "$log" >"$f"
+	conf_services "$f" "$SUITE_MBEDTLS" "$@"
 }
 conf_stunnel() {
 	local f=$1 log=$2; shift 2
 	# quiet: stay in the foreground but log only to 'output' (yes would copy every line to stderr as well);
 	# syslog = no: stunnel's default syslog = yes costs ~1 ms per connection here (no /dev/log on this VM)
 	printf 'foreground = quiet\npid =\nsyslog = no\ndebug = notice\noutput = %s\n' "$log" >"$f"
-	while [ $# -gt 0 ]; do
-		case $1 in
-		client)
-			cat >>"$f" <<-EOF
-
-				[client]
-				client = yes
-				accept = 127.0.0.1:$2
-				connect = 127.0.0.1:$3
-				CAfile = $PKI/ca.crt
-				verifyChain = yes
-				checkHost = localhost
-				sslVersion = ${BENCH_TLS:-TLSv1.3}
-				ciphersuites = $SUITE_OPENSSL
-			EOF
-			;;
-		server)
-			cat >>"$f" <<-EOF
-
-				[server]
-				accept = 127.0.0.1:$2
-				connect = 127.0.0.1:$3
-				cert = $PKI/server.crt
-				key = $PKI/server.key
-				sslVersion = ${BENCH_TLS:-TLSv1.3}
-				ciphersuites = $SUITE_OPENSSL
-			EOF
-			;;
-		esac
-		shift 3
-	done
+	conf_services "$f" "$SUITE_OPENSSL" "$@"
 }
 
 # run_tool TOOL NAME PORT-TO-WAIT-ON ARGS...: write the config, start the tool, wait for its ports; sets TOOL_PID
