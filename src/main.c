@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include "activation.h"
 #include "child.h"
 #include "conn.h"
+#include "daemon.h"
 #include "gen.h"
 #include "log.h"
 #include "notify.h"
@@ -162,108 +161,6 @@ static int check_key_modes(const struct generation *g, const struct privs *p, en
 				"by others (chmod o-r)", w, s->name, key);
 		return -1;
 	}
-	return 0;
-}
-
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			log_warn("cannot raise the open file limit: %s", strerror(errno));
-	}
-}
-
-/* The pid file's directory, held open from the write on so that the file can be removed at exit
- * after a chroot has hidden the path. */
-static int pidfile_dir = -1;
-
-/* Write the pid file atomically: a temporary file renamed into place. */
-static int write_pidfile(const char *path)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return -1;
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path); /* absolute_path made it /... */
-	pidfile_dir = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return 0;
-}
-
-/* Remove the pid file at exit, through the directory opened when it was written. After setuid the
- * new user needs write access to that directory; if it has none, say so rather than leave a
- * stale file silently. */
-static void remove_pidfile(const char *path)
-{
-	const char *base = strrchr(path, '/') + 1;
-	if (pidfile_dir >= 0 ? unlinkat(pidfile_dir, base, 0) < 0 : unlink(path) < 0)
-		log_warn("pid file %s not removed: %s", path, strerror(errno));
-	if (pidfile_dir >= 0)
-		close(pidfile_dir);
-	pidfile_dir = -1;
-}
-
-/* Replace a relative *PATH with one anchored at the current directory. */
-static int absolute_path(char **path)
-{
-	char cwd[4096], *abs;
-	if (!*path || (*path)[0] == '/')
-		return 0;
-	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, *path) < 0)
-		return -1;
-	free(*path);
-	*path = abs;
-	return 0;
-}
-
-/* Can the pid file's directory take the file? Checked before daemonizing, while stderr is a terminal. */
-static int access_pidfile(const char *path)
-{
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	return access(dir, W_OK);
-}
-
-static int daemonize(void)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid > 0)
-		_exit(0);
-	if (chdir("/") < 0)
-		return -1;
-	umask(022);
-	int fd = open("/dev/null", O_RDWR);
-	if (fd < 0)
-		return -1;
-	dup2(fd, 0);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	if (fd > 2)
-		close(fd);
 	return 0;
 }
 
@@ -564,6 +461,7 @@ int main(int argc, char **argv)
 	struct cfg cfg;
 	char err[CFG_ERRLEN * 2];
 	char *config_file = NULL, *pidfile = NULL, *output = NULL, *chroot_dir = NULL;
+	struct daemon_pidfile pid_file = { .dirfd = -1 };
 	int status = 1;
 
 	if (log_keep_off_client() < 0) /* inetd: stderr is the client's socket */
@@ -607,7 +505,7 @@ int main(int argc, char **argv)
 			g->syslog = 1;
 	}
 	/* likewise relative pid and log paths mean the directory tlswrap was started in */
-	if (absolute_path(&g->pid) < 0 || absolute_path(&g->output) < 0) {
+	if (daemon_absolute_path(&g->pid) < 0 || daemon_absolute_path(&g->output) < 0) {
 		log_startup_error("%s", strerror(errno));
 		goto err0;
 	}
@@ -680,7 +578,7 @@ int main(int argc, char **argv)
 			log_startup_error("%s", err);
 		goto err3;
 	}
-	raise_nofile();
+	daemon_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -691,7 +589,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGUSR2);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if (pidfile && access_pidfile(pidfile) < 0) {
+	if (pidfile && daemon_pidfile_check(pidfile) < 0) {
 		log_startup_error("pid file %s: %s", pidfile, strerror(errno));
 		goto err3;
 	}
@@ -699,7 +597,7 @@ int main(int argc, char **argv)
 	if (!foreground && !chroot_dir)
 		sig.startdir = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!foreground) {
-		if (daemonize() < 0) {
+		if (daemon_detach() < 0) {
 			log_err("daemonize: %s", strerror(errno));
 			goto err3;
 		}
@@ -716,7 +614,7 @@ int main(int argc, char **argv)
 		log_err("signalfd: %s", strerror(errno));
 		goto err4;
 	}
-	if (pidfile && write_pidfile(pidfile) < 0) {
+	if (pidfile && daemon_pidfile_write(&pid_file, pidfile) < 0) {
 		log_err("pid file %s: %s", pidfile, strerror(errno));
 		goto err4;
 	}
@@ -740,7 +638,7 @@ int main(int argc, char **argv)
 	loop_timer_cancel(&sig.tick);
 	conn_close_all(&rt, "shutting down");
 	if (pidfile)
-		remove_pidfile(pidfile);
+		daemon_pidfile_remove(&pid_file);
 	log_notice("tlswrap stopped");
 err4:
 	if (sig.fd >= 0) {
