@@ -53,9 +53,12 @@ int log_keep_off_client(void)
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 		return 0;
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (null < 0 || dup2(null, STDERR_FILENO) < 0)
+	if (null < 0)
 		return -1;
+	int rc = dup2(null, STDERR_FILENO);
 	close(null);
+	if (rc < 0)
+		return -1;
 	L.stderr_was_client = 1;
 	return 1;
 }

@@ -232,7 +232,9 @@ int service_listens_for(const struct service *old, const struct cfg_service *s)
 	const struct cfg_addr *was = &old->cfg->accept, *now = &s->accept;
 	if (old->lfd < 0 || old->cfg->primary >= 0 || s->primary >= 0)
 		return 0;
-	if (strcmp(was->host, now->host) == 0 && atoi(was->port) == atoi(now->port))
+	if (atoi(was->port) != atoi(now->port)) /* cheap, and rules out most pairs before any lookup */
+		return 0;
+	if (strcmp(was->host, now->host) == 0)
 		return 1;
 	if (!was->host[0] || !now->host[0]) /* a bare port listens on both families: not a named address */
 		return 0;
