@@ -1,15 +1,24 @@
-/* Cipher suite lists: mbedTLS, IANA and common OpenSSL names -> mbedTLS suite ids. */
+/* Cipher suite lists: mbedTLS, IANA and OpenSSL names and OpenSSL cipher strings -> mbedTLS suite ids. */
 #ifndef TLSWRAP_SUITES_H
 #define TLSWRAP_SUITES_H
 
 #include <stddef.h>
 
-#define SUITES_MAX 64
+/* Most suites in one list: enough for every TLS 1.3 suite plus what `ciphers = ALL` selects. */
+#define SUITES_MAX 128
 
-/* suites_build: the zero-terminated list mbedTLS takes: the TLS 1.3 suites from TLS13 (or the
- * default set when NULL) followed by the TLS 1.2 suites from TLS12 (or the default set when NULL).
- * Both are colon-separated lists of names. Returns 0, or -1 with the reason in ERR (unknown name,
- * a TLS 1.2 suite given as a TLS 1.3 one or the reverse, an OpenSSL cipher expression, empty list). */
+/* suites_build: the zero-terminated list mbedTLS takes: the TLS 1.3 suites TLS13 names (or the default set when
+ * NULL), then the TLS 1.2 suites TLS12 selects (or the default set when NULL).
+ * TLS13 (`ciphersuites`) is a list of TLS 1.3 suite names. TLS12 (`ciphers`) is an OpenSSL cipher string
+ * (`man 1ssl ciphers`): names, keywords such as HIGH or ECDHE+AESGCM, the operators ! - + and @STRENGTH,
+ * evaluated as OpenSSL 3.0 does over the TLS 1.2 suites both libraries have, so the order is OpenSSL's; a
+ * leading DEFAULT and a lone SUITEB128/SUITEB128ONLY/SUITEB128C2/SUITEB192 as in OpenSSL (Suite B's curve
+ * and signature limits are not applied here). @SECLEVEL=n leaves out the suites OpenSSL's level n refuses.
+ * Names may be mbedTLS's, IANA's or OpenSSL's; separators are ':', ',', ';', space and tab.
+ * Returns 0, or -1 with the reason in ERR, which starts with the option at fault ("ciphers: " or
+ * "ciphersuites: "): an unknown name or keyword (OpenSSL skips those; this does not), a TLS 1.3 suite in
+ * `ciphers` or a TLS 1.2 one in `ciphersuites`, a syntax error, a list longer than 4096 characters or with
+ * more than SUITES_MAX suites, or a list that selects nothing. OUT is then undefined. */
 int suites_build(const char *tls12, const char *tls13, int out[SUITES_MAX + 1], char *err, size_t errlen);
 
 /* suites_use_psk: adapt a default list built by suites_build for PSK: append the PSK TLS 1.2 suites
@@ -23,5 +32,11 @@ int suites_drop_non_psk(int list[SUITES_MAX + 1]);
 
 /* suites_lookup: the mbedTLS id of one suite NAME (any accepted spelling), or 0 when unknown. */
 int suites_lookup(const char *name);
+
+/* suites_describe: write the suites of the zero-terminated LIST (as suites_build made it) into BUF, which holds
+ * LEN bytes, as their IANA names separated by ", " ("TLS_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_..."), for
+ * --check and logs; "(none)" for an empty list, 0xNNNN for an id mbedTLS does not know. Cannot fail: when BUF
+ * is too small the text is cut and ends with "..."; BUF is always terminated when LEN > 0. */
+void suites_describe(const int *list, char *buf, size_t len);
 
 #endif

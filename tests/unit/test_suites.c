@@ -1,7 +1,9 @@
 /* Unit tests for src/suites.c: cipher suite names and the list handed to mbedTLS. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ciphersuites.h>
@@ -40,7 +42,8 @@ static int is_tls13(int id)
 	return strncmp(mbedtls_ssl_get_ciphersuite_name(id), "TLS1-3-", 7) == 0;
 }
 
-/* Build and expect failure with a message containing REASON. */
+/* Build and expect failure with a message containing REASON, starting with the option at fault (the caller
+ * finds the configuration line by it): 'ciphers: ' when only TLS12 is given, 'ciphersuites: ' when only TLS13. */
 static void expect_build_error(const char *tls12, const char *tls13, const char *reason)
 {
 	reset();
@@ -48,6 +51,12 @@ static void expect_build_error(const char *tls12, const char *tls13, const char 
 	ck_assert_msg(r == -1, "suites_build('%s', '%s') succeeded, wanted '%s'", tls12 ? tls12 : "(null)",
 		      tls13 ? tls13 : "(null)", reason);
 	ck_assert_msg(strstr(err, reason) != NULL, "expected '%s' in '%s'", reason, err);
+	const char *option = tls12 && !tls13 ? "ciphers: " : tls13 && !tls12 ? "ciphersuites: " : NULL;
+	if (option)
+		ck_assert_msg(strncmp(err, option, strlen(option)) == 0, "'%s' should start with '%s'", err, option);
+	else
+		ck_assert_msg(strncmp(err, "ciphers: ", 9) == 0 || strncmp(err, "ciphersuites: ", 14) == 0,
+			      "'%s' should start with the option name", err);
 }
 
 /* ---- suites_lookup --------------------------------------------------------------------------- */
@@ -250,13 +259,13 @@ START_TEST(build_tls13_suite_in_tls12_list)
 }
 END_TEST
 
-START_TEST(build_openssl_expressions)
+/* ciphersuites stays a list of names, as in OpenSSL */
+START_TEST(build_keywords_in_ciphersuites)
 {
-	expect_build_error("HIGH:!aNULL", NULL, "expressions are not supported");
-	expect_build_error("ECDHE+AESGCM", NULL, "expressions are not supported");
-	expect_build_error("DEFAULT", NULL, "expressions are not supported");
-	expect_build_error("ECDHE-RSA-AES128-GCM-SHA256:@STRENGTH", NULL, "expressions are not supported");
-	expect_build_error(NULL, "ALL", "expressions are not supported");
+	expect_build_error(NULL, "ALL", "'ALL': cipher keywords only work in 'ciphers'");
+	expect_build_error(NULL, "TLS_AES_128_GCM_SHA256:!TLS_AES_256_GCM_SHA384", "keywords only work in 'ciphers'");
+	expect_build_error(NULL, "DEFAULT", "keywords only work in 'ciphers'");
+	expect_build_error(NULL, "HIGH", "keywords only work in 'ciphers'");
 }
 END_TEST
 
@@ -277,20 +286,340 @@ END_TEST
 
 START_TEST(build_too_many)
 {
-	char list[SUITES_MAX * 32];
+	char list[SUITES_MAX * 32], reason[64];
 	list[0] = '\0';
 	for (int i = 0; i <= SUITES_MAX; i++)
-		strcat(list, "TLS1-3-AES-128-GCM-SHA256:");
-	expect_build_error("ECDHE-RSA-AES128-GCM-SHA256", list, "more than 64 cipher suites");
+		strcat(list, "TLS_AES_128_GCM_SHA256:");
+	snprintf(reason, sizeof(reason), "ciphersuites: more than %d cipher suites", SUITES_MAX);
+	expect_build_error("ECDHE-RSA-AES128-GCM-SHA256", list, reason);
 }
 END_TEST
 
 START_TEST(build_list_too_long)
 {
-	char list[4096];
+	char list[9000];
 	memset(list, ':', sizeof(list) - 1);
 	list[sizeof(list) - 1] = '\0';
 	expect_build_error(list, NULL, "too long");
+	expect_build_error(NULL, list, "too long");
+	for (size_t i = 0; i + 4 < sizeof(list); i += 4) /* a string that would select something */
+		memcpy(list + i, "ALL:", 4);
+	expect_build_error(list, NULL, "too long");
+}
+END_TEST
+
+/* ---- suites_build: OpenSSL cipher strings, checked against OpenSSL itself ----------------------- */
+
+/* Cipher strings whose result must equal OpenSSL's: the common ones, then one or more per keyword and operator,
+ * and OpenSSL's quirks (DEFAULT+X, COMPLEMENTOFDEFAULT+HIGH, HIGH+FIPS, ...). */
+static const char *const openssl_strings[] = {
+	"HIGH:!aNULL:!MD5",
+	"DEFAULT",
+	"ALL",
+	"PSK",
+	"ECDHE+AESGCM",
+	"EECDH+AESGCM:EDH+AESGCM",
+	"HIGH:!aNULL:!MD5:!RC4",
+	"ECDHE-RSA-AES128-GCM-SHA256:HIGH:!aNULL",
+	"AES256+EECDH:AES256+EDH:!aNULL",
+	"kECDHE:+AES128",
+	"HIGH:@STRENGTH",
+	"ALL:!kRSA:-AES128",
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", /* Mozilla intermediate */
+	"PSK:!aNULL",
+	"HIGH:!aNULL:!MD5:!3DES:!CAMELLIA:!ARIA:!AESCCM",
+	"DEFAULT:!PSK",
+	"DEFAULT:!kRSA:!PSK:@STRENGTH",
+	"DEFAULT:+CHACHA20",
+	"DEFAULT+AES",
+	"COMPLEMENTOFDEFAULT",
+	"ALL:!COMPLEMENTOFDEFAULT",
+	"ALL:COMPLEMENTOFALL",
+	"eNULL:NULL:ALL",
+	"COMPLEMENTOFDEFAULT+HIGH",
+	"HIGH+COMPLEMENTOFDEFAULT",
+	"HIGH+FIPS",
+	"FIPS",
+	"MEDIUM:LOW:HIGH",
+	"ALL:-AES:AES128",
+	"ALL:-ECDHE:ECDHE+AES256",
+	"ALL:-ECDHE:-DHE:AESGCM:CHACHA20",
+	"ALL:!ECDHE:ECDHE",
+	"ALL:+kRSA:+PSK",
+	"ALL:-PSK:+RSA:PSK",
+	"DHE:ECDHE:-AESGCM:AESGCM",
+	"kECDHE:-SHA1:-kDHE+AESGCM",
+	"AES:+SHA1:@STRENGTH",
+	"ALL:@STRENGTH",
+	"ALL:+AES128:@STRENGTH:+SHA256",
+	"AESGCM",
+	"AESCCM",
+	"AESCCM8",
+	"AES128:AES256",
+	"CHACHA20:AESGCM",
+	"CAMELLIA:ARIA",
+	"CAMELLIA128:CAMELLIA256:ARIA128:ARIA256:ARIAGCM",
+	"CBC",
+	"SHA1:SHA256:SHA384",
+	"SHA:MD5",
+	"TLSv1.2",
+	"TLSv1.0:SSLv3",
+	"TLSv1",
+	"SSLv3+AES128",
+	"AES128-SHA+SSLv3",
+	"AES128-SHA+TLSv1.2",
+	"ECDHE-ECDSA-AES128-GCM-SHA256+ECDSA",
+	"ECDHE-ECDSA-AES128-GCM-SHA256+RSA:AES256-SHA",
+	"kPSK:kDHEPSK:kRSAPSK:kECDHEPSK",
+	"aPSK",
+	"aRSA:aECDSA",
+	"ECDSA+AES",
+	"RSA",
+	"kRSA",
+	"DH",
+	"ECDH:DHE",
+	"kEDH+aRSA",
+	"kEECDH:ADH:AECDH",
+	"RC4:3DES:DES:IDEA:SEED:RC2:AES128",
+	"aDSS:DSS:SRP:kGOST:aGOST:GOST89:GOST94:AES256",
+	"kRSA+kECDHE",
+	"ALL:!ALL",
+	"ALL,!PSK AES128",
+	"ALL;!PSK",
+	"ALL!PSK",
+	"SUITEB128",
+	"SUITEB128ONLY",
+	"SUITEB128C2",
+	"SUITEB192",
+	"ALL:@SECLEVEL=0",
+	"DEFAULT:@SECLEVEL=2",
+	"ALL:@SECLEVEL=3",
+	"ALL:@SECLEVEL=4",
+	"HIGH:@SECLEVEL=5",
+	"@SECLEVEL=3:ALL:@SECLEVEL=1",
+};
+
+/* Whether this mbedTLS build has suite ID (the universe: OpenSSL lists only suites it names) */
+static int mbedtls_offers(int id)
+{
+	for (const int *p = mbedtls_ssl_list_ciphersuites(); *p; p++)
+		if (*p == id)
+			return 1;
+	return 0;
+}
+
+/* The TLS 1.2 suites `openssl ciphers -stdname` lists for STR that mbedTLS has, in OpenSSL's order, into IDS
+ * (zero-terminated); returns how many, or -1 when OpenSSL refuses STR. -psk keeps the PSK suites,
+ * -ciphersuites '' the TLS 1.3 ones out; -V prints each suite's number. OpenSSL applies @SECLEVEL when it
+ * negotiates, so for those the list to compare with is what it would offer, -s. */
+static int openssl_ciphers(const char *str, int *ids, size_t max)
+{
+	char cmd[1024], line[512];
+	size_t n = 0;
+	snprintf(cmd, sizeof(cmd), "openssl ciphers -psk -ciphersuites '' %s -stdname -V '%s' 2>/dev/null",
+		 strstr(str, "@SECLEVEL") ? "-s" : "", str);
+	FILE *f = popen(cmd, "r");
+	ck_assert_msg(f != NULL, "cannot run openssl");
+	while (fgets(line, sizeof(line), f)) {
+		unsigned hi, lo;
+		ck_assert_msg(sscanf(line, " 0x%x,0x%x", &hi, &lo) == 2, "unexpected openssl output '%s'", line);
+		if (mbedtls_offers((int)(hi << 8 | lo)) && n < max - 1)
+			ids[n++] = (int)(hi << 8 | lo);
+	}
+	ids[n] = 0;
+	int status = pclose(f);
+	ck_assert_msg(status != -1 && WIFEXITED(status), "openssl ciphers did not run");
+	return WEXITSTATUS(status) == 0 ? (int)n : -1;
+}
+
+START_TEST(openssl_is_there)
+{
+	int ids[256];
+	ck_assert_msg(openssl_ciphers("ALL", ids, 256) > 100, "openssl ciphers -psk ALL lists too few suites");
+}
+END_TEST
+
+START_TEST(same_order_as_openssl)
+{
+	const char *str = openssl_strings[_i];
+	int want[256];
+	char ours[8192], theirs[8192];
+	int nwant = openssl_ciphers(str, want, 256);
+	reset();
+	int r = suites_build(str, "TLS_AES_128_GCM_SHA256", out, err, sizeof(err));
+	if (nwant <= 0) { /* OpenSSL refuses it, or keeps nothing mbedTLS has */
+		ck_assert_msg(r == -1, "'%s' selects nothing in OpenSSL, but suites_build succeeded", str);
+		ck_assert_msg(strncmp(err, "ciphers: ", 9) == 0, "'%s': message '%s'", str, err);
+		return;
+	}
+	ck_assert_msg(r == 0, "'%s' failed: %s", str, err);
+	count();
+	suites_describe(out + 1, ours, sizeof(ours)); /* out[0] is the TLS 1.3 suite */
+	suites_describe(want, theirs, sizeof(theirs));
+	ck_assert_msg(strcmp(ours, theirs) == 0, "'%s':\n  ours:    %s\n  OpenSSL: %s", str, ours, theirs);
+}
+END_TEST
+
+START_TEST(cipher_string_errors)
+{
+	expect_build_error("HIGH:FOO", NULL, "ciphers: unknown cipher keyword 'FOO'");
+	expect_build_error("high", NULL, "unknown cipher keyword 'high'"); /* keywords are case-sensitive */
+	expect_build_error("ECDHE+FOO+AES", NULL, "unknown cipher keyword 'FOO'");
+	expect_build_error("kRSA+kECDHE+FOO", NULL, "unknown cipher keyword 'FOO'"); /* checked even when empty */
+	expect_build_error("ALL:ECDHE-RSA-DES-CBC3-SHA", NULL, "unknown cipher suite 'ECDHE-RSA-DES-CBC3-SHA'");
+	expect_build_error("!", NULL, "ciphers: '!' ends where a suite name or keyword should follow");
+	expect_build_error("ALL:+", NULL, "ends where a suite name or keyword should follow");
+	expect_build_error("ALL:AES+", NULL, "ends where");
+	expect_build_error("ALL:!!PSK", NULL, "unexpected '!'");
+	expect_build_error("ALL:-:PSK", NULL, "unexpected ':'");
+	expect_build_error("ALL:#", NULL, "unexpected '#'");
+	expect_build_error("ALL:AES++SHA", NULL, "unexpected '+'");
+	expect_build_error("kRSA+kECDHE", NULL, "ciphers: 'kRSA+kECDHE' selects no cipher suite mbedTLS has");
+	expect_build_error("RC4:3DES", NULL, "'RC4:3DES' selects no cipher suite");
+	expect_build_error("ALL:!ALL", NULL, "selects no cipher suite");
+	expect_build_error("!ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256", NULL, "selects no cipher suite");
+	expect_build_error("@STRENGTH", NULL, "'@STRENGTH' selects no cipher suite");
+	expect_build_error("HIGH:TLS_AES_128_GCM_SHA256", NULL,
+			   "ciphers: 'TLS_AES_128_GCM_SHA256' is a TLS 1.3 suite: put it in 'ciphersuites'");
+	expect_build_error("TLS1-3-AES-256-GCM-SHA384+HIGH", NULL, "put it in 'ciphersuites'");
+	expect_build_error("HIGH:DEFAULT", NULL, "ciphers: DEFAULT only works at the start of the list");
+	expect_build_error("SUITEB128:ALL", NULL, "ciphers: SUITEB128 must be the whole list");
+	expect_build_error("ALL:SUITEB192", NULL, "SUITEB192 must be the whole list");
+	expect_build_error("ALL:@FOO", NULL, "ciphers: unknown command '@FOO'");
+	expect_build_error("ALL:@", NULL, "unknown command '@'");
+	expect_build_error("ALL:@SECLEVEL=6", NULL, "unknown command '@SECLEVEL=6'");
+	expect_build_error("ALL:@SECLEVEL=10", NULL, "unknown command");
+	expect_build_error("ALL:@STRENGTH+X", NULL, "unexpected '+'");
+	expect_build_error("AES128:@SECLEVEL=4", NULL, "'AES128:@SECLEVEL=4' selects no cipher suite");
+}
+END_TEST
+
+/* After an item that selects nothing, OpenSSL also skips an item glued to it without a separator ("RC4!PSK"
+ * ignores !PSK); tlswrap reads every item. */
+START_TEST(cipher_string_glued_item_after_empty_one)
+{
+	reset();
+	ck_assert_msg(suites_build("kRSA+kECDHE!PSK:ALL", NULL, out, err, sizeof(err)) == 0, "failed: %s", err);
+	size_t n = count();
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(strstr(mbedtls_ssl_get_ciphersuite_name(out[i]), "PSK") == NULL, "%s was not killed",
+			      mbedtls_ssl_get_ciphersuite_name(out[i]));
+}
+END_TEST
+
+/* Suites mbedTLS has but OpenSSL cannot name stay usable by name; no keyword selects them. */
+START_TEST(cipher_string_mbedtls_only_suite)
+{
+	reset();
+	ck_assert_msg(suites_build("TLS-ECDH-ECDSA-WITH-AES-128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:ALL:"
+				   "-TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256:+TLS-ECDH-ECDSA-WITH-AES-128-GCM-SHA256:"
+				   "TLS-ECDH-ECDSA-WITH-AES-128-GCM-SHA256:@STRENGTH",
+				   "TLS_AES_128_GCM_SHA256", out, err, sizeof(err)) == 0,
+		      "failed: %s", err);
+	size_t n = count();
+	ck_assert_int_eq(out[1], MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384);
+	ck_assert_int_eq(out[n - 1], MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256); /* re-added last, 128 bits */
+	reset();
+	ck_assert_msg(suites_build("ALL", NULL, out, err, sizeof(err)) == 0, "failed: %s", err);
+	n = count();
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(strncmp(mbedtls_ssl_get_ciphersuite_name(out[i]), "TLS-ECDH-", 9) != 0,
+			      "ALL selected %s, which OpenSSL does not have", mbedtls_ssl_get_ciphersuite_name(out[i]));
+}
+END_TEST
+
+/* OpenSSL 1.0's words (SSLv2, EXP ...) that configuration management still writes select nothing, as OpenSSL 3.0
+ * skips them: HIGH:-SSLv2 is HIGH */
+START_TEST(cipher_string_old_keywords_select_nothing)
+{
+	int high[SUITES_MAX + 1];
+	reset();
+	ck_assert_msg(suites_build("HIGH", NULL, out, err, sizeof(err)) == 0, "failed: %s", err);
+	memcpy(high, out, sizeof(high));
+	size_t n = count();
+	const char *const same[] = { "HIGH:-SSLv2", "HIGH:!SSLv2:!EXP:!EXPORT:!KRB5:!kFZA", "SSLv2:EXPORT40:HIGH" };
+	for (size_t k = 0; k < sizeof(same) / sizeof(same[0]); k++) {
+		reset();
+		ck_assert_msg(suites_build(same[k], NULL, out, err, sizeof(err)) == 0, "%s failed: %s", same[k], err);
+		ck_assert_msg(count() == n && memcmp(out, high, (n + 1) * sizeof(int)) == 0, "%s is not HIGH", same[k]);
+	}
+	expect_build_error("SSLv2:EXP", NULL, "ciphers: 'SSLv2:EXP' selects no cipher suite mbedTLS has");
+}
+END_TEST
+
+/* ALL fits with every TLS 1.3 suite, zero-terminated */
+START_TEST(cipher_string_all_fits)
+{
+	reset();
+	ck_assert_msg(suites_build("ALL", "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
+					  "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256",
+				   out, err, sizeof(err)) == 0,
+		      "failed: %s", err);
+	size_t n = count();
+	ck_assert_uint_gt(n, 100);
+	ck_assert_uint_le(n, SUITES_MAX);
+}
+END_TEST
+
+/* ---- suites_describe ------------------------------------------------------------------------- */
+
+START_TEST(describe_names)
+{
+	static const int list[] = { MBEDTLS_TLS1_3_AES_128_GCM_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+				    MBEDTLS_TLS_PSK_WITH_AES_128_CCM_8, 0x1234, 0 };
+	char buf[256];
+	suites_describe(list, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "
+			      "TLS_PSK_WITH_AES_128_CCM_8, 0x1234");
+}
+END_TEST
+
+START_TEST(describe_empty)
+{
+	static const int list[] = { 0 };
+	char buf[16];
+	suites_describe(list, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "(none)");
+}
+END_TEST
+
+START_TEST(describe_cut)
+{
+	static const int list[] = { MBEDTLS_TLS1_3_AES_128_GCM_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+				    0 };
+	char buf[32];
+	memset(buf, 'x', sizeof(buf));
+	suites_describe(list, buf, sizeof(buf));
+	ck_assert_uint_eq(strlen(buf), sizeof(buf) - 1);
+	ck_assert_str_eq(buf + sizeof(buf) - 4, "...");
+	ck_assert_int_eq(strncmp(buf, "TLS_AES_128_GCM_SHA256, ", 24), 0);
+	buf[0] = 'x';
+	suites_describe(list, buf, 0); /* nothing written */
+	ck_assert_int_eq(buf[0], 'x');
+	suites_describe(list, buf, 1);
+	ck_assert_str_eq(buf, "");
+	static const int none[] = { 0 };
+	suites_describe(none, buf, 5); /* "(none)" cut too */
+	ck_assert_str_eq(buf, "(...");
+}
+END_TEST
+
+/* What --check prints for a cipher string names the suites one can feed back */
+START_TEST(describe_round_trip)
+{
+	char names[8192];
+	int first[SUITES_MAX + 1];
+	reset();
+	ck_assert_msg(suites_build("ALL:@STRENGTH", "TLS_AES_128_GCM_SHA256", out, err, sizeof(err)) == 0, "failed: %s",
+		      err);
+	memcpy(first, out, sizeof(first));
+	suites_describe(out + 1, names, sizeof(names));
+	reset();
+	ck_assert_msg(suites_build(names, "TLS_AES_128_GCM_SHA256", out, err, sizeof(err)) == 0, "failed: %s", err);
+	for (size_t i = 0; first[i]; i++)
+		ck_assert_int_eq(out[i], first[i]);
 }
 END_TEST
 
@@ -340,11 +669,28 @@ static Suite *suites_suite(void)
 	tcase_add_test(tc, build_separators);
 	tcase_add_test(tc, build_tls12_suite_in_tls13_list);
 	tcase_add_test(tc, build_tls13_suite_in_tls12_list);
-	tcase_add_test(tc, build_openssl_expressions);
+	tcase_add_test(tc, build_keywords_in_ciphersuites);
 	tcase_add_test(tc, build_unknown_name);
 	tcase_add_test(tc, build_empty_list);
 	tcase_add_test(tc, build_too_many);
 	tcase_add_test(tc, build_list_too_long);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cipher_strings");
+	tcase_add_test(tc, openssl_is_there);
+	tcase_add_loop_test(tc, same_order_as_openssl, 0, (int)(sizeof(openssl_strings) / sizeof(openssl_strings[0])));
+	tcase_add_test(tc, cipher_string_errors);
+	tcase_add_test(tc, cipher_string_glued_item_after_empty_one);
+	tcase_add_test(tc, cipher_string_mbedtls_only_suite);
+	tcase_add_test(tc, cipher_string_all_fits);
+	tcase_add_test(tc, cipher_string_old_keywords_select_nothing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("describe");
+	tcase_add_test(tc, describe_names);
+	tcase_add_test(tc, describe_empty);
+	tcase_add_test(tc, describe_cut);
+	tcase_add_test(tc, describe_round_trip);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fixed_bugs");
