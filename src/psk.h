@@ -5,7 +5,8 @@
 #include <stddef.h>
 
 #define PSK_MIN_KEY 16
-#define PSK_MAX_IDENTITY 128
+#define PSK_MAX_KEY 48 /* what this mbedTLS takes (MBEDTLS_PSK_MAX_LEN; psk.c checks they agree) */
+#define PSK_MAX_IDENTITY 255 /* as stunnel with OpenSSL 3 */
 
 struct psk_entry {
 	char *identity;
@@ -19,9 +20,11 @@ struct psk_list {
 };
 
 /* psk_parse: TEXT (a whole file's contents, NAME for messages) -> LIST. Empty lines and lines
- * starting with '#' or ';' are skipped; every other line is IDENTITY:KEY, the key taken as the
- * bytes after the first ':' (at least 16). Returns 0, or -1 with "NAME:LINE: reason" in ERR
- * (LIST is then empty). Keys never appear in messages. */
+ * starting with '#' or ';' are skipped; every other line is IDENTITY:KEY, split at the first ':'. As
+ * in stunnel, a key written in hex (an even number of digits, ':' allowed between bytes) is those
+ * bytes, any other key its text; either way 16 to PSK_MAX_KEY bytes. Blanks around the identity or
+ * key and a CR inside a line are refused (they would silently change the key). Returns 0, or -1 with
+ * "NAME:LINE: reason" in ERR (LIST is then empty). Keys never appear in messages. */
 int psk_parse(const char *text, const char *name, struct psk_list *list, char *err, size_t errlen);
 
 /* psk_load: read PATH (refused when others may read it) and parse it as psk_parse does. */

@@ -205,7 +205,7 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 	}
 	if (!judged && !required) {
 		if (peer->psk_identity[0])
-			snprintf(peer->rule, sizeof(peer->rule), "PSK identity=%s", peer->psk_identity);
+			snprintf(peer->rule, sizeof(peer->rule), "PSK identity=%.140s", peer->psk_identity);
 		return 0;
 	}
 	if (!crt) {
