@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,8 @@ int activation_collect(struct activation *a, char *err, size_t errlen)
 		if (getsockopt(h->fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
 		    getsockopt(h->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) < 0 || type != SOCK_STREAM || !listening ||
 		    getsockname(h->fd, (struct sockaddr *)&h->addr, &h->len) < 0 ||
-		    (h->addr.ss_family != AF_INET && h->addr.ss_family != AF_INET6)) {
-			snprintf(err, errlen, "inherited fd %d is not a listening TCP socket", h->fd);
+		    (h->addr.ss_family != AF_INET && h->addr.ss_family != AF_INET6 && h->addr.ss_family != AF_UNIX)) {
+			snprintf(err, errlen, "inherited fd %d is not a listening stream socket (TCP or Unix)", h->fd);
 			return -1;
 		}
 		fcntl(h->fd, F_SETFD, FD_CLOEXEC);
@@ -66,6 +67,8 @@ static int addr_matches(const struct sockaddr_storage *addr, const struct servic
 	const struct cfg_addr *want = &sv->cfg->accept;
 	char host[INET6_ADDRSTRLEN];
 	unsigned port;
+	if (addr->ss_family == AF_UNIX || want->path[0]) /* a Unix socket: the same path */
+		return addr->ss_family == AF_UNIX && strcmp(((const struct sockaddr_un *)addr)->sun_path, want->path) == 0;
 	if (addr->ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)addr;
 		port = ntohs(in->sin_port);

@@ -14,9 +14,27 @@
 
 extern char **environ;
 
-pid_t child_spawn(const char *path, char *const *argv, char *const *env, int *fd)
+/* A pseudo-terminal: *MASTER stays with tlswrap, the slave's path goes to the child. Its modes are the
+ * kernel's defaults, as with stunnel's openpty(): the program sets what it needs (pppd makes it raw). */
+static int open_pty(int *master, char *slave, size_t len)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		return -1;
+	if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, slave, len) != 0) {
+		int e = errno;
+		close(m);
+		errno = e;
+		return -1;
+	}
+	*master = m;
+	return 0;
+}
+
+pid_t child_spawn(const char *path, char *const *argv, char *const *env, int pty, int *fd)
 {
 	int sv[2], e;
+	char slave[64];
 	pid_t pid = -1;
 	char *own_argv[] = { (char *)path, NULL };
 	size_t n = 0, k = 0;
@@ -29,7 +47,7 @@ pid_t child_spawn(const char *path, char *const *argv, char *const *env, int *fd
 		return -1;
 	memcpy(envp, env, k * sizeof(*envp)); /* ours first: they win over inherited ones of the same name */
 	memcpy(envp + k, environ, n * sizeof(*envp));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+	if (pty ? open_pty(&sv[0], slave, sizeof(slave)) < 0 : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		goto err0;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -38,17 +56,24 @@ pid_t child_spawn(const char *path, char *const *argv, char *const *env, int *fd
 	sigemptyset(&dflt);
 	sigaddset(&dflt, SIGPIPE);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+	if (pty) {
+		/* opened after setsid, without O_NOCTTY: it becomes the child's controlling terminal */
+		posix_spawn_file_actions_addopen(&fa, 0, slave, O_RDWR, 0);
+		posix_spawn_file_actions_adddup2(&fa, 0, 1);
+	} else {
+		posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+		posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+	}
 	posix_spawnattr_init(&at);
 	/* tlswrap blocks its signals for signalfd and ignores SIGPIPE: the program must not inherit that */
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &dflt);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (pty ? POSIX_SPAWN_SETSID : 0));
 	e = posix_spawn(&pid, path, &fa, &at, argv ? argv : own_argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
-	close(sv[1]);
+	if (!pty)
+		close(sv[1]);
 	if (e) {
 		close(sv[0]);
 		errno = e;

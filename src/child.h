@@ -7,9 +7,11 @@
 
 /* child_spawn: start PATH with ARGV (NULL-terminated; NULL = just the path) and ENV additions
  * ("NAME=value", NULL-terminated, added to tlswrap's own environment), its stdin and stdout one end of
- * a new socketpair; the other end, non-blocking, is returned in *FD. Signals are as at a fresh start.
+ * a new socketpair, or with PTY the slave of a new pseudo-terminal, which is then its controlling
+ * terminal in a session of its own (stunnel's pty = yes, for pppd); the other end (the
+ * socket, or the pty master), non-blocking, is returned in *FD. Signals are as at a fresh start.
  * Returns the child's pid, or -1 with errno set (no fd is left open then). */
-pid_t child_spawn(const char *path, char *const *argv, char *const *env, int *fd);
+pid_t child_spawn(const char *path, char *const *argv, char *const *env, int pty, int *fd);
 
 /* child_reap: collect every child that has exited (call on SIGCHLD); LOG_EXIT is called for each. */
 void child_reap(void (*log_exit)(pid_t pid, int status));

@@ -1,7 +1,9 @@
-/* Configuration parsing and validation: inih handler -> struct cfg. */
-#include "config.h"
+/* Configuration options: the table of names, their values parsed into struct cfg, sections and
+ * defaults. Reading files is config_load.c, validation once all is read config_check.c. */
+#include "config_int.h"
 #include "match.h"
-#include "proto/connect.h"
+#include "sockopt.h"
+#include "sslopt.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -12,11 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define INI_HANDLER_LINENO 1
-#include <ini.h>
-
 enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS, K_SSLVERSION, K_VERIFY,
-		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT, K_LOGFORMAT, K_STATUS, K_PROTOCOL, K_PROTOHOST, K_PROXYVER, K_AUTH };
+		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT, K_LOGFORMAT, K_STATUS, K_PROTOCOL,
+		K_PROTOHOST, K_PROXYVER, K_AUTH, K_FOREGROUND, K_LOGMODE, K_FIPS, K_SOCKOPT, K_SSLOPT, K_FAILOVER,
+		K_RENEG, K_HEXKEY, K_CURVES, K_HOST, K_LOGID, K_SECLEVEL, K_NOOP_COUNT, K_NOOP_BOOL, K_NOOP_STR, K_OPTPATH };
 enum opt_scope { S_GLOBAL, S_SERVICE };
 
 struct opt {
@@ -29,20 +30,37 @@ struct opt {
 #define G(n, k, f) { n, S_GLOBAL, k, offsetof(struct cfg_global, f) }
 #define S(n, k, f) { n, S_SERVICE, k, offsetof(struct cfg_service, f) }
 
+/* An option may appear twice, once per scope (setuid: the process's user as a global, the owner of a
+ * Unix accept socket in a section); opt_find picks by where the line is. */
 static const struct opt opts[] = {
-	G("foreground", K_BOOL, foreground),
-	G("pid", K_STR, pid),
+	G("foreground", K_FOREGROUND, foreground),
+	G("pid", K_OPTPATH, pid),
 	G("debug", K_LEVEL, debug),
 	G("output", K_STR, output),
+	G("log", K_LOGMODE, log_overwrite),
 	G("syslog", K_BOOL, syslog),
 	G("setuid", K_STR, setuid),
 	G("setgid", K_STR, setgid),
 	G("chroot", K_STR, chroot),
+	G("fips", K_FIPS, debug),
 	G("logFormat", K_LOGFORMAT, log_json),
 	G("status", K_STATUS, status),
+	G("service", K_STR, service),
+	/* stunnel seeds OpenSSL's generator from these only when it is not seeded already, which OpenSSL
+	 * 1.1.1 and later always are; tlswrap's comes from the kernel: accepted, checked, and unused */
+	G("RNDbytes", K_NOOP_COUNT, debug),
+	G("RNDfile", K_NOOP_STR, debug),
+	G("RNDoverwrite", K_NOOP_BOOL, debug),
+	G("EGD", K_NOOP_STR, debug),
+	S("setuid", K_STR, sock_user),
+	S("setgid", K_STR, sock_group),
 	S("client", K_BOOL, client),
 	S("accept", K_ACCEPT, accept),
 	S("connect", K_CONNECT, connect),
+	S("delay", K_BOOL, delay),
+	S("failover", K_FAILOVER, failover_rr),
+	S("local", K_HOST, local),
+	S("socket", K_SOCKOPT, sockopts),
 	S("cert", K_STR, cert),
 	S("key", K_STR, key),
 	S("CAfile", K_STR, cafile),
@@ -51,6 +69,7 @@ static const struct opt opts[] = {
 	S("verifyPeer", K_BOOL, verify_peer),
 	S("requireCert", K_BOOL, require_cert),
 	S("CRLfile", K_STR, crlfile),
+	S("CRLpath", K_STR, crlpath),
 	S("verify", K_VERIFY, verify_chain),
 	S("checkHost", K_LIST_NAME, check_host),
 	S("checkIP", K_LIST_IP, check_ip),
@@ -62,9 +81,14 @@ static const struct opt opts[] = {
 	S("allowIP", K_LIST_IP, allow_ip),
 	S("pinSHA256", K_LIST_PIN, pin_sha256),
 	S("alpn", K_STR, alpn),
+	S("options", K_SSLOPT, ssl_option_lines),
+	S("renegotiation", K_RENEG, ssl_options),
+	S("sessionResume", K_BOOL, session_resume),
 	S("sessionCacheSize", K_COUNT, session_cache_size),
 	S("sessionCacheTimeout", K_SECONDS, session_cache_timeout),
 	S("ticketKeyFile", K_STR, ticket_key_file),
+	S("ticketKeySecret", K_HEXKEY, ticket_key_secret),
+	S("ticketMacSecret", K_HEXKEY, ticket_mac_secret),
 	S("PSKsecrets", K_STR, psk_secrets),
 	S("PSKidentity", K_STR, psk_identity),
 	S("protocol", K_PROTOCOL, protocol),
@@ -77,20 +101,74 @@ static const struct opt opts[] = {
 	S("acceptProxy", K_BOOL, accept_proxy),
 	S("exec", K_STR, exec),
 	S("execArgs", K_STR, exec_args),
+	S("retry", K_BOOL, retry),
+	S("pty", K_BOOL, pty),
 	S("sni", K_STR, sni),
 	S("sslVersionMin", K_TLSVER, tls_min),
 	S("sslVersionMax", K_TLSVER, tls_max),
 	S("sslVersion", K_SSLVERSION, tls_min),
 	S("ciphers", K_STR, ciphers),
 	S("ciphersuites", K_STR, ciphersuites),
+	S("curves", K_CURVES, curves),
+	S("curve", K_CURVES, curves), /* stunnel's older name */
+	S("reset", K_BOOL, reset),
+	S("logId", K_LOGID, timeout_busy),
+	S("securityLevel", K_SECLEVEL, timeout_busy),
+	S("stack", K_NOOP_COUNT, timeout_busy), /* a thread's stack: tlswrap starts no thread per connection */
 	S("TIMEOUTbusy", K_SECONDS, timeout_busy),
 	S("TIMEOUTconnect", K_SECONDS, timeout_connect),
 	S("TIMEOUTidle", K_SECONDS, timeout_idle),
 	S("TIMEOUTclose", K_SECONDS, timeout_close),
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+_Static_assert(sizeof(opts) / sizeof(opts[0]) <= CFG_MAX_OPTIONS, "raise CFG_MAX_OPTIONS");
+
+/* stunnel options tlswrap does not take, each with its reason (an unknown name says only "unknown"). */
+static const struct {
+	const char *name, *why;
+} refused[] = {
+	{ "compression", "TLS compression is insecure (CRIME) and mbedTLS has none" },
+	{ "engine", "OpenSSL engines are not supported (keys are read from files)" },
+	{ "engineCtrl", "OpenSSL engines are not supported (keys are read from files)" },
+	{ "engineDefault", "OpenSSL engines are not supported (keys are read from files)" },
+	{ "engineId", "OpenSSL engines are not supported (keys are read from files)" },
+	{ "engineNum", "OpenSSL engines are not supported (keys are read from files)" },
+	{ "CAengine", "OpenSSL engines are not supported (CA certificates are read from files)" },
+	{ "iconActive", "a Windows GUI option" },
+	{ "iconError", "a Windows GUI option" },
+	{ "iconIdle", "a Windows GUI option" },
+	{ "taskbar", "a Windows GUI option" },
+	{ "OCSP", "OCSP is not implemented yet" },
+	{ "OCSPaia", "OCSP is not implemented yet" },
+	{ "OCSPflag", "OCSP is not implemented yet" },
+	{ "OCSPnonce", "OCSP is not implemented yet" },
+	{ "OCSPrequire", "OCSP is not implemented yet" },
+	{ "TIMEOUTocsp", "OCSP is not implemented yet" },
+	{ "protocolDomain", "NTLM proxy authentication is not supported (protocolAuthentication = basic is)" },
+	{ "redirect", "a client that fails the certificate checks is refused, never redirected" },
+	{ "ident", "IDENT (RFC 1413) checks are not supported" },
+	{ "sessiond", "the sessiond cache server is not supported; share a ticketKeyFile between instances" },
+	{ "config", "OpenSSL configuration commands do not apply to mbedTLS" },
+};
+
+static const struct opt *opt_find_in(const char *name, int in_section)
+{
+	const struct opt *found = NULL;
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (strcasecmp(opts[i].name, name) != 0)
+			continue;
+		if (!found || (opts[i].scope == S_SERVICE) == (in_section != 0))
+			found = &opts[i];
+	}
+	return found;
+}
+
+int cfg_option_known(const char *name)
+{
+	return opt_find_in(name, 0) != NULL;
+}
+
+int cfg_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -98,27 +176,14 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 	return -1;
 }
-
-_Static_assert(sizeof(opts) / sizeof(opts[0]) <= CFG_MAX_OPTIONS, "raise CFG_MAX_OPTIONS");
-
-static const struct opt *opt_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		if (strcasecmp(opts[i].name, name) == 0)
-			return &opts[i];
-	return NULL;
-}
-
-int cfg_option_known(const char *name)
-{
-	return opt_find(name) != NULL;
-}
+#define fail cfg_fail
 
 static void service_defaults(struct cfg_service *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->client = 0;
 	s->verify_chain = s->verify_peer = s->require_cert = CFG_UNSET;
+	s->session_resume = CFG_UNSET;
 	s->tls_min = CFG_TLS12;
 	s->tls_max = CFG_TLS13;
 	/* stunnel's defaults */
@@ -138,17 +203,18 @@ void cfg_init(struct cfg *c, const char *file)
 	c->g.syslog = CFG_UNSET;
 	c->g.debug = 5; /* notice */
 	service_defaults(&c->defaults);
+	c->defaults.file = c->file;
 }
-
 
 /* The service's owned strings, so copying and freeing treat them alike. */
 #define SERVICE_STRINGS(s) \
 	{ &(s)->cert, &(s)->key, &(s)->cafile, &(s)->capath, &(s)->crlfile, &(s)->sni, &(s)->ciphers, \
 	  &(s)->ciphersuites, &(s)->alpn, &(s)->ticket_key_file, &(s)->psk_secrets, &(s)->psk_identity, \
-	  &(s)->protocol_username, &(s)->protocol_password, &(s)->exec, &(s)->exec_args }
+	  &(s)->protocol_username, &(s)->protocol_password, &(s)->exec, &(s)->exec_args, &(s)->ticket_key_secret, \
+	  &(s)->ticket_mac_secret, &(s)->crlpath, &(s)->curves, &(s)->local, &(s)->sock_user, &(s)->sock_group }
 #define SERVICE_LISTS(s) \
 	{ &(s)->check_host, &(s)->check_ip, &(s)->check_email, &(s)->allow_cn, &(s)->allow_ou, &(s)->allow_dns, \
-	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256, &(s)->protocol_header }
+	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256, &(s)->protocol_header, &(s)->sockopts }
 
 static void list_free(struct cfg_list *l)
 {
@@ -159,7 +225,7 @@ static void list_free(struct cfg_list *l)
 	l->n = 0;
 }
 
-static int list_add(struct cfg_list *l, const char *value)
+int cfg_list_add(struct cfg_list *l, const char *value)
 {
 	char **v = realloc(l->v, (size_t)(l->n + 1) * sizeof(*v));
 	if (!v)
@@ -177,7 +243,7 @@ static int list_copy(struct cfg_list *dst, const struct cfg_list *src)
 	dst->v = NULL;
 	dst->n = 0;
 	for (int i = 0; i < src->n; i++)
-		if (list_add(dst, src->v[i]) < 0)
+		if (cfg_list_add(dst, src->v[i]) < 0)
 			return -1;
 	return 0;
 }
@@ -223,7 +289,9 @@ void cfg_free(struct cfg *c)
 	free(c->g.setuid);
 	free(c->g.setgid);
 	free(c->g.chroot);
+	free(c->g.service);
 	free(c->file);
+	list_free(&c->files);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -269,6 +337,8 @@ int cfg_parse_tls_version(const char *s)
 		return CFG_TLS12;
 	if (strcasecmp(s, "TLSv1.3") == 0 || strcmp(s, "1.3") == 0)
 		return CFG_TLS13;
+	if (strcasecmp(s, "all") == 0)
+		return -3;
 	if (strcasecmp(s, "SSLv3") == 0 || strcasecmp(s, "TLSv1") == 0 || strcasecmp(s, "TLSv1.0") == 0 ||
 	    strcasecmp(s, "TLSv1.1") == 0 || strcasecmp(s, "SSLv2") == 0)
 		return -2;
@@ -288,12 +358,45 @@ static int parse_port(const char *p, char out[6], char *err, size_t errlen)
 	return 0;
 }
 
+/* A host name or IP address as it may appear before ":port" (or alone, for `local`). */
+static int parse_host(const char *host, size_t hlen, const char *whole, char out[256], char *err, size_t errlen)
+{
+	if (hlen == 0)
+		return fail(err, errlen, "bad address '%s' (empty host)", whole);
+	if (hlen >= 256)
+		return fail(err, errlen, "host name too long in '%s'", whole);
+	for (size_t i = 0; i < hlen; i++) {
+		unsigned char ch = (unsigned char)host[i];
+		if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == '_' || ch == ':' || ch == '%'))
+			return fail(err, errlen, "bad character '%c' in host of '%s'", ch, whole);
+	}
+	memcpy(out, host, hlen);
+	out[hlen] = '\0';
+	if (strchr(out, ':')) { /* IPv6, bracketed or stunnel's "v6:port" form */
+		struct in6_addr a6;
+		char bare[256];
+		snprintf(bare, sizeof(bare), "%s", out);
+		char *zone = strchr(bare, '%');
+		if (zone)
+			*zone = '\0';
+		if (inet_pton(AF_INET6, bare, &a6) != 1)
+			return fail(err, errlen, "bad IPv6 address '%s' in '%s'", out, whole);
+	}
+	return 0;
+}
+
 int cfg_parse_addr(const char *s, struct cfg_addr *out, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, sizeof(out[0]));
 	const char *colon = strrchr(s, ':');
 	if (!*s)
 		return fail(err, errlen, "empty address");
+	if (s[0] == '/') { /* a Unix socket, as in stunnel */
+		if (strlen(s) >= sizeof(out->path))
+			return fail(err, errlen, "Unix socket path longer than %zu bytes: '%s'", sizeof(out->path) - 1, s);
+		snprintf(out->path, sizeof(out->path), "%s", s);
+		return 0;
+	}
 	if (!colon)
 		return parse_port(s, out->port, err, errlen);
 	const char *host = s;
@@ -305,28 +408,20 @@ int cfg_parse_addr(const char *s, struct cfg_addr *out, char *err, size_t errlen
 		host = s + 1;
 		hlen = (size_t)(close - host);
 	}
-	if (hlen == 0)
-		return fail(err, errlen, "bad address '%s' (empty host)", s);
-	if (hlen >= sizeof(out->host))
-		return fail(err, errlen, "host name too long in '%s'", s);
-	for (size_t i = 0; i < hlen; i++) {
-		unsigned char ch = (unsigned char)host[i];
-		if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == '_' || ch == ':' || ch == '%'))
-			return fail(err, errlen, "bad character '%c' in host of '%s'", ch, s);
-	}
-	memcpy(out->host, host, hlen);
-	out->host[hlen] = '\0';
-	if (strchr(out->host, ':')) { /* IPv6, bracketed or stunnel's "v6:port" form */
-		struct in6_addr a6;
-		char bare[sizeof(out->host)];
-		snprintf(bare, sizeof(bare), "%s", out->host);
-		char *zone = strchr(bare, '%');
-		if (zone)
-			*zone = '\0';
-		if (inet_pton(AF_INET6, bare, &a6) != 1)
-			return fail(err, errlen, "bad IPv6 address '%s' in '%s'", out->host, s);
-	}
+	if (parse_host(host, hlen, s, out->host, err, errlen) < 0)
+		return -1;
 	return parse_port(colon + 1, out->port, err, errlen);
+}
+
+const char *cfg_addr_str(const struct cfg_addr *a, char *buf, size_t len)
+{
+	if (a->path[0])
+		snprintf(buf, len, "%s", a->path);
+	else if (strchr(a->host, ':'))
+		snprintf(buf, len, "[%s]:%s", a->host, a->port);
+	else
+		snprintf(buf, len, "%s:%s", a->host[0] ? a->host : "*", a->port);
+	return buf;
 }
 
 static int parse_seconds(const char *v, int *out)
@@ -340,6 +435,63 @@ static int parse_seconds(const char *v, int *out)
 	return 0;
 }
 
+/* stunnel's ticketKeySecret/ticketMacSecret: 16 or 32 bytes as hex, optionally with ':' between bytes. */
+static int check_hex_key(const char *name, const char *v, char *err, size_t errlen)
+{
+	size_t digits = 0;
+	for (const char *p = v; *p; p++) {
+		if (isxdigit((unsigned char)*p))
+			digits++;
+		else if (*p != ':' || p == v || !p[1] || digits % 2)
+			return fail(err, errlen, "%s: expected 32 or 64 hexadecimal digits (colons allowed between bytes)",
+				    name);
+	}
+	if (digits != 32 && digits != 64)
+		return fail(err, errlen, "%s: expected 32 or 64 hexadecimal digits (16 or 32 bytes), got %zu", name,
+			    digits);
+	return 0;
+}
+
+int cfg_parse_curve(const char *name)
+{
+	static const struct {
+		const char *name;
+		int id;
+	} curves[] = {
+		{ "X25519", CFG_GROUP_X25519 },       { "P-256", CFG_GROUP_SECP256R1 },
+		{ "prime256v1", CFG_GROUP_SECP256R1 }, { "secp256r1", CFG_GROUP_SECP256R1 },
+		{ "P-384", CFG_GROUP_SECP384R1 },      { "secp384r1", CFG_GROUP_SECP384R1 },
+		{ "P-521", CFG_GROUP_SECP521R1 },      { "secp521r1", CFG_GROUP_SECP521R1 },
+		{ "X448", CFG_GROUP_X448 },            { "brainpoolP256r1", CFG_GROUP_BP256R1 },
+		{ "brainpoolP384r1", CFG_GROUP_BP384R1 }, { "brainpoolP512r1", CFG_GROUP_BP512R1 },
+		{ "ffdhe2048", CFG_GROUP_FFDHE2048 },  { "ffdhe3072", CFG_GROUP_FFDHE3072 },
+		{ "ffdhe4096", CFG_GROUP_FFDHE4096 },  { "ffdhe6144", CFG_GROUP_FFDHE6144 },
+		{ "ffdhe8192", CFG_GROUP_FFDHE8192 },
+	};
+	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (strcasecmp(name, curves[i].name) == 0)
+			return curves[i].id;
+	return 0;
+}
+
+static int check_curves(const char *v, char *err, size_t errlen)
+{
+	char buf[512], *save = NULL;
+	int n = 0;
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+		return fail(err, errlen, "curves: list too long");
+	for (char *tok = strtok_r(buf, ":", &save); tok; tok = strtok_r(NULL, ":", &save), n++) {
+		if (!cfg_parse_curve(tok))
+			return fail(err, errlen, "curves: unknown curve '%s' (X25519, P-256, P-384, P-521, X448, "
+						 "brainpoolP256r1/384r1/512r1, ffdhe2048..8192)", tok);
+		if (n == CFG_MAX_GROUPS)
+			return fail(err, errlen, "curves: at most %d", CFG_MAX_GROUPS);
+	}
+	if (n == 0)
+		return fail(err, errlen, "curves: empty list");
+	return 0;
+}
+
 static int set_value(struct cfg *c, const struct opt *o, void *base, const char *v, char *err, size_t errlen)
 {
 	void *field = (char *)base + o->off;
@@ -350,6 +502,64 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 			return fail(err, errlen, "%s: expected yes or no, got '%s'", o->name, v);
 		*(int *)field = n;
 		return 0;
+	case K_FOREGROUND: {
+		struct cfg_global *g = base;
+		g->quiet = strcasecmp(v, "quiet") == 0;
+		if ((n = g->quiet ? 1 : cfg_parse_bool(v)) < 0)
+			return fail(err, errlen, "foreground: expected yes, quiet or no, got '%s'", v);
+		g->foreground = n;
+		return 0;
+	}
+	case K_LOGMODE:
+		if (strcasecmp(v, "append") != 0 && strcasecmp(v, "overwrite") != 0)
+			return fail(err, errlen, "log: expected append or overwrite, got '%s'", v);
+		*(int *)field = strcasecmp(v, "overwrite") == 0;
+		return 0;
+	case K_FIPS:
+		if ((n = cfg_parse_bool(v)) < 0)
+			return fail(err, errlen, "fips: expected yes or no, got '%s'", v);
+		if (n)
+			return fail(err, errlen, "fips = yes is not supported: mbedTLS has no FIPS 140 mode");
+		return 0;
+	case K_RENEG:
+		if ((n = cfg_parse_bool(v)) < 0)
+			return fail(err, errlen, "renegotiation: expected yes or no, got '%s'", v);
+		if (n)
+			return fail(err, errlen, "renegotiation = yes is not supported: tlswrap never renegotiates "
+						 "(renegotiation = no is what it does)");
+		return 0;
+	case K_FAILOVER:
+		if (strcasecmp(v, "rr") != 0 && strcasecmp(v, "prio") != 0)
+			return fail(err, errlen, "failover: expected rr or prio, got '%s'", v);
+		*(int *)field = strcasecmp(v, "rr") == 0;
+		return 0;
+	case K_SSLOPT:
+		return sslopt_add(v, (struct sslopt_lines *)field, err, errlen);
+	case K_SOCKOPT: {
+		struct sockopt so;
+		if (sockopt_parse(v, &so, err, errlen) < 0)
+			return -1;
+		if (cfg_list_add((struct cfg_list *)field, v) < 0)
+			return fail(err, errlen, "out of memory");
+		return 0;
+	}
+	case K_HEXKEY:
+		if (check_hex_key(o->name, v, err, errlen) < 0)
+			return -1;
+		goto string;
+	case K_CURVES:
+		if (check_curves(v, err, errlen) < 0)
+			return -1;
+		goto string;
+	case K_HOST: {
+		char host[256];
+		if (parse_host(v, strlen(v), v, host, err, errlen) < 0) {
+			char why[CFG_ERRLEN];
+			snprintf(why, sizeof(why), "%s", err);
+			return fail(err, errlen, "%s: %s", o->name, why);
+		}
+		goto string;
+	}
 	case K_LEVEL:
 		if ((n = cfg_parse_level(v)) < 0)
 			return fail(err, errlen, "%s: expected 0-7 or emerg..debug, got '%s'", o->name, v);
@@ -409,9 +619,9 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 		return 0;
 	case K_STATUS: {
 		struct cfg_global *g = base;
-		if (cfg_parse_addr(v, &g->status, err, errlen) < 0) {
+		if (cfg_parse_addr(v, &g->status, err, errlen) < 0 || g->status.path[0]) {
 			char why[CFG_ERRLEN];
-			snprintf(why, sizeof(why), "%s", err);
+			snprintf(why, sizeof(why), "%s", g->status.path[0] ? "expected [host:]port" : err);
 			return fail(err, errlen, "status: %s", why);
 		}
 		g->has_status = 1;
@@ -428,20 +638,23 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 		*(int *)field = n;
 		return 0;
 	case K_TLSVER:
-	case K_SSLVERSION:
+	case K_SSLVERSION: {
+		struct cfg_service *s = base;
 		n = cfg_parse_tls_version(v);
 		if (n == -2)
-			return fail(err, errlen, "%s: %s is not supported (mbedTLS 3.6 implements TLSv1.2 and TLSv1.3)",
-				    o->name, v);
-		if (n < 0)
-			return fail(err, errlen, "%s: expected TLSv1.2 or TLSv1.3, got '%s'", o->name, v);
+			return fail(err, errlen, "%s: %s is not supported (TLSv1.2 is the minimum; TLSv1.3 and all are "
+						 "accepted)", o->name, v);
+		if (n == -1)
+			return fail(err, errlen, "%s: expected TLSv1.2, TLSv1.3 or all, got '%s'", o->name, v);
 		if (o->kind == K_SSLVERSION) {
-			struct cfg_service *s = base;
-			s->tls_min = s->tls_max = n;
+			s->tls_min = n == -3 ? CFG_TLS12 : n;
+			s->tls_max = n == -3 ? CFG_TLS13 : n;
 		} else {
-			*(int *)field = n;
+			/* all: every version tlswrap allows, from the lowest (Min) or to the highest (Max) */
+			*(int *)field = n != -3 ? n : field == (void *)&s->tls_min ? CFG_TLS12 : CFG_TLS13;
 		}
 		return 0;
+	}
 	case K_VERIFY: {
 		/* stunnel's legacy levels: 0 request and ignore, 1 verify if present, 2 verify, 3 verify and
 		 * the peer must be listed, 4 only the listed peer, chain ignored */
@@ -474,11 +687,19 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 			if (match_pin_parse(v, pin, why, sizeof(why)) < 0)
 				return fail(err, errlen, "%s: %s", o->name, why);
 		}
-		if (list_add((struct cfg_list *)field, v) < 0)
+		if (cfg_list_add((struct cfg_list *)field, v) < 0)
 			return fail(err, errlen, "out of memory");
 		return 0;
 	}
-	case K_STR: {
+	case K_OPTPATH: /* stunnel's `pid =` with nothing: none */
+		if (!*v) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return 0;
+		}
+		/* fall through */
+	case K_STR:
+	string: {
 		char *dup = strdup(v);
 		if (!dup)
 			return fail(err, errlen, "out of memory");
@@ -486,6 +707,32 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 		*(char **)field = dup;
 		return 0;
 	}
+	case K_NOOP_COUNT:
+		if (parse_seconds(v, &n) < 0)
+			return fail(err, errlen, "%s: expected a number, got '%s'", o->name, v);
+		return 0;
+	case K_NOOP_BOOL:
+		if (cfg_parse_bool(v) < 0)
+			return fail(err, errlen, "%s: expected yes or no, got '%s'", o->name, v);
+		return 0;
+	case K_NOOP_STR:
+		return 0;
+	case K_LOGID:
+		if (strcasecmp(v, "sequential") == 0)
+			return 0; /* #1, #2 ...: what tlswrap's log lines carry */
+		if (strcasecmp(v, "unique") == 0 || strcasecmp(v, "thread") == 0 || strcasecmp(v, "process") == 0)
+			return fail(err, errlen, "logId = %s is not supported: connections are numbered in sequence "
+						 "(logId = sequential)", v);
+		return fail(err, errlen, "logId: expected sequential, unique, thread or process, got '%s'", v);
+	case K_SECLEVEL:
+		/* level 2 (stunnel's default) is what mbedTLS enforces already: 112-bit security, RSA keys of
+		 * 2048 bits, no SHA-1 signatures; tlswrap has no way to go below it or to ask for more */
+		if (strcmp(v, "2") == 0)
+			return 0;
+		if (strlen(v) == 1 && v[0] >= '0' && v[0] <= '5')
+			return fail(err, errlen, "securityLevel = %s is not supported: tlswrap enforces what level 2 does "
+						 "(securityLevel = 2)", v);
+		return fail(err, errlen, "securityLevel: expected 0-5, got '%s'", v);
 	case K_ACCEPT: {
 		struct cfg_service *s = base;
 		if (cfg_parse_addr(v, &s->accept, err, errlen) < 0) {
@@ -505,7 +752,8 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 			snprintf(why, sizeof(why), "%s", err);
 			return fail(err, errlen, "connect: %s", why);
 		}
-		if (!s->connect[s->n_connect].host[0]) /* a bare port connects to localhost, as in stunnel */
+		/* a bare port connects to localhost, as in stunnel */
+		if (!s->connect[s->n_connect].host[0] && !s->connect[s->n_connect].path[0])
 			strcpy(s->connect[s->n_connect].host, "localhost");
 		s->n_connect++;
 		return 0;
@@ -515,11 +763,39 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 	return fail(err, errlen, "internal: unhandled option kind");
 }
 
+/* stunnel options whose one harmless value is what tlswrap does anyway: accepted with that value. */
+static int accept_default(const char *name, const char *v, char *err, size_t errlen, int *handled)
+{
+	*handled = 1;
+	if (strcasecmp(name, "libwrap") == 0) {
+		if (cfg_parse_bool(v) == 0)
+			return 0;
+		return fail(err, errlen, "libwrap = %s is not supported: TCP wrappers (hosts.allow) are not used; use "
+					 "a firewall or the allow rules", v);
+	}
+	if (strcasecmp(name, "transparent") == 0) {
+		if (strcasecmp(v, "none") == 0 || strcasecmp(v, "no") == 0)
+			return 0;
+		return fail(err, errlen, "transparent = %s is not supported: tlswrap connects from its own address "
+					 "(use acceptProxy/proxyProtocol to pass the client's address on)", v);
+	}
+	*handled = 0;
+	return 0;
+}
+
 int cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_t errlen)
 {
-	const struct opt *o = opt_find(name);
-	if (!o)
+	const struct opt *o = opt_find_in(name, c->in_section);
+	if (!o) {
+		int handled;
+		int rc = accept_default(name, value, err, errlen, &handled);
+		if (handled)
+			return rc;
+		for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+			if (strcasecmp(name, refused[i].name) == 0)
+				return fail(err, errlen, "option '%s' is not supported: %s", refused[i].name, refused[i].why);
 		return fail(err, errlen, "unknown option '%s'", name);
+	}
 	if (o->scope == S_GLOBAL) {
 		if (c->in_section)
 			return fail(err, errlen, "'%s' is a global option: put it before the first [section]", o->name);
@@ -531,10 +807,25 @@ int cfg_set(struct cfg *c, const char *name, const char *value, char *err, size_
 
 int cfg_set_flag(struct cfg *c, const char *name, const char *value, char *err, size_t errlen)
 {
-	const struct opt *o = opt_find(name);
+	const struct opt *o = opt_find_in(name, 0);
 	if (o && o->scope == S_GLOBAL)
 		return set_value(c, o, &c->g, value, err, errlen);
 	return cfg_set(c, name, value, err, errlen);
+}
+
+void cfg_note_line(struct cfg *c, const char *name, int line)
+{
+	const struct opt *o = opt_find_in(name, c->in_section);
+	if (!o)
+		return;
+	if (o->scope != S_GLOBAL) {
+		struct cfg_service *s = c->in_section ? &c->svc[c->nsvc - 1] : &c->defaults;
+		s->opt_line[o - opts] = line;
+		s->opt_file[o - opts] = c->cur_file;
+	} else if (strcasecmp(o->name, "status") == 0) {
+		c->g.status_line = line;
+		c->g.status_file = c->cur_file;
+	}
 }
 
 int cfg_section(struct cfg *c, const char *name, int line, char *err, size_t errlen)
@@ -546,148 +837,22 @@ int cfg_section(struct cfg *c, const char *name, int line, char *err, size_t err
 	for (size_t i = 0; i < c->nsvc; i++)
 		if (strcmp(c->svc[i].name, name) == 0)
 			return fail(err, errlen, "duplicate section [%s] (first at line %d)", name, c->svc[i].line);
-	struct cfg_service *n = realloc(c->svc, (c->nsvc + 1) * sizeof(*n));
-	if (!n)
-		return fail(err, errlen, "out of memory");
-	c->svc = n;
+	if (c->nsvc == c->svc_cap) { /* doubling: many sections must not cost a copy each */
+		size_t cap = c->svc_cap ? c->svc_cap * 2 : 4;
+		struct cfg_service *n = realloc(c->svc, cap * sizeof(*n));
+		if (!n)
+			return fail(err, errlen, "out of memory");
+		c->svc = n;
+		c->svc_cap = cap;
+	}
 	if (service_copy(&c->svc[c->nsvc], &c->defaults) < 0)
 		return fail(err, errlen, "out of memory");
 	struct cfg_service *s = &c->svc[c->nsvc++];
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->file = c->file;
+	s->file = c->cur_file ? c->cur_file : c->file;
 	s->line = line;
 	c->in_section = 1;
 	return 0;
-}
-
-static int finish_service(struct cfg_service *s, char *why, size_t len)
-{
-	int secondary = !s->client && s->sni;
-	if (secondary && s->has_accept)
-		return fail(why, len, "service [%s]: a secondary service (sni = PRIMARY:PATTERN) takes its primary's "
-			    "connections: remove 'accept'", s->name);
-	if (!s->has_accept && !secondary && !s->inetd)
-		return fail(why, len, "service [%s] has no 'accept'", s->name);
-	if (s->exec && s->client)
-		return fail(why, len, "service [%s]: exec in client mode is not implemented yet (server mode runs it)",
-			    s->name);
-	if (s->exec && s->n_connect)
-		return fail(why, len, "service [%s]: give either 'exec' or 'connect', not both", s->name);
-	if (s->exec_args && !s->exec)
-		return fail(why, len, "service [%s]: execArgs needs exec", s->name);
-	if (s->exec_args) { /* as conn_start_exec splits them */
-		int words = 0;
-		for (const char *p = s->exec_args; *p;) {
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p)
-				words++;
-			while (*p && *p != ' ' && *p != '\t')
-				p++;
-		}
-		if (words > 63 || strlen(s->exec_args) >= 1024)
-			return fail(why, len, "service [%s]: execArgs: at most 63 words and 1023 characters", s->name);
-	}
-	if (s->exec && s->exec[0] != '/')
-		return fail(why, len, "service [%s]: exec needs an absolute path, got '%s'", s->name, s->exec);
-	if (s->n_connect == 0 && !s->exec)
-		return fail(why, len, "service [%s] has no 'connect'", s->name);
-	if (!s->client && !s->cert && !s->psk_secrets)
-		return fail(why, len, "server service [%s] needs 'cert' or 'PSKsecrets' (client = no)", s->name);
-	if (s->psk_identity && !s->psk_secrets)
-		return fail(why, len, "service [%s]: PSKidentity needs PSKsecrets", s->name);
-	if (s->psk_identity && !s->client)
-		return fail(why, len, "service [%s]: PSKidentity is for client mode", s->name);
-	if (s->key && !s->cert)
-		return fail(why, len, "service [%s] has 'key' without 'cert'", s->name);
-	if (s->tls_min > s->tls_max)
-		return fail(why, len, "service [%s]: sslVersionMin is above sslVersionMax", s->name);
-	if (s->client) {
-		/* secure default, unlike stunnel: verify the server unless told not to; a pin without a CA
-		 * is a trust decision of its own */
-		if (s->verify_chain == CFG_UNSET)
-			s->verify_chain = !((s->pin_sha256.n || s->psk_secrets) && !s->cafile && !s->capath);
-	} else {
-		if (s->verify_chain == CFG_UNSET)
-			s->verify_chain = 0;
-		/* stunnel: verifying a client means requiring its certificate unless said otherwise */
-		if (s->require_cert == CFG_UNSET)
-			s->require_cert = (s->verify_chain || s->verify_peer == 1 || s->pin_sha256.n > 0);
-	}
-	if (s->verify_peer == CFG_UNSET)
-		s->verify_peer = 0;
-	if (s->require_cert == CFG_UNSET)
-		s->require_cert = 0;
-	if (s->verify_peer && !s->cafile && !s->capath)
-		return fail(why, len, "service [%s]: verifyPeer needs CAfile or CApath holding the peer certificates",
-			    s->name);
-	int pinned = s->pin_sha256.n > 0;
-	if ((s->check_host.n || s->check_ip.n || s->check_email.n) && !s->verify_chain && !s->verify_peer && !pinned)
-		return fail(why, len, "service [%s]: checkHost/checkIP/checkEmail need verifyChain, verifyPeer or pinSHA256",
-			    s->name);
-	if ((s->allow_cn.n || s->allow_ou.n || s->allow_dns.n || s->allow_uri.n || s->allow_ip.n) && !s->verify_chain &&
-	    !s->verify_peer)
-		return fail(why, len, "service [%s]: allow rules apply to a verified certificate: set verifyChain or verifyPeer",
-			    s->name);
-	if (s->crlfile && !s->verify_chain)
-		return fail(why, len, "service [%s]: CRLfile needs verifyChain", s->name);
-	if (s->session_cache_timeout > 604800)
-		return fail(why, len, "service [%s]: sessionCacheTimeout: at most 604800 seconds (7 days, TLS 1.3's limit)",
-			    s->name);
-	if (!s->client && s->sni && !s->cert)
-		return fail(why, len, "service [%s]: a secondary service (sni = PRIMARY:PATTERN) needs 'cert'", s->name);
-	if (s->protocol == CFG_PROTO_CONNECT && !s->client)
-		return fail(why, len, "service [%s]: protocol = connect is for client mode", s->name);
-	if (s->protocol == CFG_PROTO_CONNECT && !s->has_protocol_host)
-		return fail(why, len, "service [%s]: protocol = connect needs protocolHost (the origin HOST:PORT)", s->name);
-	if (s->protocol != CFG_PROTO_CONNECT && (s->has_protocol_host || s->protocol_username || s->protocol_password ||
-						 s->protocol_header.n || s->protocol_auth))
-		return fail(why, len, "service [%s]: protocolHost/protocolUsername/protocolPassword/protocolHeader/"
-			    "protocolAuthentication need protocol = connect", s->name);
-	if (s->protocol == CFG_PROTO_CONNECT) { /* the request is built per connection: find its faults now */
-		char req[4096], e[160];
-		int ok = connect_request(s->protocol_host.host, s->protocol_host.port, s->protocol_username,
-					 s->protocol_password, (const char *const *)s->protocol_header.v, s->protocol_header.n,
-					 req, sizeof(req), e, sizeof(e)) >= 0;
-		memset(req, 0, sizeof(req));
-		if (!ok)
-			return fail(why, len, "service [%s]: protocol = connect: %s", s->name, e);
-	}
-	if (!s->protocol_username != !s->protocol_password)
-		return fail(why, len, "service [%s]: protocolUsername and protocolPassword go together", s->name);
-	if (s->protocol == CFG_PROTO_PROXY && !s->proxy_version)
-		s->proxy_version = 1;
-	if (s->proxy_version < 0) /* proxyProtocol = no */
-		s->proxy_version = 0;
-	if (s->proxy_version && s->client)
-		return fail(why, len, "service [%s]: the PROXY header (protocol = proxy, proxyProtocol) is for server mode",
-			    s->name);
-	if (s->client && s->ticket_key_file)
-		return fail(why, len, "service [%s]: ticketKeyFile is for server mode", s->name);
-	return 0;
-}
-
-/* Server-mode "sni = PRIMARY:PATTERN": find the primary, check the pattern. */
-static int link_secondary(struct cfg *c, struct cfg_service *s, char *why, size_t len)
-{
-	char *colon = strchr(s->sni, ':');
-	if (!colon || colon == s->sni || !colon[1])
-		return fail(why, len, "service [%s]: sni: expected PRIMARY:PATTERN in server mode, got '%s'", s->name, s->sni);
-	const char *pat = colon + 1;
-	if (strchr(pat, '*') && (pat[0] != '*' || pat[1] != '.' || strchr(pat + 1, '*')))
-		return fail(why, len, "service [%s]: sni: '%s': only a leading '*.' wildcard is allowed", s->name, pat);
-	for (size_t i = 0; i < c->nsvc; i++) {
-		struct cfg_service *p = &c->svc[i];
-		if (strlen(p->name) != (size_t)(colon - s->sni) || strncmp(p->name, s->sni, (size_t)(colon - s->sni)) != 0)
-			continue;
-		if (p == s || p->client || p->sni)
-			return fail(why, len, "service [%s]: sni: [%s] is not a server service with its own 'accept'", s->name,
-				    p->name);
-		s->primary = (int)i;
-		s->sni_pattern = pat;
-		return 0;
-	}
-	return fail(why, len, "service [%s]: sni: no service named [%.*s]", s->name, (int)(colon - s->sni), s->sni);
 }
 
 const char *cfg_where(const struct cfg_service *s, char *buf, size_t len)
@@ -704,182 +869,9 @@ const char *cfg_where_option(const struct cfg_service *s, const char *option, ch
 	char word[32];
 	size_t n = strcspn(option, " :");
 	snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) ? n : sizeof(word) - 1), option);
-	const struct opt *o = opt_find(word);
+	const struct opt *o = opt_find_in(word, 1);
 	if (!o || o->scope == S_GLOBAL || s->opt_line[o - opts] <= 0)
 		return cfg_where(s, buf, len);
-	snprintf(buf, len, "%s:%d", s->file, s->opt_line[o - opts]);
+	snprintf(buf, len, "%s:%d", s->opt_file[o - opts] ? s->opt_file[o - opts] : s->file, s->opt_line[o - opts]);
 	return buf;
-}
-
-int cfg_finish(struct cfg *c, char *err, size_t errlen)
-{
-	if (c->nsvc == 0 && (c->defaults.n_connect || c->defaults.exec)) {
-		/* stunnel's inetd mode: options without a section are the one service, run on stdin/stdout */
-		char why[CFG_ERRLEN];
-		c->in_section = 0;
-		if (cfg_section(c, "inetd", 0, why, sizeof(why)) < 0)
-			return fail(err, errlen, "%s: %s", c->file, why);
-		c->svc[0].inetd = 1;
-	}
-	if (c->nsvc == 0)
-		return fail(err, errlen, "%s: no services defined", c->file);
-	for (size_t i = 0; i < c->nsvc; i++) {
-		char why[CFG_ERRLEN];
-		c->svc[i].inetd |= c->inetd;
-		if (finish_service(&c->svc[i], why, sizeof(why)) < 0) {
-			if (c->svc[i].line == 0) /* from command-line flags */
-				return fail(err, errlen, "%s: %s", c->file, why);
-			return fail(err, errlen, "%s:%d: %s", c->file, c->svc[i].line, why);
-		}
-	}
-	for (size_t i = 0; i < c->nsvc; i++) {
-		char why[CFG_ERRLEN];
-		struct cfg_service *s = &c->svc[i];
-		s->primary = -1;
-		if (!s->client && s->sni && link_secondary(c, s, why, sizeof(why)) < 0)
-			return fail(err, errlen, "%s:%d: %s", c->file, s->line, why);
-	}
-	if (c->g.foreground == CFG_UNSET)
-		c->g.foreground = 0; /* stunnel daemonizes by default */
-	return 0;
-}
-
-/* inih reports the line of a section's first option, never the "[name]" line itself, and merges
- * repeated sections silently: a first pass over the file finds the header lines. */
-struct section_line {
-	char name[64];
-	int line;
-};
-
-struct load_ctx {
-	struct cfg *c;
-	char *err;
-	size_t errlen;
-	int failed;
-	char cur_section[64];
-	struct section_line *headers;
-	size_t nheaders;
-};
-
-static int scan_sections(FILE *f, struct load_ctx *L)
-{
-	char buf[16384];
-	for (int line = 1; fgets(buf, sizeof(buf), f); line++) {
-		char *p = buf, *end;
-		if (line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-			p += 3; /* a UTF-8 byte order mark, which inih skips too */
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != '[' || !(end = strchr(p, ']')))
-			continue;
-		*end = '\0';
-		p++;
-		if (!*p)
-			return fail(L->err, L->errlen, "%s:%d: empty section name", L->c->file, line);
-		if (strlen(p) > 49) /* inih cuts section names there: two long names could merge */
-			return fail(L->err, L->errlen, "%s:%d: section name too long (at most 49 characters)", L->c->file,
-				    line);
-		for (size_t i = 0; i < L->nheaders; i++)
-			if (strcmp(L->headers[i].name, p) == 0)
-				return fail(L->err, L->errlen, "%s:%d: duplicate section [%s] (first at line %d)", L->c->file,
-					    line, p, L->headers[i].line);
-		struct section_line *n = realloc(L->headers, (L->nheaders + 1) * sizeof(*n));
-		if (!n)
-			return fail(L->err, L->errlen, "%s: out of memory", L->c->file);
-		L->headers = n;
-		snprintf(n[L->nheaders].name, sizeof(n->name), "%s", p);
-		n[L->nheaders++].line = line;
-	}
-	rewind(f);
-	return 0;
-}
-
-static int header_line(const struct load_ctx *L, const char *name, int fallback)
-{
-	for (size_t i = 0; i < L->nheaders; i++)
-		if (strcmp(L->headers[i].name, name) == 0)
-			return L->headers[i].line;
-	return fallback;
-}
-
-static int cfg_ini_handler(void *user, const char *section, const char *name, const char *value, int line)
-{
-	struct load_ctx *L = user;
-	char why[CFG_ERRLEN];
-	if (L->failed)
-		return 0;
-	if (name == NULL) /* inih with INI_CALL_HANDLER_ON_NEW_SECTION is not what Debian ships */
-		return 1;
-	if (*section && strcmp(section, L->cur_section) != 0) {
-		if (cfg_section(L->c, section, header_line(L, section, line), why, sizeof(why)) < 0)
-			goto bad;
-		snprintf(L->cur_section, sizeof(L->cur_section), "%s", section);
-	}
-	if (!*name) {
-		snprintf(why, sizeof(why), "missing option name");
-		goto bad;
-	}
-	if (cfg_set(L->c, name, value, why, sizeof(why)) < 0)
-		goto bad;
-	const struct opt *o = opt_find(name); /* where it was set, for errors found later (cfg_where_option) */
-	if (o->scope != S_GLOBAL)
-		(L->c->in_section ? &L->c->svc[L->c->nsvc - 1] : &L->c->defaults)->opt_line[o - opts] = line;
-	else if (strcasecmp(o->name, "status") == 0)
-		L->c->g.status_line = line;
-	return 1;
-bad:
-	L->failed = 1;
-	fail(L->err, L->errlen, "%s:%d: %s", L->c->file, line, why);
-	return 0;
-}
-
-int cfg_load(const char *path, struct cfg *c, int inetd, char *err, size_t errlen)
-{
-	struct load_ctx L = { .c = c, .err = err, .errlen = errlen };
-	cfg_init(c, path);
-	c->inetd = inetd;
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
-		goto err0;
-	}
-	if (scan_sections(f, &L) < 0) {
-		fclose(f);
-		goto err0;
-	}
-#if HAVE_DECL_INI_MAX_LINE
-	ini_max_line = 16384;
-	ini_allow_multiline = 0;
-	ini_allow_inline_comments = 0;
-	ini_stop_on_first_error = 1;
-#endif
-	int r = ini_parse_file(f, cfg_ini_handler, &L);
-	fclose(f);
-	if (L.failed)
-		goto err0;
-	if (r > 0) {
-		fail(err, errlen, "%s:%d: syntax error (expected 'name = value' or '[section]')", path, r);
-		goto err0;
-	}
-	if (r < 0) {
-		fail(err, errlen, "%s: cannot parse (out of memory)", path);
-		goto err0;
-	}
-	for (size_t i = 0; i < L.nheaders; i++) {
-		size_t j = 0;
-		while (j < c->nsvc && strcmp(c->svc[j].name, L.headers[i].name) != 0)
-			j++;
-		if (j == c->nsvc) {
-			fail(err, errlen, "%s:%d: section [%s] has no options", path, L.headers[i].line, L.headers[i].name);
-			goto err0;
-		}
-	}
-	if (cfg_finish(c, err, errlen) < 0)
-		goto err0;
-	free(L.headers);
-	return 0;
-err0:
-	free(L.headers);
-	cfg_free(c);
-	return -1;
 }

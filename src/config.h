@@ -5,17 +5,29 @@
 
 #include <stddef.h>
 
+#include "sslopt.h"
+
 #define CFG_MAX_CONNECT 16
 #define CFG_ERRLEN 512
 
-/* An unresolved "[host:]port". host is "" when only a port was given. */
+/* An unresolved "[host:]port" (host is "" when only a port was given), or a Unix socket path. */
 struct cfg_addr {
 	char host[256];
 	char port[6];
+	char path[108]; /* "/path": a Unix domain socket (host and port are then empty) */
 };
 
 /* TLS protocol versions as mbedTLS numbers them (0x0303 = TLS 1.2, 0x0304 = TLS 1.3). */
 enum { CFG_TLS12 = 0x0303, CFG_TLS13 = 0x0304 };
+
+/* Key exchange groups for `curves`, by their IANA numbers (which mbedTLS uses too). */
+enum {
+	CFG_GROUP_SECP256R1 = 0x17, CFG_GROUP_SECP384R1 = 0x18, CFG_GROUP_SECP521R1 = 0x19,
+	CFG_GROUP_BP256R1 = 0x1A, CFG_GROUP_BP384R1 = 0x1B, CFG_GROUP_BP512R1 = 0x1C,
+	CFG_GROUP_X25519 = 0x1D, CFG_GROUP_X448 = 0x1E,
+	CFG_GROUP_FFDHE2048 = 0x100, CFG_GROUP_FFDHE3072, CFG_GROUP_FFDHE4096, CFG_GROUP_FFDHE6144, CFG_GROUP_FFDHE8192,
+};
+#define CFG_MAX_GROUPS 16
 
 /* A repeatable option's values, in the order given. */
 struct cfg_list {
@@ -35,6 +47,7 @@ struct cfg_service {
 	const char *file; /* where the section starts (points into struct cfg) */
 	int line;
 	int opt_line[CFG_MAX_OPTIONS]; /* the line each option was last set on (0: not in the file) */
+	const char *opt_file[CFG_MAX_OPTIONS]; /* ... and in which file (an included one, or NULL: FILE) */
 	int client;                 /* yes: accept plain, connect TLS */
 	struct cfg_addr accept;
 	int has_accept;
@@ -69,6 +82,19 @@ struct cfg_service {
 	char *ciphers;      /* TLS 1.2 suites, colon-separated */
 	char *ciphersuites; /* TLS 1.3 suites, colon-separated */
 	int timeout_busy, timeout_connect, timeout_idle, timeout_close; /* seconds */
+	struct cfg_list sockopts;    /* socket = a|l|r:OPTION=VALUE, each checked when set */
+	struct sslopt_lines ssl_option_lines; /* options = NAME / -NAME, as given */
+	unsigned ssl_options;        /* ... the SSLOPT_* bits in effect, after cfg_finish */
+	int delay;                   /* delay = yes: connect names are resolved per connection */
+	int failover_rr;             /* failover = rr: each connection starts at the next address */
+	int retry, pty;              /* client mode exec: restart the program; give it a terminal */
+	int session_resume;          /* sessionResume (CFG_UNSET: yes) */
+	char *ticket_key_secret, *ticket_mac_secret; /* stunnel's shared ticket keys (hex) */
+	char *crlpath;               /* CRLpath: every CRL file in the directory */
+	char *curves;                /* curves = NAME:NAME...: key exchange groups in order */
+	char *local;                 /* local = HOST: source address of outgoing connections */
+	char *sock_user, *sock_group; /* setuid/setgid in a section: owner of a Unix accept socket */
+	int reset;                   /* reset = yes: a connection that ends in an error is reset (TCP RST) */
 };
 
 struct cfg_global {
@@ -81,7 +107,11 @@ struct cfg_global {
 	int log_json;   /* logFormat = json */
 	struct cfg_addr status; /* the metrics endpoint (host "" = 127.0.0.1) */
 	int status_line;        /* where `status` was set, for its bind error */
+	const char *status_file; /* ... in this file */
 	int has_status;
+	int quiet;      /* foreground = quiet: no log on stderr */
+	char *service;  /* the syslog ident (stunnel's `service`), or NULL: "tlswrap" */
+	int log_overwrite; /* log = overwrite: truncate the output file when it is opened */
 };
 
 struct cfg {
@@ -89,13 +119,19 @@ struct cfg {
 	struct cfg_global g;
 	struct cfg_service defaults; /* service options given before the first section */
 	struct cfg_service *svc;
-	size_t nsvc;
+	size_t nsvc, svc_cap;
+	struct cfg_list files;      /* every file read (the main one, then included ones): owns the names */
+	const char *cur_file;       /* parser state: the file being read (points into files) */
 	int in_section;             /* parser state: a section has started */
 	int inetd;                  /* every service runs on stdin/stdout (--inetd): none needs 'accept' */
 };
 
 /* cfg_init: an empty configuration with stunnel's defaults, named FILE for error messages. */
 void cfg_init(struct cfg *c, const char *file);
+
+/* cfg_addr_str: A as text for messages: "host:port", "[v6]:port", "*:port" (a bare port) or the
+ * Unix socket path. Returns BUF. */
+const char *cfg_addr_str(const struct cfg_addr *a, char *buf, size_t len);
 
 /* cfg_where: where S was configured, for messages: "file:line" of its section, or just "file" when it
  * has no section line (command-line flags; the one service of a file without sections). Returns BUF. */
@@ -131,7 +167,8 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen);
 /* cfg_free: release everything C owns; C may be passed to cfg_init again. */
 void cfg_free(struct cfg *c);
 
-/* cfg_parse_addr: parse "[host:]port", "[v6]:port" or stunnel's "v6:port" into OUT.
+/* cfg_parse_addr: parse "[host:]port", "[v6]:port", stunnel's "v6:port" or a Unix socket path
+ * (starting with '/') into OUT.
  * Returns 0, or -1 with the reason in ERR. */
 int cfg_parse_addr(const char *s, struct cfg_addr *out, char *err, size_t errlen);
 
@@ -143,8 +180,12 @@ int cfg_parse_bool(const char *s);
 int cfg_parse_level(const char *s);
 
 /* cfg_parse_tls_version: "TLSv1.2"/"TLSv1.3" (also "1.2"/"1.3") -> CFG_TLS12/13; -1 unknown,
- * -2 a version mbedTLS 3.6 does not implement (SSLv3, TLSv1, TLSv1.1). */
+ * -2 a version tlswrap refuses (SSLv2, SSLv3, TLSv1, TLSv1.1), -3 "all" (every version allowed). */
 int cfg_parse_tls_version(const char *s);
+
+/* cfg_parse_curve: the CFG_GROUP_* of a `curves` name (X25519, P-256 or prime256v1 or secp256r1, ...,
+ * case-insensitive), or 0 when unknown. */
+int cfg_parse_curve(const char *name);
 
 /* cfg_option_known: 1 when NAME is an option tlswrap knows (for the command line). */
 int cfg_option_known(const char *name);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,30 @@
 #include "child.h"
 #include "gen.h"
 #include "log.h"
+#include "resolve.h"
 
 static void conn_start_connect(struct conn *c, const char *why);
+static void conn_connect_out(struct conn *c);
+static void conn_next_target(struct conn *c);
 static void conn_handshake(struct conn *c);
 static void conn_on_io(struct conn *c, uint32_t events, int is_tls);
+
+/* reset = yes: a connection that failed is reset (SO_LINGER 0 sends a TCP RST), as stunnel does, so a
+ * peer can tell an error from an orderly end; a fatal alert we sent is left to arrive. */
+static void conn_reset_sockets(struct conn *c)
+{
+	struct linger hard = { .l_onoff = 1, .l_linger = 0 };
+	if (c->plain_fd >= 0)
+		setsockopt(c->plain_fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+	if (c->tls.fd >= 0 && !c->alerted)
+		setsockopt(c->tls.fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+}
 
 static void conn_free(struct conn *c)
 {
 	struct runtime *rt = c->sv->rt;
+	if (c->route->cfg->reset && !c->orderly)
+		conn_reset_sockets(c);
 	loop_timer_cancel(&c->timer);
 	loop_io_del(rt->loop, &c->tls_io);
 	loop_io_del(rt->loop, &c->plain_io);
@@ -36,6 +53,9 @@ static void conn_free(struct conn *c)
 	mbedtls_ssl_free(&c->ssl);
 	free(c->to_tls);
 	free(c->to_plain);
+	if (c->resolving)
+		resolve_cancel(rt->resolver, c->resolving);
+	free(c->own_targets);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -47,7 +67,12 @@ static void conn_free(struct conn *c)
 	c->sv->stats.bytes_to_tls += c->to_tls_bytes;
 	c->sv->stats.bytes_to_plain += c->to_plain_bytes;
 	struct generation *g = c->sv->gen;
+	char exec_name[64] = "";
+	if (service_is_exec_connect(c->sv->cfg))
+		snprintf(exec_name, sizeof(exec_name), "%s", c->sv->cfg->name);
 	free(c);
+	if (exec_name[0])
+		gen_exec_ended(rt, exec_name);
 	gen_release(rt, g);
 	if (rt->draining && rt->nconns == 0)
 		loop_stop(rt->loop);
@@ -112,17 +137,22 @@ static void conn_timeout(void *ctx)
 	struct conn *c = ctx;
 	const struct service *sv = c->sv;
 	const struct cfg_service *cf = sv->cfg;
+	if (c->state == C_RESOLVING) {
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: looking up the connect names took over %ds "
+			  "(TIMEOUTconnect)", c->route->cfg->timeout_connect);
+		return;
+	}
 	if (c->state == C_CONNECTING) {
-		char to[64];
-		service_addr_str((struct sockaddr *)&c->route->targets[c->target].sa, to, sizeof(to));
-		char why[128];
+		char to[108];
+		service_addr_str((const struct sockaddr *)&c->targets[c->target].sa, to, sizeof(to));
+		char why[200];
 		snprintf(why, sizeof(why), "%s: timed out after %ds (TIMEOUTconnect)", to, c->route->cfg->timeout_connect);
 		log_info("[%s] #%lu connect %s", cf->name, c->id, why);
 		int is_tls = conn_out_fd_is_tls(c);
 		loop_io_del(conn_loop(c), is_tls ? &c->tls_io : &c->plain_io);
 		close(is_tls ? c->tls.fd : c->plain_fd);
 		*(is_tls ? &c->tls.fd : &c->plain_fd) = -1;
-		c->target++;
+		conn_next_target(c);
 		conn_start_connect(c, why);
 		return;
 	}
@@ -158,27 +188,30 @@ void conn_on_plain(void *ctx, uint32_t events)
 	conn_on_io(ctx, events, 0);
 }
 
-static void set_nodelay(int fd)
+/* TCP_NODELAY on both sides, as stunnel sets it (a relay must not hold back small writes), then the
+ * `socket` options of that side, which may turn it off. */
+static int set_sockopts(const struct service *sv, int fd, int family, char where, char *err, size_t errlen)
 {
 	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return service_apply_sockopts(sv, fd, family, where, err, errlen);
 }
 
-void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
+/* A new connection of SV, known in the log as ADDR. NULL when out of memory (logged). */
+static struct conn *conn_new(struct service *sv, const char *addr)
 {
 	struct runtime *rt = sv->rt;
 	struct conn *c = calloc(1, sizeof(*c));
-	char addr[56];
-	service_addr_str(peer, addr, sizeof(addr));
 	if (!c) {
 		log_err("[%s] %s: out of memory; connection refused", sv->cfg->name, addr);
-		close(fd);
-		return;
+		return NULL;
 	}
 	c->sv = c->route = sv;
 	c->id = ++rt->conn_seq;
 	c->start_ms = loop_now(rt->loop);
 	snprintf(c->peer_addr, sizeof(c->peer_addr), "%s", addr);
+	c->tls.fd = c->plain_fd = -1;
 	c->tls_io.fd = c->plain_io.fd = -1;
 	mbedtls_ssl_init(&c->ssl);
 	c->next = rt->conns;
@@ -189,13 +222,30 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 	sv->gen->refs++;
 	sv->stats.open++;
 	sv->stats.total++;
-	set_nodelay(fd);
-	memcpy(&c->peer_sa, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	return c;
+}
+
+void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
+{
+	struct runtime *rt = sv->rt;
+	char addr[56];
+	service_addr_str(peer, addr, sizeof(addr));
+	struct conn *c = conn_new(sv, addr);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	memcpy(&c->peer_sa, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+				  : peer->sa_family == AF_UNIX ? sizeof(struct sockaddr_un)
+							      : sizeof(struct sockaddr_in));
 	socklen_t ll = sizeof(c->local_sa);
 	getsockname(fd, (struct sockaddr *)&c->local_sa, &ll);
 	log_debug("[%s] #%lu %s: accepted", sv->cfg->name, c->id, addr);
 	c->tls.fd = sv->cfg->client ? -1 : fd;
 	c->plain_fd = sv->cfg->client ? fd : -1;
+	char why[CFG_ERRLEN];
+	if (set_sockopts(sv, fd, c->local_sa.ss_family, 'l', why, sizeof(why)) < 0) /* as stunnel: go on */
+		log_warn("[%s] #%lu %s", sv->cfg->name, c->id, why);
 	if (sv->cfg->accept_proxy) {
 		struct loop_io *io = sv->cfg->client ? &c->plain_io : &c->tls_io;
 		/* edge-triggered while a header is incomplete: we only peek, so level-triggered would spin */
@@ -215,7 +265,7 @@ void conn_begin(struct conn *c)
 {
 	struct service *sv = c->sv;
 	if (sv->cfg->client) {
-		conn_start_connect(c, NULL);
+		conn_connect_out(c);
 		return;
 	}
 	if (sv->cfg->protocol >= CFG_PROTO_SMTP) {
@@ -246,6 +296,94 @@ void conn_begin_tls(struct conn *c)
 	conn_handshake(c);
 }
 
+/* The next address to try after the current one failed (wrapping round: rr may start in the middle). */
+static void conn_next_target(struct conn *c)
+{
+	c->tried++;
+	if (c->ntargets)
+		c->target = (c->target + 1) % c->ntargets;
+}
+
+/* The first address: the first one (failover = prio), or the next one in turn for this route (rr). */
+static void conn_first_target(struct conn *c)
+{
+	c->tried = 0;
+	c->target = 0;
+	if (c->route->cfg->failover_rr && c->ntargets) /* rr_next starts at random (service_build) */
+		c->target = c->route->rr_next++ % c->ntargets;
+}
+
+/* Which name of the lookup request connect line LINE is (the request holds only the lines with names). */
+static int line_name_index(const struct cfg_service *s, int line)
+{
+	int k = 0;
+	for (int i = 0; i < line; i++)
+		k += !s->connect[i].path[0];
+	return k;
+}
+
+/* delay = yes: the names are looked up; the answer comes back here, on the loop. */
+static void conn_resolved(void *ctx, struct resolve_addr *addrs, size_t n, const char *why)
+{
+	struct conn *c = ctx;
+	const struct cfg_service *s = c->route->cfg;
+	c->resolving = NULL;
+	/* the list in connect order: each line's Unix socket or looked-up addresses */
+	struct svc_target *t = calloc(c->route->ntargets + n + 1, sizeof(*t));
+	size_t k = 0, u = 0;
+	for (int line = 0; t && line < s->n_connect; line++) {
+		if (s->connect[line].path[0]) {
+			t[k++] = c->route->targets[u++];
+			continue;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (addrs[i].name == line_name_index(s, line)) {
+				memcpy(&t[k].sa, &addrs[i].sa, addrs[i].len);
+				t[k].len = addrs[i].len;
+				t[k++].host = s->connect[line].host;
+			}
+	}
+	free(addrs);
+	if (!t) {
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: out of memory");
+		return;
+	}
+	c->own_targets = t;
+	c->targets = t;
+	c->ntargets = k;
+	if (n == 0)
+		log_info("[%s] #%lu connect: %s", c->sv->cfg->name, c->id, why);
+	conn_first_target(c);
+	conn_start_connect(c, n ? NULL : why);
+}
+
+/* Connect out to the route's addresses, looking its names up first when they are delayed. */
+static void conn_connect_out(struct conn *c)
+{
+	const struct service *r = c->route;
+	const struct cfg_service *s = r->cfg;
+	c->targets = r->targets;
+	c->ntargets = r->ntargets;
+	if (!r->delayed) {
+		conn_first_target(c);
+		conn_start_connect(c, NULL);
+		return;
+	}
+	const char *hosts[CFG_MAX_CONNECT], *ports[CFG_MAX_CONNECT];
+	int n = 0;
+	for (int i = 0; i < s->n_connect; i++)
+		if (!s->connect[i].path[0]) {
+			hosts[n] = s->connect[i].host;
+			ports[n++] = s->connect[i].port;
+		}
+	c->state = C_RESOLVING;
+	if (!(c->resolving = resolve_start(c->sv->rt->resolver, hosts, ports, n, conn_resolved, c))) {
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: cannot look up the connect names (%s)", strerror(errno));
+		return;
+	}
+	conn_arm(c, r->tq_connect);
+}
+
 /* Try connect targets from c->target on; on success we wait for writability. WHY says how the
  * previous target failed (NULL for the first). */
 static void conn_start_connect(struct conn *c, const char *why)
@@ -254,11 +392,12 @@ static void conn_start_connect(struct conn *c, const char *why)
 	int is_tls = conn_out_fd_is_tls(c);
 	int *fdp = is_tls ? &c->tls.fd : &c->plain_fd;
 	struct loop_io *io = is_tls ? &c->tls_io : &c->plain_io;
-	char to[64], last[200];
+	char to[108], last[300];
 	snprintf(last, sizeof(last), "%s", why ? why : "no addresses");
 	c->state = C_CONNECTING;
-	for (; c->target < c->route->ntargets; c->target++) {
-		const struct svc_target *t = &c->route->targets[c->target];
+	for (; c->tried < c->ntargets; conn_next_target(c)) {
+		const struct svc_target *t = &c->targets[c->target];
+		char e[160];
 		service_addr_str((const struct sockaddr *)&t->sa, to, sizeof(to));
 		int fd = socket(t->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
@@ -267,7 +406,13 @@ static void conn_start_connect(struct conn *c, const char *why)
 				break;
 			continue;
 		}
-		set_nodelay(fd);
+		if (set_sockopts(c->route, fd, t->sa.ss_family, 'r', e, sizeof(e)) < 0 ||
+		    service_bind_local(c->route, fd, t->sa.ss_family, e, sizeof(e)) < 0) {
+			snprintf(last, sizeof(last), "%s: %s", to, e);
+			log_info("[%s] #%lu connect %s", sv->cfg->name, c->id, last);
+			close(fd);
+			continue;
+		}
 		if (connect(fd, (const struct sockaddr *)&t->sa, t->len) < 0 && errno != EINPROGRESS) {
 			snprintf(last, sizeof(last), "%s: %s", to, strerror(errno));
 			log_info("[%s] #%lu connect %s", sv->cfg->name, c->id, last);
@@ -292,10 +437,10 @@ static void conn_log_established(struct conn *c)
 	size_t n = 0;
 	const char *alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl);
 	tls_peer_subject(&c->ssl, subject, sizeof(subject));
-	if (c->route->cfg->exec)
+	if (c->route->cfg->exec && !c->sv->cfg->client)
 		snprintf(to, sizeof(to), "exec %s", c->route->cfg->exec);
 	else
-		service_addr_str((struct sockaddr *)&c->route->targets[c->target].sa, to, sizeof(to));
+		service_addr_str((const struct sockaddr *)&c->targets[c->target].sa, to, sizeof(to));
 	if (c->peer.resumed == 1)
 		c->sv->stats.resumed++;
 	if (log_json_on()) {
@@ -378,7 +523,7 @@ static void conn_start_exec(struct conn *c)
 		env[2] = e_dn;
 	}
 	int fd;
-	pid_t pid = child_spawn(s->exec, s->exec_args ? argv : NULL, env, &fd);
+	pid_t pid = child_spawn(s->exec, s->exec_args ? argv : NULL, env, s->pty, &fd);
 	if (pid < 0) {
 		conn_fail(c, FAIL_CONNECT, LOG_ERR, "exec %s: %s", s->exec, strerror(errno));
 		return;
@@ -390,6 +535,28 @@ static void conn_start_exec(struct conn *c)
 		return;
 	}
 	conn_start_relay(c);
+}
+
+void conn_exec_connect(struct service *sv)
+{
+	const struct cfg_service *s = sv->cfg;
+	char argbuf[1024], *argv[64], addr[56];
+	snprintf(addr, sizeof(addr), "exec %s", s->exec);
+	struct conn *c = conn_new(sv, addr);
+	if (!c)
+		return;
+	if (s->exec_args && child_split_args(s->exec_args, argbuf, sizeof(argbuf), argv, 64) < 0) {
+		conn_end(c, LOG_ERR, "execArgs: too many words");
+		return;
+	}
+	pid_t pid = child_spawn(s->exec, s->exec_args ? argv : NULL, NULL, s->pty, &c->plain_fd);
+	if (pid < 0) {
+		c->plain_fd = -1;
+		conn_fail(c, FAIL_CONNECT, LOG_ERR, "exec %s: %s", s->exec, strerror(errno));
+		return;
+	}
+	log_info("[%s] #%lu exec %s: pid %ld%s", s->name, c->id, s->exec, (long)pid, s->pty ? " on a pseudo-terminal" : "");
+	conn_connect_out(c);
 }
 
 void conn_connected(struct conn *c)
@@ -415,7 +582,7 @@ void conn_connected(struct conn *c)
 	}
 	/* through a proxy, names default to the origin asked for, not the proxy */
 	const char *host = sv->cfg->protocol == CFG_PROTO_CONNECT ? sv->cfg->protocol_host.host
-								  : c->route->targets[c->target].host;
+								  : c->targets[c->target].host;
 	const char *sni = sv->cfg->sni ? sv->cfg->sni : host;
 	/* the name to verify: checkHost/checkIP when set (tls.c), else sni, else the connect host */
 	c->peer.expect_host = sv->cfg->sni && *sv->cfg->sni ? sv->cfg->sni : host;
@@ -446,11 +613,11 @@ static void conn_connect_ready(struct conn *c)
 		conn_connected(c);
 		return;
 	}
-	char to[64];
-	service_addr_str((struct sockaddr *)&c->route->targets[c->target].sa, to, sizeof(to));
-	char why[128];
+	char to[108];
+	service_addr_str((const struct sockaddr *)&c->targets[c->target].sa, to, sizeof(to));
+	char why[200];
 	snprintf(why, sizeof(why), "%s: %s", to, strerror(err));
-	if (c->target + 1 >= c->route->ntargets) {
+	if (c->tried + 1 >= c->ntargets) {
 		conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: %s", why);
 		return;
 	}
@@ -458,7 +625,7 @@ static void conn_connect_ready(struct conn *c)
 	loop_io_del(conn_loop(c), is_tls ? &c->tls_io : &c->plain_io);
 	close(fd);
 	*(is_tls ? &c->tls.fd : &c->plain_fd) = -1;
-	c->target++;
+	conn_next_target(c);
 	conn_start_connect(c, why);
 }
 
@@ -474,6 +641,7 @@ static void conn_handshake(struct conn *c)
 	if (rc) {
 		char e[300];
 		tls_error(rc, &c->ssl, e, sizeof(e));
+		c->alerted = 1; /* mbedTLS told the peer why, most of the time */
 		conn_fail(c, strstr(e, "certificate verification failed") ? FAIL_VERIFY : FAIL_HANDSHAKE, LOG_WARNING,
 			  "TLS handshake failed: %s", e);
 		return;
@@ -482,6 +650,7 @@ static void conn_handshake(struct conn *c)
 	if (tls_peer_verdict(&c->ssl, &c->peer, why, sizeof(why)) < 0) {
 		mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
 					       MBEDTLS_SSL_ALERT_MSG_BAD_CERT);
+		c->alerted = 1;
 		conn_fail(c, FAIL_VERIFY, LOG_WARNING, "peer refused: %s", why);
 		return;
 	}
@@ -492,11 +661,10 @@ static void conn_handshake(struct conn *c)
 		if (c->peer.route)
 			c->route = c->peer.route;
 		loop_io_set(conn_loop(c), &c->tls_io, 0);
-		c->target = 0;
 		if (c->route->cfg->exec)
 			conn_start_exec(c);
 		else
-			conn_start_connect(c, NULL);
+			conn_connect_out(c);
 	}
 }
 
@@ -562,7 +730,8 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 void conn_log_all(struct runtime *rt)
 {
 	static const char *const states[] = { "connecting", "handshake", "relay", "reading PROXY header",
-					      "asking the proxy", "plaintext opening", "backend greeting" };
+					      "asking the proxy", "plaintext opening", "backend greeting",
+					      "looking up the connect names" };
 	uint64_t now = loop_now(rt->loop);
 	log_notice("%lu connections open", rt->nconns);
 	for (const struct conn *c = rt->conns; c; c = c->next) {
@@ -576,6 +745,8 @@ void conn_log_all(struct runtime *rt)
 
 void conn_close_all(struct runtime *rt, const char *reason)
 {
-	while (rt->conns)
+	while (rt->conns) {
+		rt->conns->orderly = 1;
 		conn_end(rt->conns, LOG_NOTICE, "%s", reason);
+	}
 }

@@ -11,6 +11,11 @@ struct conn;
  * Never fails to the caller: a connection that cannot start is logged and closed here. */
 void conn_accept(struct service *sv, int fd, const struct sockaddr *peer);
 
+/* conn_exec_connect: start SV's exec+connect connection (client mode, exec with connect and no accept):
+ * the program runs with the plaintext side of a TLS connection to SV's connect addresses. Never fails
+ * to the caller: a failure is logged and ends the connection (service_exec_ended then runs). */
+void conn_exec_connect(struct service *sv);
+
 /* conn_close_all: close every live connection of the runtime (at exit), logging each. */
 struct runtime;
 void conn_close_all(struct runtime *rt, const char *reason);

@@ -14,10 +14,10 @@
 #include "service.h"
 #include "tls.h"
 
-/* C_PROXYHDR: reading a PROXY header from a load balancer (acceptProxy); C_NEGOTIATE: asking an HTTP proxy
+/* C_RESOLVING: looking up the connect names (delay = yes) before C_CONNECTING; C_PROXYHDR: reading a PROXY header from a load balancer (acceptProxy); C_NEGOTIATE: asking an HTTP proxy
  * for a tunnel (protocol = connect) or a mail server for STARTTLS (client mode); C_MAILOPEN: answering a
  * mail client until its STARTTLS (server mode); C_BACKGREET: dropping the plain backend's greeting. */
-enum conn_state { C_CONNECTING, C_HANDSHAKE, C_RELAY, C_PROXYHDR, C_NEGOTIATE, C_MAILOPEN, C_BACKGREET };
+enum conn_state { C_CONNECTING, C_HANDSHAKE, C_RELAY, C_PROXYHDR, C_NEGOTIATE, C_MAILOPEN, C_BACKGREET, C_RESOLVING };
 
 /* Data a side could not take yet. */
 struct pending {
@@ -37,7 +37,11 @@ struct conn {
 	struct loop_io tls_io, plain_io;
 	struct loop_timer timer;
 	struct loop_tq *timer_q; /* which timeout is running, for the log line */
-	size_t target;           /* connect target being tried */
+	const struct svc_target *targets; /* where it may connect: the route's, or own_targets */
+	size_t ntargets;
+	size_t target, tried;    /* the address being tried, and how many have been */
+	struct svc_target *own_targets; /* delay = yes: this connection's lookup */
+	struct resolve_req *resolving;  /* ... while it runs */
 	mbedtls_ssl_context ssl;
 	struct tls_peer peer;
 	struct pending *to_tls, *to_plain;
@@ -49,6 +53,8 @@ struct conn {
 	unsigned tls_hup : 1, plain_hup : 1; /* socket hung up: no longer in epoll */
 	unsigned rd_want_write : 1, wr_want_read : 1;
 	unsigned ssl_ready : 1;
+	unsigned orderly : 1;     /* it ends as it should (both sides done, or tlswrap stopping) */
+	unsigned alerted : 1;     /* we sent the TLS peer a fatal alert: let it arrive (reset = yes) */
 	unsigned long long to_tls_bytes, to_plain_bytes;
 	uint64_t start_ms;
 	char peer_addr[56];

@@ -119,7 +119,10 @@ static int flow_plain_to_tls(struct conn *c, int *moved)
 			}
 			return FLOW_OK;
 		}
-		ssize_t n = recv(c->plain_fd, c->sv->rt->scratch, RELAY_CHUNK, 0);
+		/* read and write, not recv and send: the plaintext side may be a pseudo-terminal (pty = yes) */
+		ssize_t n = read(c->plain_fd, c->sv->rt->scratch, RELAY_CHUNK);
+		if (n < 0 && errno == EIO)
+			n = 0; /* a pty whose program has gone */
 		if (n > 0) {
 			*moved = 1;
 			if (tls_push(c, c->sv->rt->scratch, (size_t)n) == FLOW_DEAD)
@@ -143,7 +146,7 @@ int conn_plain_push(struct conn *c, const unsigned char *data, size_t len)
 {
 	size_t off = 0;
 	while (off < len) {
-		ssize_t n = send(c->plain_fd, data + off, len - off, MSG_NOSIGNAL);
+		ssize_t n = write(c->plain_fd, data + off, len - off); /* SIGPIPE is ignored */
 		if (n > 0) {
 			off += (size_t)n;
 			c->to_plain_bytes += (size_t)n;
@@ -250,6 +253,7 @@ void conn_relay(struct conn *c)
 	if (moved && !c->tls_eof && flow_tls_to_plain(c, &moved) == FLOW_DEAD)
 		return;
 	if (conn_done(c)) {
+		c->orderly = 1;
 		conn_end(c, LOG_NOTICE, "%s", c->tls_unclean ? "TLS peer closed without close_notify" : "done");
 		return;
 	}

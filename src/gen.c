@@ -6,8 +6,12 @@
 #include <string.h>
 
 #include "activation.h"
+#include "conn.h"
+#include "conn_int.h"
 #include "log.h"
 #include "service.h"
+
+#define EXEC_RETRY_MS 1000 /* between an exec+connect program's end and its restart (stunnel waits too) */
 
 struct generation *gen_build(struct runtime *rt, struct cfg *cfg, char *err, size_t errlen)
 {
@@ -58,7 +62,7 @@ int gen_listen(struct generation *g, struct generation *old, char *err, size_t e
 	}
 	/* first what can fail: binding the new addresses */
 	for (size_t i = 0; i < g->nsvc; i++) {
-		if (g->svc[i].cfg->primary >= 0)
+		if (g->svc[i].cfg->primary >= 0 || !g->svc[i].cfg->has_accept) /* SNI secondaries, exec+connect */
 			continue;
 		for (size_t j = 0; old && j < old->nsvc && !from[i]; j++)
 			if (service_listens_for(&old->svc[j], g->svc[i].cfg) && !taken(from, i, &old->svc[j]))
@@ -122,32 +126,65 @@ void gen_free(struct generation *g)
 	free(g);
 }
 
+static int exec_running(const struct runtime *rt, const char *name)
+{
+	for (const struct conn *c = rt->conns; c; c = c->next)
+		if (service_is_exec_connect(c->sv->cfg) && strcmp(c->sv->cfg->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+void gen_start_exec(struct runtime *rt, struct generation *g)
+{
+	for (size_t i = 0; i < g->nsvc; i++)
+		if (service_is_exec_connect(g->svc[i].cfg) && !exec_running(rt, g->svc[i].cfg->name))
+			conn_exec_connect(&g->svc[i]);
+}
+
+static void exec_restart(void *ctx)
+{
+	struct service *sv = ctx;
+	if (!sv->rt->draining && !exec_running(sv->rt, sv->cfg->name))
+		conn_exec_connect(sv);
+}
+
+void gen_exec_ended(struct runtime *rt, const char *name)
+{
+	if (rt->draining || !rt->cur)
+		return;
+	for (size_t i = 0; i < rt->cur->nsvc; i++) {
+		struct service *sv = &rt->cur->svc[i];
+		if (!service_is_exec_connect(sv->cfg) || strcmp(sv->cfg->name, name) != 0)
+			continue;
+		if (!sv->cfg->retry) {
+			log_notice("[%s] exec+connect ended; not restarted (retry = no)", name);
+			return;
+		}
+		struct loop_tq *q = loop_tq_get(rt->loop, EXEC_RETRY_MS);
+		if (q)
+			loop_timer_arm(rt->loop, &sv->restart, q, exec_restart, sv);
+		return;
+	}
+}
+
 void gen_log_services(const struct generation *g)
 {
 	for (size_t i = 0; i < g->nsvc; i++) {
 		const struct cfg_service *s = g->svc[i].cfg;
-		const char *ch = s->connect[0].host;
-		int c6 = strchr(ch, ':') != NULL;
-		if (s->primary >= 0 && s->exec) {
-			log_notice("[%s] server mode: clients of [%s] asking for %s, running %s", s->name,
-				   g->svc[s->primary].cfg->name, s->sni_pattern, s->exec);
-			continue;
-		}
-		if (s->primary >= 0) {
-			log_notice("[%s] server mode: clients of [%s] asking for %s, connecting to %s%s%s:%s%s", s->name,
-				   g->svc[s->primary].cfg->name, s->sni_pattern, c6 ? "[" : "", ch, c6 ? "]" : "",
-				   s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");
-			continue;
-		}
-		const char *ah = s->accept.host[0] ? s->accept.host : "*";
-		int a6 = strchr(ah, ':') != NULL;
-		if (s->exec) {
-			log_notice("[%s] server mode: accepting on %s%s%s:%s, running %s", s->name, a6 ? "[" : "", ah,
-				   a6 ? "]" : "", s->accept.port, s->exec);
-			continue;
-		}
-		log_notice("[%s] %s mode: accepting on %s%s%s:%s, connecting to %s%s%s:%s%s", s->name,
-			   s->client ? "client" : "server", a6 ? "[" : "", ah, a6 ? "]" : "", s->accept.port, c6 ? "[" : "",
-			   ch, c6 ? "]" : "", s->connect[0].port, s->n_connect > 1 ? " (and more)" : "");
+		char acc[300], con[400], first[300];
+		cfg_addr_str(&s->accept, acc, sizeof(acc));
+		if (s->exec && !s->n_connect)
+			snprintf(con, sizeof(con), "running %s", s->exec);
+		else
+			snprintf(con, sizeof(con), "connecting to %s%s%s", cfg_addr_str(&s->connect[0], first, sizeof(first)),
+				 s->n_connect > 1 ? " (and more)" : "", g->svc[i].delayed ? " (looked up per connection)" : "");
+		if (s->primary >= 0)
+			log_notice("[%s] server mode: clients of [%s] asking for %s, %s", s->name, g->svc[s->primary].cfg->name,
+				   s->sni_pattern, con);
+		else if (s->exec && s->n_connect)
+			log_notice("[%s] client mode: running %s%s, %s", s->name, s->exec, s->retry ? " (again when it ends)" : "",
+				   con);
+		else
+			log_notice("[%s] %s mode: accepting on %s, %s", s->name, s->client ? "client" : "server", acc, con);
 	}
 }

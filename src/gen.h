@@ -38,6 +38,15 @@ void gen_release(struct runtime *rt, struct generation *g);
 /* gen_free: release G, its services and configuration. Its connections must be gone. */
 void gen_free(struct generation *g);
 
+/* gen_start_exec: start G's exec+connect services (see conn_exec_connect), except those of which a
+ * connection of the same name still runs (from before a reload: it goes on, and is restarted under G's
+ * settings when it ends). */
+void gen_start_exec(struct runtime *rt, struct generation *g);
+
+/* gen_exec_ended: the exec+connect connection of the service NAME ended: with retry = yes in the current
+ * configuration, its program is started again a second later (unless tlswrap is stopping). */
+void gen_exec_ended(struct runtime *rt, const char *name);
+
 /* gen_log_services: one start-up line per service. */
 void gen_log_services(const struct generation *g);
 

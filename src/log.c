@@ -21,15 +21,27 @@ static struct {
 	int stderr_was_client; /* inetd gave us the client's socket as stderr (log_keep_off_client) */
 } L = { LOG_NOTICE, NULL, 0, 1, 0, 0, 0 };
 
+static char ident[64] = "tlswrap";
+
+void log_set_ident(const char *name)
+{
+	snprintf(ident, sizeof(ident), "%s", name ? name : "tlswrap");
+}
+
 static const char *const level_names[] = { "EMERG", "ALERT", "CRIT", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG" };
 
-int log_open(int level, const char *file, int use_syslog)
+int log_open(int level, const char *file, int use_syslog, int flags)
 {
 	FILE *f = NULL;
-	if (file) {
-		f = fopen(file, "ae");
-		if (!f)
+	if (file) { /* a new log file is 0640, as stunnel makes it */
+		int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC | (flags & LOG_OPEN_OVERWRITE ? O_TRUNC : O_APPEND), 0640);
+		if (fd < 0 || !(f = fdopen(fd, flags & LOG_OPEN_OVERWRITE ? "w" : "a"))) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			errno = e;
 			return -1;
+		}
 		setvbuf(f, NULL, _IOLBF, 0);
 	}
 	if (L.file)
@@ -37,10 +49,10 @@ int log_open(int level, const char *file, int use_syslog)
 	L.file = f;
 	L.level = level;
 	if (use_syslog && !L.use_syslog)
-		openlog("tlswrap", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	L.use_syslog = use_syslog;
 	/* with syslog only, stderr is not written (it is /dev/null once daemonized) */
-	L.to_stream = file != NULL || !use_syslog;
+	L.to_stream = file != NULL || (!use_syslog && !(flags & LOG_OPEN_QUIET));
 	L.opened = 1;
 	return 0;
 }
@@ -78,7 +90,7 @@ void log_startup_error(const char *fmt, ...)
 		log_msg(LOG_ERR, "%s", msg);
 		return;
 	}
-	openlog("tlswrap", LOG_PID, LOG_DAEMON);
+	openlog(ident, LOG_PID, LOG_DAEMON);
 	syslog(LOG_DAEMON | LOG_ERR, "%s", msg);
 	closelog();
 }

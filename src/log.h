@@ -5,10 +5,21 @@
 #include <stddef.h>
 #include <syslog.h>
 
-/* log_open: send messages at LEVEL or more urgent to FILE (appended; NULL = stderr) and, when
- * USE_SYSLOG, to syslog (facility daemon, ident tlswrap). Returns 0, or -1 with errno set when FILE
- * cannot be opened (the previous destination stays). */
-int log_open(int level, const char *file, int use_syslog);
+/* log_open flags */
+enum {
+	LOG_OPEN_OVERWRITE = 1, /* log = overwrite: FILE is truncated when opened (and reopened) */
+	LOG_OPEN_QUIET = 2,     /* foreground = quiet: never stderr */
+};
+
+/* log_open: send messages at LEVEL or more urgent to FILE (appended, or truncated with
+ * LOG_OPEN_OVERWRITE; NULL = stderr unless LOG_OPEN_QUIET) and, when USE_SYSLOG, to syslog (facility
+ * daemon, ident tlswrap). Returns 0, or -1 with errno set when FILE cannot be opened (the previous
+ * destination stays). */
+int log_open(int level, const char *file, int use_syslog, int flags);
+
+/* log_set_ident: the syslog ident from the next log_open on (stunnel's `service`; NULL: "tlswrap").
+ * At most 63 characters are kept. */
+void log_set_ident(const char *ident);
 
 /* log_keep_off_client: when stderr is a TCP socket (inetd hands tlswrap the client's connection as
  * stdin, stdout and stderr), point stderr at /dev/null, so nothing meant for an administrator reaches

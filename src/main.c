@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,8 +24,10 @@
 #include "log.h"
 #include "notify.h"
 #include "privs.h"
+#include "resolve.h"
 #include "service.h"
 #include "status.h"
+#include "suites.h"
 #include "tls.h"
 
 struct options {
@@ -133,6 +136,28 @@ static int parse_args(int argc, char **argv, struct options *o, struct cfg *c)
 	return 0;
 }
 
+/* --check: what start-up would stumble on before serving: the pid file's directory, the log file, the
+ * chroot directory. */
+static int check_paths(const char *pidfile, const char *output, const char *chroot_dir)
+{
+	struct stat st;
+	if (pidfile && daemon_pidfile_check(pidfile) < 0) {
+		log_startup_error("pid file %s: %s", pidfile, strerror(errno));
+		return -1;
+	}
+	if (output && access(output, W_OK) < 0 && (errno != ENOENT || daemon_pidfile_check(output) < 0)) {
+		log_startup_error("output %s: %s", output, strerror(errno));
+		return -1;
+	}
+	if (!chroot_dir)
+		return 0;
+	int rc = stat(chroot_dir, &st);
+	if (rc == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	log_startup_error("chroot %s: %s", chroot_dir, strerror(rc == 0 ? ENOTDIR : errno));
+	return -1;
+}
+
 enum key_check { KEYS_START, KEYS_CHECK, KEYS_RELOAD };
 
 /* A private key others can read, in a process that stays root: refused (a warning with --check),
@@ -166,13 +191,13 @@ static int check_key_modes(const struct generation *g, const struct privs *p, en
 
 /* Globals that only a restart can change: the process's shape (daemon, pid file, identity, jail) and what
  * was opened for it (log destination, metrics endpoint). `debug` and `logFormat` apply on reload. */
-#define N_RESTART_ONLY 8
-static const char *const restart_only[N_RESTART_ONLY] = { "foreground", "pid",    "output", "syslog",
-							  "setuid",     "setgid", "chroot", "status" };
+#define N_RESTART_ONLY 10
+static const char *const restart_only[N_RESTART_ONLY] = { "foreground", "pid",    "output", "syslog", "setuid",
+							  "setgid",     "chroot", "status", "log",    "service" };
 
 static void restart_only_values(const struct cfg_global *g, char v[N_RESTART_ONLY][320])
 {
-	snprintf(v[0], 320, "%d", g->foreground);
+	snprintf(v[0], 320, "%d%s", g->foreground, g->quiet ? " quiet" : "");
 	snprintf(v[1], 320, "%s", g->pid ? g->pid : "");
 	snprintf(v[2], 320, "%s", g->output ? g->output : "");
 	snprintf(v[3], 320, "%d", g->syslog);
@@ -180,6 +205,8 @@ static void restart_only_values(const struct cfg_global *g, char v[N_RESTART_ONL
 	snprintf(v[5], 320, "%s", g->setgid ? g->setgid : "");
 	snprintf(v[6], 320, "%s", g->chroot ? g->chroot : "");
 	snprintf(v[7], 320, "%s:%s", g->has_status ? g->status.host : "", g->has_status ? g->status.port : "");
+	snprintf(v[8], 320, "%d", g->log_overwrite);
+	snprintf(v[9], 320, "%s", g->service ? g->service : "");
 }
 
 struct signals {
@@ -193,6 +220,7 @@ struct signals {
 	struct loop_timer tick;   /* watchdog and STATUS= for the service manager */
 	uint64_t tick_ms;
 	int use_syslog; /* as decided at start, for reopening */
+	int log_flags;  /* LOG_OPEN_*, likewise */
 	const char *output;      /* the log file, as at start */
 	const char *config_file; /* what SIGHUP re-reads (NULL: flags mode) */
 	struct privs privs;      /* what the process runs as (for the key check on reload) */
@@ -300,6 +328,7 @@ static void reload_into(struct signals *s)
 	gen_retire(rt, rt->cur);
 	rt->cur = g;
 	gen_log_services(g);
+	gen_start_exec(rt, g);
 	reload_globals(s, &g->cfg.g);
 	log_notice("SIGHUP: configuration reloaded (%zu service%s; %lu connections carry on)", g->nsvc,
 		   g->nsvc == 1 ? "" : "s", rt->nconns);
@@ -405,7 +434,7 @@ static void on_signal(void *ctx, uint32_t events)
 	}
 	if (s->reopen) {
 		s->reopen = 0;
-		if (log_open(log_level(), s->output, s->use_syslog) < 0)
+		if (log_open(log_level(), s->output, s->use_syslog, s->log_flags) < 0)
 			log_err("SIGUSR1: cannot reopen %s: %s", s->output ? s->output : "log", strerror(errno));
 		else
 			log_notice("SIGUSR1: log reopened");
@@ -460,7 +489,7 @@ int main(int argc, char **argv)
 	struct signals sig = { .fd = -1, .rt = &rt, .notify = { .fd = -1 }, .startdir = -1 };
 	struct cfg cfg;
 	char err[CFG_ERRLEN * 2];
-	char *config_file = NULL, *pidfile = NULL, *output = NULL, *chroot_dir = NULL;
+	char *config_file = NULL, *pidfile = NULL, *output = NULL, *chroot_dir = NULL, *status_file = NULL;
 	struct daemon_pidfile pid_file = { .dirfd = -1 };
 	int status = 1;
 
@@ -512,20 +541,28 @@ int main(int argc, char **argv)
 	if (o.force_foreground)
 		g->foreground = 1;
 	int level = o.debug >= 0 ? o.debug : g->debug;
-	int use_syslog = g->syslog == CFG_UNSET ? !g->foreground : g->syslog;
-	if (o.check) /* validation reports on stderr, whatever the config says about logging */
+	/* foreground = quiet: stunnel's foreground without stderr, so the log goes to syslog unless told not to */
+	int quiet = g->quiet && !o.force_foreground;
+	int use_syslog = g->syslog == CFG_UNSET ? !g->foreground || quiet : g->syslog;
+	int log_flags = (g->log_overwrite ? LOG_OPEN_OVERWRITE : 0) | (quiet ? LOG_OPEN_QUIET : 0);
+	if (o.check) { /* validation reports on stderr, whatever the config says about logging */
 		use_syslog = 0;
+		log_flags = 0;
+	}
 	/* the globals are the first configuration's for the whole run: keep what is needed of them */
 	pidfile = g->pid ? strdup(g->pid) : NULL;
 	output = g->output ? strdup(g->output) : NULL;
 	chroot_dir = g->chroot ? strdup(g->chroot) : NULL;
 	int foreground = g->foreground, has_status = g->has_status, status_line = g->status_line;
+	status_file = g->status_file ? strdup(g->status_file) : NULL; /* an included file's name */
 	struct cfg_addr status_addr = g->status;
 	sig.use_syslog = use_syslog;
 	sig.output = output;
 	log_set_json(g->log_json);
 	sig.config_file = config_file;
-	if (log_open(level, o.check ? NULL : output, use_syslog) < 0) {
+	sig.log_flags = log_flags;
+	log_set_ident(g->service);
+	if (log_open(level, o.check ? NULL : output, use_syslog, log_flags) < 0) {
 		log_startup_error("output %s: %s", output, strerror(errno));
 		goto err0;
 	}
@@ -537,9 +574,9 @@ int main(int argc, char **argv)
 		log_startup_error("%s", err);
 		goto err0;
 	}
-	if (!(rt.loop = loop_new())) {
+	if (!(rt.loop = loop_new()) || !(rt.resolver = resolve_new(rt.loop))) {
 		log_startup_error("epoll: %s", strerror(errno));
-		goto err1;
+		goto err2;
 	}
 	if (!(rt.cur = gen_build(&rt, &cfg, err, sizeof(err)))) {
 		log_startup_error("%s", err);
@@ -547,9 +584,20 @@ int main(int argc, char **argv)
 	}
 	if (check_key_modes(rt.cur, &sig.privs, o.check ? KEYS_CHECK : KEYS_START) < 0)
 		goto err3;
+	if (o.check && check_paths(pidfile, output, chroot_dir) < 0)
+		goto err3;
 	if (o.check) {
 		printf("%s: OK (%zu service%s%s)\n", rt.cur->cfg.file, rt.cur->nsvc, rt.cur->nsvc == 1 ? "" : "s",
 		       o.inetd ? ", inetd mode" : "");
+		/* what a cipher string chose, for the services that gave one */
+		for (size_t i = 0; i < rt.cur->nsvc; i++) {
+			const struct service *sv = &rt.cur->svc[i];
+			char list[8192];
+			if (!sv->cfg->ciphers && !sv->cfg->ciphersuites)
+				continue;
+			suites_describe(sv->tls.suites, list, sizeof(list));
+			printf("[%s] cipher suites: %s\n", sv->cfg->name, list);
+		}
 		status = 0;
 		goto err3;
 	}
@@ -573,7 +621,7 @@ int main(int argc, char **argv)
 	}
 	if (has_status && status_open(&sig.status, &rt, &status_addr, err, sizeof(err)) < 0) {
 		if (status_line > 0)
-			log_startup_error("%s:%d: %s", rt.cur->cfg.file, status_line, err);
+			log_startup_error("%s:%d: %s", status_file ? status_file : rt.cur->cfg.file, status_line, err);
 		else
 			log_startup_error("%s", err);
 		goto err3;
@@ -623,10 +671,13 @@ int main(int argc, char **argv)
 		log_warn("NOTIFY_SOCKET: %s; not notifying the service manager", strerror(errno));
 	if (privs_drop(chroot_dir, &sig.privs, err, sizeof(err)) < 0) {
 		log_err("%s", err);
+		if (pidfile)
+			daemon_pidfile_remove(&pid_file);
 		goto err4;
 	}
 	gen_log_services(rt.cur);
 	log_notice("tlswrap %s (%s) started, pid %ld", PACKAGE_VERSION, MBEDTLS_VERSION_STRING_FULL, (long)getpid());
+	gen_start_exec(&rt, rt.cur);
 	check_expiry(&sig);
 	notify_start(&sig);
 	if (loop_run(rt.loop) < 0)
@@ -652,14 +703,16 @@ err3:
 	gen_free(rt.cur);
 	notify_close(&sig.notify);
 err2:
-	loop_free(rt.loop);
-err1:
+	resolve_free(rt.resolver);
+	if (rt.loop)
+		loop_free(rt.loop);
 	tls_lib_done();
 err0:
 	cfg_free(&cfg);
 	free(pidfile);
 	free(output);
 	free(chroot_dir);
+	free(status_file);
 	free(config_file);
 	return status;
 }

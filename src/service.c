@@ -9,10 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "conn.h"
+#include "gen.h"
 #include "log.h"
+#include "privs.h"
+#include "suites.h"
 
 #define ACCEPT_BATCH 64
 #define ACCEPT_BACKOFF_MS 100
@@ -36,41 +41,131 @@ void service_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
 			snprintf(buf, len, "[%s]:%u", host, port);
 		}
+	} else if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const void *)sa;
+		snprintf(buf, len, "%s", un->sun_path[0] ? un->sun_path : "unix socket");
 	} else {
 		snprintf(buf, len, "?");
 	}
 }
 
+static int add_target(struct service *sv, const void *sa, socklen_t len, const char *host)
+{
+	struct svc_target *t = realloc(sv->targets, (sv->ntargets + 1) * sizeof(*t));
+	if (!t)
+		return -1;
+	sv->targets = t;
+	t = &sv->targets[sv->ntargets++];
+	memcpy(&t->sa, sa, len);
+	t->len = len;
+	t->host = host;
+	return 0;
+}
+
+/* The connect addresses, in the order of the connect lines. With delay = yes names are left for each
+ * connection to look up (conn.c); so are they when DNS cannot be reached now (EAI_AGAIN), as stunnel
+ * does, so a service starts before the network is up. A name that does not exist is an error. */
 static int resolve_targets(struct service *sv, const struct cfg_service *s, char *why, size_t len)
 {
+	sv->delayed = s->delay;
 	for (int i = 0; i < s->n_connect; i++) {
 		const struct cfg_addr *a = &s->connect[i];
+		if (a->path[0]) {
+			struct sockaddr_un un = { .sun_family = AF_UNIX };
+			snprintf(un.sun_path, sizeof(un.sun_path), "%s", a->path);
+			if (add_target(sv, &un, sizeof(un), a->path) < 0)
+				goto oom;
+			continue;
+		}
+		if (sv->delayed)
+			continue;
 		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG }, *res, *ai;
 		int rc = getaddrinfo(a->host, a->port, &hints, &res);
 		if (rc == EAI_NONAME || rc == EAI_ADDRFAMILY) {
 			hints.ai_flags = 0; /* AI_ADDRCONFIG hides ::1 on hosts with only loopback IPv6 */
 			rc = getaddrinfo(a->host, a->port, &hints, &res);
 		}
+		if (rc == EAI_AGAIN) {
+			log_warn("[%s] connect %s:%s: %s; looking it up for each connection instead (as delay = yes)",
+				 s->name, a->host, a->port, gai_strerror(rc));
+			sv->delayed = 1;
+			continue;
+		}
 		if (rc) {
 			snprintf(why, len, "connect %s:%s: %s", a->host, a->port, gai_strerror(rc));
 			return -1;
 		}
-		for (ai = res; ai; ai = ai->ai_next) {
-			struct svc_target *t = realloc(sv->targets, (sv->ntargets + 1) * sizeof(*t));
-			if (!t) {
+		for (ai = res; ai; ai = ai->ai_next)
+			if (add_target(sv, ai->ai_addr, ai->ai_addrlen, a->host) < 0) {
 				freeaddrinfo(res);
-				snprintf(why, len, "out of memory");
-				return -1;
+				goto oom;
 			}
-			sv->targets = t;
-			t = &sv->targets[sv->ntargets++];
-			memcpy(&t->sa, ai->ai_addr, ai->ai_addrlen);
-			t->len = ai->ai_addrlen;
-			t->host = a->host;
-		}
 		freeaddrinfo(res);
 	}
+	if (sv->delayed) { /* every address then comes from the per-connection list, in connect order */
+		free(sv->targets);
+		sv->targets = NULL;
+		sv->ntargets = 0;
+	}
 	return 0;
+oom:
+	snprintf(why, len, "out of memory");
+	return -1;
+}
+
+static int resolve_local(struct service *sv, const char *host, char *why, size_t len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res, *ai;
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc) {
+		snprintf(why, len, "local %s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		int v6 = ai->ai_family == AF_INET6;
+		if (v6 ? sv->local.has_v6 : sv->local.has_v4)
+			continue;
+		memcpy(v6 ? &sv->local.v6 : &sv->local.v4, ai->ai_addr, ai->ai_addrlen);
+		*(v6 ? &sv->local.has_v6 : &sv->local.has_v4) = 1;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+int service_bind_local(const struct service *sv, int fd, int family, char *err, size_t errlen)
+{
+	if (!sv->cfg->local || family == AF_UNIX)
+		return 0;
+	int v6 = family == AF_INET6;
+	if (!(v6 ? sv->local.has_v6 : sv->local.has_v4)) {
+		snprintf(err, errlen, "local %s has no IPv%d address", sv->cfg->local, v6 ? 6 : 4);
+		return -1;
+	}
+	const struct sockaddr *sa = (const void *)(v6 ? &sv->local.v6 : &sv->local.v4);
+	if (bind(fd, sa, v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0) {
+		snprintf(err, errlen, "local %s: bind: %s", sv->cfg->local, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_sockopts(struct service *sv, const struct cfg_service *s, char *why, size_t len)
+{
+	if (!s->sockopts.n)
+		return 0;
+	if (!(sv->sockopts = calloc((size_t)s->sockopts.n, sizeof(*sv->sockopts)))) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < s->sockopts.n; i++) /* checked when read: cannot fail */
+		if (sockopt_parse(s->sockopts.v[i], &sv->sockopts[sv->nsockopts], why, len) == 0)
+			sv->nsockopts++;
+	return 0;
+}
+
+int service_apply_sockopts(const struct service *sv, int fd, int family, char where, char *err, size_t errlen)
+{
+	return sockopt_apply(fd, family, where, sv->sockopts, sv->nsockopts, err, errlen);
 }
 
 static void ticket_refresh(void *ctx)
@@ -94,12 +189,23 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 	sv->lio.fd = -1;
 	if (resolve_targets(sv, s, why, sizeof(why)) < 0)
 		goto err0;
+	if (s->local && resolve_local(sv, s->local, why, sizeof(why)) < 0)
+		goto err0;
+	/* failover = rr: instances started together must not all send their first client to one backend */
+	sv->rr_next = arc4random();
+	if (parse_sockopts(sv, s, why, sizeof(why)) < 0)
+		goto err0;
 	if (s->exec && access(s->exec, X_OK) < 0) {
 		snprintf(why, sizeof(why), "exec %s: %s", s->exec, strerror(errno));
 		goto err0;
 	}
 	if (tls_svc_build(&sv->tls, s, why, sizeof(why)) < 0)
 		goto err0;
+	if (log_level() >= LOG_DEBUG) {
+		char list[8192];
+		suites_describe(sv->tls.suites, list, sizeof(list));
+		log_debug("[%s] cipher suites: %s", s->name, list);
+	}
 	sv->tq_busy = loop_tq_get(rt->loop, (uint64_t)s->timeout_busy * 1000);
 	sv->tq_connect = loop_tq_get(rt->loop, (uint64_t)s->timeout_connect * 1000);
 	sv->tq_idle = loop_tq_get(rt->loop, (uint64_t)s->timeout_idle * 1000);
@@ -123,6 +229,8 @@ err1:
 err0:
 	free(sv->targets);
 	sv->targets = NULL;
+	free(sv->sockopts);
+	sv->sockopts = NULL;
 	char where[300];
 	snprintf(err, errlen, "%s: [%s] %s", cfg_where_option(s, why, where, sizeof(where)), s->name, why);
 	return -1;
@@ -138,7 +246,7 @@ static void service_on_accept(void *ctx, uint32_t events)
 {
 	struct service *sv = ctx;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		struct sockaddr_storage ss;
+		struct sockaddr_storage ss = { 0 }; /* an unnamed Unix peer fills in nothing but the family */
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(sv->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -163,15 +271,23 @@ static void service_on_accept(void *ctx, uint32_t events)
 	}
 }
 
-static int bind_one(const struct sockaddr *sa, socklen_t len, int v6only, int *out)
+/* A listening socket on SA: SO_REUSEADDR as stunnel sets it, then the `socket = a:` options, so they win.
+ * -1 with errno set, or with the reason in WHY when a socket option was refused. */
+static int bind_one(const struct service *sv, const struct sockaddr *sa, socklen_t len, int v6only, int *out,
+		    char *why, size_t whylen)
 {
 	int one = 1;
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->sa_family != AF_UNIX)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	if (service_apply_sockopts(sv, fd, sa->sa_family, 'a', why, whylen) < 0) {
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, sa, len) < 0 || listen(fd, 1024) < 0) {
 		int e = errno;
 		close(fd);
@@ -179,6 +295,52 @@ static int bind_one(const struct sockaddr *sa, socklen_t len, int v6only, int *o
 		return -1;
 	}
 	*out = fd;
+	return 0;
+}
+
+/* Is the socket file at UN left by a process that is gone (nobody accepts there)? */
+static int unix_stale(const struct sockaddr_un *un)
+{
+	struct stat st;
+	if (lstat(un->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int stale = connect(fd, (const struct sockaddr *)un, sizeof(*un)) < 0 && errno == ECONNREFUSED;
+	close(fd);
+	return stale;
+}
+
+/* accept = /path. stunnel refuses to bind over an existing file; tlswrap replaces a socket nobody
+ * listens on any more (left by a crash), so a restart needs no cleaning up, and refuses anything else
+ * (a live socket: another instance; a file that is not a socket). The socket is owned by the
+ * section's setuid/setgid, or the global ones, as in stunnel; its mode follows the umask. */
+static int listen_unix(struct service *sv, int *out, char *why, size_t whylen)
+{
+	const struct cfg_service *s = sv->cfg;
+	const struct cfg_global *g = &sv->gen->cfg.g;
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", s->accept.path);
+	if (unix_stale(&un))
+		unlink(un.sun_path);
+	if (bind_one(sv, (struct sockaddr *)&un, sizeof(un), 0, out, why, whylen) < 0)
+		return -1;
+	const char *user = s->sock_user ? s->sock_user : s->sock_group ? NULL : g->setuid;
+	const char *group = s->sock_group ? s->sock_group : s->sock_user ? NULL : g->setgid;
+	if (user || group) {
+		struct privs p;
+		if (privs_resolve(user, group, &p, why, whylen) < 0 ||
+		    chown(un.sun_path, p.has_uid ? p.uid : (uid_t)-1, p.has_gid ? p.gid : (gid_t)-1) < 0) {
+			if (!why[0])
+				snprintf(why, whylen, "chown %s: %s", un.sun_path, strerror(errno));
+			close(*out);
+			unlink(un.sun_path);
+			*out = -1;
+			return -1;
+		}
+	}
+	sv->owns_path = 1;
 	return 0;
 }
 
@@ -193,29 +355,36 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 {
 	const struct cfg_addr *a = &sv->cfg->accept;
 	const struct cfg_service *s = sv->cfg;
-	char where[300];
+	char where[300], shown[300], why[CFG_ERRLEN] = "";
 	int fd = -1;
-	if (!a->host[0]) {
+	if (a->path[0]) {
+		listen_unix(sv, &fd, why, sizeof(why));
+	} else if (!a->host[0]) {
 		/* a bare port: every address, IPv6 and IPv4 on one socket where the host has IPv6 */
 		struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(a->port)),
 					    .sin6_addr = IN6ADDR_ANY_INIT };
 		struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(a->port)) };
-		if (bind_one((struct sockaddr *)&in6, sizeof(in6), 0, &fd) < 0 && errno == EAFNOSUPPORT)
-			bind_one((struct sockaddr *)&in, sizeof(in), 0, &fd);
+		if (bind_one(sv, (struct sockaddr *)&in6, sizeof(in6), 0, &fd, why, sizeof(why)) < 0 && errno == EAFNOSUPPORT &&
+		    !why[0])
+			bind_one(sv, (struct sockaddr *)&in, sizeof(in), 0, &fd, why, sizeof(why));
 	} else {
 		struct addrinfo *res;
 		int rc = accept_lookup(a, &res);
 		if (rc) {
-			snprintf(err, errlen, "%s: [%s] accept %s:%s: %s", cfg_where_option(s, "accept", where, sizeof(where)), s->name, a->host, a->port,
-				 gai_strerror(rc));
+			snprintf(err, errlen, "%s: [%s] accept %s: %s", cfg_where_option(s, "accept", where, sizeof(where)),
+				 s->name, cfg_addr_str(a, shown, sizeof(shown)), gai_strerror(rc));
 			return -1;
 		}
-		bind_one(res->ai_addr, res->ai_addrlen, 1, &fd);
+		bind_one(sv, res->ai_addr, res->ai_addrlen, 1, &fd, why, sizeof(why));
 		freeaddrinfo(res);
 	}
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: [%s] accept %s%s%s: %s", cfg_where_option(s, "accept", where, sizeof(where)), s->name, a->host,
-			 a->host[0] ? ":" : "", a->port, strerror(errno));
+		if (why[0]) /* a `socket = a:` option, or the Unix socket's owner */
+			snprintf(err, errlen, "%s: [%s] accept %s: %s", cfg_where_option(s, strncmp(why, "socket", 6) == 0 ? "socket" : "accept",
+				 where, sizeof(where)), s->name, cfg_addr_str(a, shown, sizeof(shown)), why);
+		else
+			snprintf(err, errlen, "%s: [%s] accept %s: %s", cfg_where_option(s, "accept", where, sizeof(where)),
+				 s->name, cfg_addr_str(a, shown, sizeof(shown)), strerror(errno));
 		return -1;
 	}
 	if (loop_io_add(sv->rt->loop, &sv->lio, fd, EPOLLIN, service_on_accept, sv) < 0) {
@@ -232,6 +401,8 @@ int service_listens_for(const struct service *old, const struct cfg_service *s)
 	const struct cfg_addr *was = &old->cfg->accept, *now = &s->accept;
 	if (old->lfd < 0 || old->cfg->primary >= 0 || s->primary >= 0)
 		return 0;
+	if (was->path[0] || now->path[0])
+		return strcmp(was->path, now->path) == 0;
 	if (atoi(was->port) != atoi(now->port)) /* cheap, and rules out most pairs before any lookup */
 		return 0;
 	if (strcmp(was->host, now->host) == 0)
@@ -254,6 +425,8 @@ void service_adopt_listener(struct service *sv, struct service *from)
 	loop_timer_cancel(&from->backoff);
 	loop_io_del(from->rt->loop, &from->lio);
 	from->lfd = -1;
+	sv->owns_path = from->owns_path;
+	from->owns_path = 0;
 	service_listen_fd(sv, fd);
 }
 
@@ -274,14 +447,21 @@ void service_stop_listening(struct service *sv)
 		loop_io_del(sv->rt->loop, &sv->lio);
 		close(sv->lfd);
 		sv->lfd = -1;
+		struct stat st; /* nobody answers there any more (a socket from systemd is systemd's) */
+		if (sv->owns_path && lstat(sv->cfg->accept.path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(sv->cfg->accept.path);
+		sv->owns_path = 0;
 	}
 }
 
 void service_free(struct service *sv)
 {
 	loop_timer_cancel(&sv->ticket_refresh);
+	loop_timer_cancel(&sv->restart);
 	service_stop_listening(sv);
 	tls_svc_free(&sv->tls);
 	free(sv->targets);
 	sv->targets = NULL;
+	free(sv->sockopts);
+	sv->sockopts = NULL;
 }

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "loop.h"
+#include "sockopt.h"
 #include "tls.h"
 
 #define RELAY_CHUNK 16384
@@ -19,6 +20,12 @@ struct svc_target {
 	struct sockaddr_storage sa;
 	socklen_t len;
 	const char *host;
+};
+
+/* A source address for outgoing connections (local = HOST), per address family. */
+struct svc_local {
+	struct sockaddr_storage v4, v6;
+	int has_v4, has_v6;
 };
 
 struct runtime;
@@ -42,18 +49,28 @@ struct svc_stats {
 	unsigned long long failures[FAIL_MAX];
 };
 
+struct resolver;
+
 struct service {
 	const struct cfg_service *cfg; /* owned by its generation's struct cfg */
 	struct runtime *rt;
 	struct generation *gen;
 	struct tls_svc tls;
-	struct svc_target *targets;
+	struct svc_target *targets; /* resolved when built; with `delayed`, only the Unix socket ones */
 	size_t ntargets;
+	int delayed;                /* connect names are resolved for each connection (delay = yes, or DNS
+				     * was unreachable when the service was built) */
+	size_t rr_next;             /* failover = rr: the address the next connection starts at */
+	struct sockopt *sockopts;   /* socket = ..., parsed */
+	size_t nsockopts;
+	struct svc_local local;
 	int lfd;
+	int owns_path;              /* lfd is a Unix socket tlswrap created: its file goes when it closes */
 	struct loop_io lio;
 	struct loop_timer backoff;  /* re-enables accept after EMFILE */
 	uint64_t last_emfile_log;
 	struct loop_timer ticket_refresh; /* ticketKeyFile: keep mbedTLS from replacing the shared key */
+	struct loop_timer restart;  /* exec+connect with retry: start the program again */
 	struct loop_tq *tq_busy, *tq_connect, *tq_idle, *tq_close, *tq_backoff;
 	struct svc_stats stats;
 };
@@ -64,6 +81,7 @@ struct runtime {
 	struct generation *cur;     /* the configuration being served */
 	struct generation *retired; /* replaced ones that still have connections */
 	struct activation *inherited; /* at start: sockets passed by systemd, or NULL */
+	struct resolver *resolver;    /* lookups for delay = yes (created with the loop) */
 	struct conn *conns; /* every live connection, for shutdown */
 	unsigned long nconns;
 	unsigned long conn_seq;
@@ -93,9 +111,24 @@ void service_adopt_listener(struct service *sv, struct service *from);
 /* service_stop_listening: close the listener (live connections go on). */
 void service_stop_listening(struct service *sv);
 
+/* service_is_exec_connect: S runs its program as the plaintext side of one TLS client connection
+ * (client mode, exec with connect and no accept), started by tlswrap rather than by a client. */
+static inline int service_is_exec_connect(const struct cfg_service *s)
+{
+	return s->client && s->exec && s->n_connect > 0;
+}
+
 /* service_free: close the listener and release everything service_build took. Live connections
  * must already be gone. */
 void service_free(struct service *sv);
+
+/* service_apply_sockopts: set SV's `socket` options for WHERE ('a', 'l' or 'r') on FD, of FAMILY.
+ * 0, or -1 with the reason in ERR. */
+int service_apply_sockopts(const struct service *sv, int fd, int family, char where, char *err, size_t errlen);
+
+/* service_bind_local: bind FD, about to connect to an address of FAMILY, to SV's `local` address (a
+ * no-op without one). 0, or -1 with the reason in ERR. */
+int service_bind_local(const struct service *sv, int fd, int family, char *err, size_t errlen);
 
 /* service_addr_str: "host:port" / "[v6]:port" text for SA. */
 void service_addr_str(const struct sockaddr *sa, char *buf, size_t len);

@@ -15,8 +15,14 @@
 #include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
+#define CRL_MAX_BYTES (64 << 20) /* a larger file in CRLpath is not read */
+
 #include "match.h"
 #include "psk.h"
+#include "sslopt.h"
 
 #define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 #define SYSTEM_CA_PATH "/etc/ssl/certs"
@@ -56,6 +62,49 @@ static int check_readable(const char *what, const char *path, char *err, size_t 
 	return 0;
 }
 
+/* CRLpath: every CRL in the directory, read when the configuration is loaded (stunnel looks up hashed
+ * names such as 1a2b3c4d.r0 per handshake; mbedTLS has no lookup by hash, and reading them all at load
+ * finds a broken CRL before it is needed). Files that are not CRLs (CApath and CRLpath are often the
+ * same directory) are skipped; a PEM file that says it is a CRL must parse. */
+static int load_crl_dir(struct tls_svc *t, const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		snprintf(err, errlen, "CRLpath %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+		char path[4096];
+		struct stat st;
+		if (e->d_name[0] == '.' || snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path) ||
+		    stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CRL_MAX_BYTES)
+			continue;
+		FILE *f = fopen(path, "re");
+		unsigned char *buf = f ? malloc((size_t)st.st_size + 1) : NULL;
+		size_t len = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+		if (f)
+			fclose(f);
+		if (!buf)
+			continue;
+		buf[len] = '\0'; /* mbedTLS reads PEM up to the NUL it counts in the length */
+		int pem = strstr((const char *)buf, "-----BEGIN X509 CRL-----") != NULL;
+		mbedtls_x509_crl probe;
+		mbedtls_x509_crl_init(&probe);
+		int r = mbedtls_x509_crl_parse(&probe, buf, pem ? len + 1 : len), is_crl = r == 0;
+		mbedtls_x509_crl_free(&probe);
+		if (is_crl) { /* keep it */
+			r = mbedtls_x509_crl_parse(&t->crl, buf, pem ? len + 1 : len);
+			t->has_crl = 1;
+		}
+		free(buf);
+		if (r != 0 && (pem || is_crl)) /* said it was a CRL and is not one (or memory ran out) */
+			rc = tls_mbed_fail(err, errlen, "CRLpath: CRL", path, r);
+	}
+	closedir(d);
+	return rc;
+}
+
 static int load_ca(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
 {
 	int rc;
@@ -91,6 +140,8 @@ static int load_ca(struct tls_svc *t, const struct cfg_service *s, char *err, si
 			return tls_mbed_fail(err, errlen, "CRLfile", s->crlfile, rc);
 		t->has_crl = 1;
 	}
+	if (s->crlpath && load_crl_dir(t, s->crlpath, err, errlen) < 0)
+		return -1;
 	if ((s->verify_chain || s->verify_peer) && !t->has_ca) {
 		snprintf(err, errlen, "verification needs CA certificates but CAfile/CApath hold none");
 		return -1;
@@ -285,6 +336,42 @@ static int load_rules(struct tls_svc *t, const struct cfg_service *s, char *err,
 	return 0;
 }
 
+/* options = NAME, and curves. */
+static void conf_options(struct tls_svc *t, const struct cfg_service *s)
+{
+	unsigned o = s->ssl_options;
+	if (o & SSLOPT_CLIENT_PREFERENCE)
+		mbedtls_ssl_conf_preference_order(&t->conf, MBEDTLS_SSL_SRV_CIPHERSUITE_ORDER_CLIENT);
+	if (o & SSLOPT_NO_EMS)
+		mbedtls_ssl_conf_extended_master_secret(&t->conf, MBEDTLS_SSL_EXTENDED_MS_DISABLED);
+	if (o & SSLOPT_NO_ETM)
+		mbedtls_ssl_conf_encrypt_then_mac(&t->conf, MBEDTLS_SSL_ETM_DISABLED);
+	if (o & SSLOPT_NO_CA_NAMES)
+		mbedtls_ssl_conf_cert_req_ca_list(&t->conf, MBEDTLS_SSL_CERT_REQ_CA_LIST_DISABLED);
+	if (s->curves) { /* checked when the configuration was read */
+		char buf[512], *save = NULL;
+		int n = 0;
+		snprintf(buf, sizeof(buf), "%s", s->curves);
+		for (char *tok = strtok_r(buf, ":", &save); tok && n < CFG_MAX_GROUPS; tok = strtok_r(NULL, ":", &save))
+			t->groups[n++] = (uint16_t)cfg_parse_curve(tok);
+		t->groups[n] = 0;
+		mbedtls_ssl_conf_groups(&t->conf, t->groups);
+	}
+}
+
+/* Signature algorithms, RSA PKCS#1 v1.5 before RSA-PSS: mbedTLS 3.6.6 offers RSA-PSS in a ClientHello that
+ * allows TLS 1.2 and 1.3, yet its TLS 1.2 client refuses a ServerKeyExchange signed with it (upstream
+ * regression, Mbed-TLS/mbedtls#10668), so a TLS 1.2-only RSA server that follows the client's order
+ * (OpenSSL, nginx, stunnel by default) must be steered to PKCS#1 v1.5. TLS 1.3 forbids PKCS#1 v1.5 in
+ * handshake signatures, so there the server still picks RSA-PSS. */
+static const uint16_t sig_algs[] = {
+	MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+	MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+	MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+	MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256, MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+	MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512, MBEDTLS_TLS1_3_SIG_NONE
+};
+
 int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
 {
 	int rc;
@@ -312,6 +399,8 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 		goto err0;
 	mbedtls_ssl_conf_ciphersuites(&t->conf, t->suites);
 	mbedtls_ssl_conf_authmode(&t->conf, tls_authmode(s));
+	mbedtls_ssl_conf_sig_algs(&t->conf, sig_algs);
+	conf_options(t, s);
 	if (load_ca(t, s, err, errlen) < 0)
 		goto err0;
 	if (t->has_ca)

@@ -10,6 +10,9 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/psa_util.h>
+#include <mbedtls/sha256.h>
+
+#include "sslopt.h"
 
 /* The session cache and ticket hooks tell the connection whose handshake is running that its
  * session was found, which mbedTLS has no public way to say. */
@@ -81,6 +84,51 @@ static int load_ticket_key(struct tls_svc *t, const char *path, int lifetime, ch
 	return rc ? tls_mbed_fail(err, errlen, "ticketKeyFile", path, rc) : 0;
 }
 
+/* stunnel's ticketKeySecret and ticketMacSecret (hex, checked when the configuration was read): OpenSSL's
+ * ticket format keeps them apart, mbedTLS's AES-GCM tickets take one key, so both secrets are hashed
+ * into the key and its name. Instances given the same two secrets resume each other's sessions (but
+ * not stunnel's: the ticket formats differ). */
+static int derive_ticket_key(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
+{
+	unsigned char bin[64], digest[32];
+	size_t n = 0;
+	mbedtls_sha256_context h;
+	mbedtls_sha256_init(&h);
+	int rc = mbedtls_sha256_starts(&h, 0);
+	const char *label = "tlswrap ticket key from ticketKeySecret and ticketMacSecret";
+	rc = rc ? rc : mbedtls_sha256_update(&h, (const unsigned char *)label, strlen(label));
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		n = 0;
+		for (const char *p = i ? s->ticket_mac_secret : s->ticket_key_secret; *p && n < sizeof(bin); p++) {
+			if (*p == ':')
+				continue;
+			unsigned hi = (unsigned)(p[0] <= '9' ? p[0] - '0' : (p[0] | 0x20) - 'a' + 10);
+			unsigned lo = (unsigned)(p[1] <= '9' ? p[1] - '0' : (p[1] | 0x20) - 'a' + 10);
+			bin[n++] = (unsigned char)(hi << 4 | lo);
+			p++;
+		}
+		unsigned char len = (unsigned char)n; /* so that the two secrets cannot trade bytes */
+		rc = mbedtls_sha256_update(&h, &len, 1);
+		rc = rc ? rc : mbedtls_sha256_update(&h, bin, n);
+	}
+	rc = rc ? rc : mbedtls_sha256_finish(&h, digest);
+	mbedtls_sha256_free(&h);
+	mbedtls_platform_zeroize(bin, sizeof(bin));
+	if (rc)
+		return tls_mbed_fail(err, errlen, "ticketKeySecret", "hash", rc);
+	/* the name only tells keys apart: the first bytes of the key's own hash, not of the key */
+	unsigned char name[32];
+	if ((rc = mbedtls_sha256(digest, sizeof(digest), name, 0)) != 0)
+		return tls_mbed_fail(err, errlen, "ticketKeySecret", "hash", rc);
+	memcpy(t->ticket_key, name, 4);
+	memcpy(t->ticket_key + 4, digest, 32);
+	mbedtls_platform_zeroize(digest, sizeof(digest));
+	t->has_ticket_key = 1;
+	t->ticket_life = (uint32_t)s->session_cache_timeout;
+	rc = tls_svc_refresh_ticket_key(t);
+	return rc ? tls_mbed_fail(err, errlen, "ticketKeySecret", "key", rc) : 0;
+}
+
 int tls_svc_refresh_ticket_key(struct tls_svc *t)
 {
 	if (!t->has_ticket_key)
@@ -93,13 +141,17 @@ int tls_svc_refresh_ticket_key(struct tls_svc *t)
  * TLS 1.3 ticket, so a resumed session could not get the same access decision as a full handshake. */
 int tls_setup_sessions(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
 {
+	int tickets = s->session_resume && !(s->ssl_options & SSLOPT_NO_TICKET);
 	if (s->client) {
-		mbedtls_ssl_conf_session_tickets(&t->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
-		mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(&t->conf,
-									 MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+		/* sessionResume = no: no session is ever offered (tls_conn_setup), so none need be kept */
+		mbedtls_ssl_conf_session_tickets(&t->conf, tickets ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
+								   : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+		mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+			&t->conf, tickets ? MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED
+					  : MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_DISABLED);
 		return 0;
 	}
-	if (tls_authmode(s) != MBEDTLS_SSL_VERIFY_NONE) {
+	if (tls_authmode(s) != MBEDTLS_SSL_VERIFY_NONE || !s->session_resume) {
 		mbedtls_ssl_conf_new_session_tickets(&t->conf, 0);
 		return 0;
 	}
@@ -116,7 +168,12 @@ int tls_setup_sessions(struct tls_svc *t, const struct cfg_service *s, char *err
 	t->has_ticket = 1;
 	if (s->ticket_key_file && load_ticket_key(t, s->ticket_key_file, s->session_cache_timeout, err, errlen) < 0)
 		return -1;
-	mbedtls_ssl_conf_session_tickets_cb(&t->conf, ticket_write_cb, ticket_parse_cb, t);
+	if (s->ticket_key_secret && derive_ticket_key(t, s, err, errlen) < 0)
+		return -1;
+	if (tickets)
+		mbedtls_ssl_conf_session_tickets_cb(&t->conf, ticket_write_cb, ticket_parse_cb, t);
+	else
+		mbedtls_ssl_conf_new_session_tickets(&t->conf, 0);
 	return 0;
 }
 
@@ -131,12 +188,12 @@ void tls_session_keep(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 {
 	struct tls_svc *t = (struct tls_svc *)peer->home;
 	peer->accepted = 1;
-	if (t->cfg->client && mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
+	if (t->cfg->client && t->cfg->session_resume && mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
 		tls_save_session(ssl, t);
 }
 
 void tls_session_ticket(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 {
-	if (peer->accepted) /* never a session with a peer that was refused */
+	if (peer->accepted && ((struct tls_svc *)peer->home)->cfg->session_resume) /* never a refused peer's */
 		tls_save_session(ssl, (struct tls_svc *)peer->home);
 }

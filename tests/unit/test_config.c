@@ -7,78 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
-
-/* A server service that passes validation, to build on. */
-#define SERVER "accept = 8443\nconnect = 127.0.0.1:80\ncert = /etc/tlswrap/server.pem\n"
-/* A client service that passes validation. */
-#define CLIENT "client = yes\naccept = 127.0.0.1:8025\nconnect = mail.example.com:465\n"
-
-/* Path of the last temporary config, for the "path:line:" part of messages. */
-static char path[64];
-
-/* Write TEXT to a new file in /tmp and cfg_load it into C; the file is gone on return. */
-static int load_str_mode(const char *text, struct cfg *c, int inetd, char *err)
-{
-	snprintf(path, sizeof(path), "/tmp/tlswrap-test-XXXXXX");
-	int fd = mkstemp(path);
-	ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
-	size_t len = strlen(text);
-	ssize_t w = write(fd, text, len);
-	close(fd);
-	if (w != (ssize_t)len) {
-		unlink(path);
-		ck_abort_msg("write %s: %s", path, strerror(errno));
-	}
-	int r = cfg_load(path, c, inetd, err, CFG_ERRLEN);
-	unlink(path);
-	return r;
-}
-
-static int load_str(const char *text, struct cfg *c, char *err)
-{
-	return load_str_mode(text, c, 0, err);
-}
-
-/* Load TEXT, which must be valid, into C. */
-static void load_ok(const char *text, struct cfg *c)
-{
-	char err[CFG_ERRLEN] = "";
-	ck_assert_msg(load_str(text, c, err) == 0, "cfg_load failed: %s", err);
-}
-
-/* The 1-based line of TEXT on which NEEDLE first appears. */
-static int line_of(const char *text, const char *needle)
-{
-	const char *at = strstr(text, needle);
-	ck_assert_msg(at != NULL, "test bug: '%s' is not in the config text", needle);
-	int line = 1;
-	for (const char *p = text; p < at; p++)
-		line += *p == '\n';
-	return line;
-}
-
-/* Load TEXT expecting failure reported as "path:N: ...REASON..." where N is the line holding AT.
- * Also checks that cfg_load left the struct freed. */
-static void expect_error_at(const char *text, const char *at, const char *reason)
-{
-	struct cfg c;
-	char err[CFG_ERRLEN] = "";
-	int r = load_str(text, &c, err);
-	if (r == 0)
-		cfg_free(&c);
-	ck_assert_msg(r == -1, "cfg_load succeeded; expected an error with '%s'", reason);
-	ck_assert_msg(c.file == NULL && c.svc == NULL && c.nsvc == 0, "cfg_load did not free the config on error");
-
-	size_t plen = strlen(path);
-	ck_assert_msg(strncmp(err, path, plen) == 0 && err[plen] == ':', "message does not start with '%s:': '%s'",
-		      path, err);
-	char *end;
-	long line = strtol(err + plen + 1, &end, 10);
-	int want = line_of(text, at);
-	ck_assert_msg(end != err + plen + 1 && strncmp(end, ": ", 2) == 0, "no 'line: ' after the path in '%s'", err);
-	ck_assert_msg(line == want, "error on line %ld, expected %d: '%s'", line, want, err);
-	ck_assert_msg(strstr(end, reason) != NULL, "expected '%s' in '%s'", reason, err);
-}
+#include "cfg_helpers.h"
 
 /* ---- a complete file ------------------------------------------------------------------------- */
 
@@ -284,8 +213,8 @@ START_TEST(defaults_server_require_cert_follows_verify)
 {
 	struct cfg c;
 	load_ok("[a]\n" SERVER "verifyChain = yes\nCAfile = /ca.pem\n"
-		"[b]\n" SERVER "verifyPeer = yes\nCAfile = /ca.pem\n"
-		"[c]\n" SERVER "verifyChain = yes\nrequireCert = no\n",
+		"[b]\n" SERVER "accept = 8444\nverifyPeer = yes\nCAfile = /ca.pem\n"
+		"[c]\n" SERVER "accept = 8445\nverifyChain = yes\nrequireCert = no\n",
 		&c);
 	ck_assert_int_eq(c.svc[0].require_cert, 1);
 	ck_assert_int_eq(c.svc[1].require_cert, 1);
@@ -299,7 +228,7 @@ END_TEST
 START_TEST(ssl_version_sets_both)
 {
 	struct cfg c;
-	load_ok("[a]\n" SERVER "sslVersion = TLSv1.3\n[b]\n" SERVER "sslversion = tlsv1.2\n", &c);
+	load_ok("[a]\n" SERVER "sslVersion = TLSv1.3\n[b]\n" SERVER "accept = 8444\nsslversion = tlsv1.2\n", &c);
 	ck_assert_int_eq(c.svc[0].tls_min, CFG_TLS13);
 	ck_assert_int_eq(c.svc[0].tls_max, CFG_TLS13);
 	ck_assert_int_eq(c.svc[1].tls_min, CFG_TLS12);
@@ -312,8 +241,8 @@ START_TEST(ssl_version_min_max)
 {
 	struct cfg c;
 	load_ok("[a]\n" SERVER "sslVersionMin = TLSv1.3\n"
-		"[b]\n" SERVER "sslVersionMax = 1.2\n"
-		"[c]\n" SERVER "sslVersionMin = TLSv1.2\nsslVersionMax = TLSv1.2\n",
+		"[b]\n" SERVER "accept = 8444\nsslVersionMax = 1.2\n"
+		"[c]\n" SERVER "accept = 8445\nsslVersionMin = TLSv1.2\nsslVersionMax = TLSv1.2\n",
 		&c);
 	ck_assert_int_eq(c.svc[0].tls_min, CFG_TLS13);
 	ck_assert_int_eq(c.svc[0].tls_max, CFG_TLS13);
@@ -555,7 +484,7 @@ END_TEST
 START_TEST(err_ssl_version_unknown)
 {
 	expect_error_at("[a]\n" SERVER "sslVersionMax = TLSv9\n", "sslVersionMax",
-			"expected TLSv1.2 or TLSv1.3, got 'TLSv9'");
+			"expected TLSv1.2, TLSv1.3 or all, got 'TLSv9'");
 }
 END_TEST
 
@@ -1043,7 +972,7 @@ START_TEST(finish_without_services)
 	char err[CFG_ERRLEN] = "";
 	cfg_init(&c, "t.conf");
 	ck_assert_int_eq(cfg_finish(&c, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "t.conf: no services defined");
+	ck_assert_msg(strstr(err, "t.conf: no services defined: add a [section]") == err, "got '%s'", err);
 	cfg_free(&c);
 }
 END_TEST
@@ -1091,7 +1020,7 @@ START_TEST(trust_lists_defaults_copied_into_sections)
 	 * section's values come after them */
 	load_ok("checkHost = one.example\ncheckHost = two.example\nallowCN = dflt\nverifyChain = yes\nCAfile = /ca.pem\n"
 		"[a]\n" SERVER "allowCN = mine\ncheckHost = three.example\n"
-		"[b]\n" SERVER,
+		"[b]\n" SERVER "accept = 8444\n",
 		&c);
 	assert_list(&c.svc[0].check_host, 3, (const char *[]){ "one.example", "two.example", "three.example" },
 		    "[a] checkHost");
@@ -1260,10 +1189,10 @@ START_TEST(trust_client_pin_without_ca)
 {
 	struct cfg c;
 	load_ok("[pin]\n" CLIENT "pinSHA256 = " PIN_A "\n"
-		"[pin-cafile]\n" CLIENT "pinSHA256 = " PIN_A "\nCAfile = /ca.pem\n"
-		"[pin-capath]\n" CLIENT "pinSHA256 = " PIN_A "\nCApath = /etc/ssl/certs\n"
-		"[pin-forced]\n" CLIENT "pinSHA256 = " PIN_A "\nverifyChain = yes\n"
-		"[no-pin]\n" CLIENT,
+		"[pin-cafile]\n" CLIENT "accept = 8026\npinSHA256 = " PIN_A "\nCAfile = /ca.pem\n"
+		"[pin-capath]\n" CLIENT "accept = 8027\npinSHA256 = " PIN_A "\nCApath = /etc/ssl/certs\n"
+		"[pin-forced]\n" CLIENT "accept = 8028\npinSHA256 = " PIN_A "\nverifyChain = yes\n"
+		"[no-pin]\n" CLIENT "accept = 8029\n",
 		&c);
 	ck_assert_int_eq(c.svc[0].verify_chain, 0); /* the pin is the trust decision */
 	ck_assert_int_eq(c.svc[1].verify_chain, 1); /* with a CA, the chain is verified too */
@@ -1279,7 +1208,7 @@ END_TEST
 START_TEST(trust_server_pin_requires_cert)
 {
 	struct cfg c;
-	load_ok("[a]\n" SERVER "pinSHA256 = " PIN_A "\n[b]\n" SERVER "pinSHA256 = " PIN_A "\nrequireCert = no\n", &c);
+	load_ok("[a]\n" SERVER "pinSHA256 = " PIN_A "\n[b]\n" SERVER "accept = 8444\npinSHA256 = " PIN_A "\nrequireCert = no\n", &c);
 	ck_assert_int_eq(c.svc[0].verify_chain, 0);
 	ck_assert_int_eq(c.svc[0].require_cert, 1);
 	ck_assert_int_eq(c.svc[1].require_cert, 0);
@@ -1298,6 +1227,96 @@ START_TEST(bug_long_section_name)
 	name[50] = '\0';
 	snprintf(t, sizeof(t), "[%s]\n" SERVER, name);
 	expect_error_at(t, name, "too long");
+}
+END_TEST
+
+
+/* ---- stunnel options taken for drop-in use ------------------------------------------------------- */
+
+START_TEST(compat_values_accepted)
+{
+	struct cfg c;
+	load_ok("foreground = quiet\nlog = overwrite\nfips = no\nservice = imapd-tls\nRNDfile = /dev/urandom\n"
+		"RNDbytes = 1024\nRNDoverwrite = yes\nEGD = /var/run/egd\n"
+		"[a]\n" SERVER "sslVersion = all\noptions = NO_SSLv2\noptions = NO_SSLv3\noptions = NO_TICKET\n"
+		"renegotiation = no\nsocket = l:TCP_NODELAY=1\nsocket = r:SO_KEEPALIVE=yes\nfailover = rr\ndelay = yes\n"
+		"sessionResume = no\ncurves = prime256v1:X25519\nlocal = 127.0.0.1\nlibwrap = no\ntransparent = none\n"
+		"stack = 65536\nlogId = sequential\nsecurityLevel = 2\nreset = yes\nconnect = /run/app.sock\n"
+		"[b]\n" SERVER "accept = 8444\nsslVersionMin = all\nsslVersionMax = all\n",
+		&c);
+	ck_assert_int_eq(c.g.foreground, 1);
+	ck_assert_int_eq(c.g.quiet, 1);
+	ck_assert_int_eq(c.g.log_overwrite, 1);
+	ck_assert_str_eq(c.g.service, "imapd-tls");
+	const struct cfg_service *a = &c.svc[0];
+	ck_assert_int_eq(a->tls_min, CFG_TLS12);
+	ck_assert_int_eq(a->tls_max, CFG_TLS13);
+	ck_assert_uint_eq(a->ssl_options, SSLOPT_NO_TICKET);
+	ck_assert_int_eq(a->sockopts.n, 2);
+	ck_assert_int_eq(a->failover_rr, 1);
+	ck_assert_int_eq(a->delay, 1);
+	ck_assert_int_eq(a->session_resume, 0);
+	ck_assert_str_eq(a->curves, "prime256v1:X25519");
+	ck_assert_str_eq(a->local, "127.0.0.1");
+	ck_assert_int_eq(a->reset, 1);
+	ck_assert_int_eq(a->n_connect, 2);
+	ck_assert_str_eq(a->connect[1].path, "/run/app.sock");
+	ck_assert_str_eq(a->connect[1].host, "");
+	ck_assert_int_eq(c.svc[1].tls_min, CFG_TLS12);
+	ck_assert_int_eq(c.svc[1].tls_max, CFG_TLS13);
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(compat_values_refused_with_reasons)
+{
+	expect_error_at("[a]\n" SERVER "sslVersion = TLSv1.1\n", "sslVersion", "TLSv1.1 is not supported (TLSv1.2 is the minimum");
+	expect_error_at("[a]\n" SERVER "sslVersionMin = SSLv3\n", "sslVersionMin", "SSLv3 is not supported");
+	expect_error_at("fips = yes\n[a]\n" SERVER, "fips", "fips = yes is not supported: mbedTLS has no FIPS 140 mode");
+	expect_error_at("[a]\n" SERVER "renegotiation = yes\n", "renegotiation", "renegotiation = yes is not supported");
+	expect_error_at("log = rotate\n[a]\n" SERVER, "log", "log: expected append or overwrite");
+	expect_error_at("foreground = loud\n[a]\n" SERVER, "foreground", "foreground: expected yes, quiet or no");
+	expect_error_at("[a]\n" SERVER "failover = random\n", "failover", "failover: expected rr or prio");
+	expect_error_at("[a]\n" SERVER "options = -NO_SSLv3\n", "options", "options: -NO_SSLv3 is refused");
+	expect_error_at("[a]\n" SERVER "socket = x:SO_KEEPALIVE=yes\n", "socket", "socket: expected a, l or r");
+	expect_error_at("[a]\n" SERVER "socket = l:SO_NOPE=1\n", "socket", "socket: unknown option 'SO_NOPE'");
+	expect_error_at("[a]\n" SERVER "ticketKeySecret = 0011\n", "ticketKeySecret", "expected 32 or 64 hexadecimal digits");
+	expect_error_at("[a]\n" SERVER "ticketMacSecret = zz112233445566778899aabbccddeeff\n", "ticketMacSecret",
+			"expected 32 or 64 hexadecimal digits");
+	expect_error_at("[a]\n" SERVER "curves = P-256:P-999\n", "curves", "curves: unknown curve 'P-999'");
+	expect_error_at("[a]\n" SERVER "local = bad host\n", "local", "local: bad character ' '");
+	expect_error_at("[a]\n" SERVER "connect = /x/" "0123456789012345678901234567890123456789012345678901234567890123456789"
+			"0123456789012345678901234567890123456789\n", "connect = /x/", "Unix socket path longer than 107 bytes");
+	expect_error_at("compression = zlib\n[a]\n" SERVER, "compression",
+			"option 'compression' is not supported: TLS compression is insecure (CRIME)");
+	expect_error_at("[a]\n" SERVER "OCSPaia = yes\n", "OCSPaia", "option 'OCSPaia' is not supported: OCSP is not implemented yet");
+	expect_error_at("engine = pkcs11\n[a]\n" SERVER, "engine", "OpenSSL engines are not supported");
+	expect_error_at("[a]\n" SERVER "libwrap = yes\n", "libwrap", "libwrap = yes is not supported");
+	expect_error_at("[a]\n" SERVER "transparent = source\n", "transparent", "transparent = source is not supported");
+	expect_error_at("[a]\n" SERVER "logId = unique\n", "logId", "logId = unique is not supported");
+	expect_error_at("[a]\n" SERVER "securityLevel = 3\n", "securityLevel", "securityLevel = 3 is not supported");
+	expect_error_at("[a]\n" SERVER "stack = big\n", "stack", "stack: expected a number");
+	expect_error_at("RNDoverwrite = maybe\n[a]\n" SERVER, "RNDoverwrite", "RNDoverwrite: expected yes or no");
+	expect_error_at("[a]\n" SERVER "service = x\n", "service", "'service' is a global option");
+	expect_error_at("[a]\n" SERVER "frobnicate = 1\n", "frobnicate", "unknown option 'frobnicate'");
+}
+END_TEST
+
+START_TEST(compat_unix_addresses)
+{
+	addr_ok("8443", "", "8443");
+	struct cfg_addr a;
+	char err[CFG_ERRLEN], buf[300];
+	ck_assert_int_eq(cfg_parse_addr("/run/app.sock", &a, err, sizeof(err)), 0);
+	ck_assert_str_eq(a.path, "/run/app.sock");
+	ck_assert_str_eq(cfg_addr_str(&a, buf, sizeof(buf)), "/run/app.sock");
+	ck_assert_int_eq(cfg_parse_addr("[::1]:443", &a, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg_addr_str(&a, buf, sizeof(buf)), "[::1]:443");
+	ck_assert_int_eq(cfg_parse_addr("443", &a, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg_addr_str(&a, buf, sizeof(buf)), "*:443");
+	ck_assert_int_eq(cfg_parse_curve("P-384"), CFG_GROUP_SECP384R1);
+	ck_assert_int_eq(cfg_parse_curve("x25519"), CFG_GROUP_X25519);
+	ck_assert_int_eq(cfg_parse_curve("secp256k1"), 0);
 }
 END_TEST
 
@@ -1430,6 +1449,12 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, section_names_checked);
 	tcase_add_test(tc, set_before_section_is_default);
 	tcase_add_test(tc, finish_without_services);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("compat");
+	tcase_add_test(tc, compat_values_accepted);
+	tcase_add_test(tc, compat_values_refused_with_reasons);
+	tcase_add_test(tc, compat_unix_addresses);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fixed_bugs");
