@@ -278,7 +278,7 @@ void conn_begin(struct conn *c)
 void conn_begin_tls(struct conn *c)
 {
 	struct service *sv = c->sv;
-	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls, NULL, &c->peer);
+	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls, NULL, &c->peer, 0);
 	if (rc) {
 		char e[200];
 		tls_error(rc, NULL, e, sizeof(e));
@@ -586,7 +586,9 @@ void conn_connected(struct conn *c)
 	const char *sni = sv->cfg->sni ? sv->cfg->sni : host;
 	/* the name to verify: checkHost/checkIP when set (tls.c), else sni, else the connect host */
 	c->peer.expect_host = sv->cfg->sni && *sv->cfg->sni ? sv->cfg->sni : host;
-	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls, sni, &c->peer);
+	if (!c->retries) /* a first attempt: as the last connection to this service learnt */
+		c->offer12 = sv->tls.prefer12;
+	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls, sni, &c->peer, c->offer12);
 	if (rc) {
 		char e[200];
 		tls_error(rc, NULL, e, sizeof(e));
@@ -629,6 +631,37 @@ static void conn_connect_ready(struct conn *c)
 	conn_start_connect(c, why);
 }
 
+/* A TLS 1.2 server signed with RSA-PSS, which mbedTLS 3.6.6 refuses after offering TLS 1.3: connect to the same
+ * address again offering TLS 1.2 only (OFFER12), whose ClientHello has no RSA-PSS, and remember that for the
+ * service's next connections. No downgrade: a server that supports TLS 1.3 marks its TLS 1.2 random, which
+ * its signature covers; seen after a TLS 1.2-only offer, the next attempt offers TLS 1.3 again. At most two
+ * attempts more. The plaintext negotiation (CONNECT) is made again; STARTTLS cannot be. */
+static int conn_retry_same_address(struct conn *c, int offer12)
+{
+	if (c->retries == 2 || c->sv->cfg->protocol >= CFG_PROTO_SMTP)
+		return -1;
+	if (offer12 && !c->sv->tls.prefer12)
+		log_notice("[%s] #%lu the TLS 1.2 server signed with RSA-PSS, which mbedTLS refuses after offering TLS 1.3: "
+			   "offering TLS 1.2 only to it from now on", c->sv->cfg->name, c->id);
+	if (!offer12) {
+		log_notice("[%s] #%lu the server supports TLS 1.3 now: offering it again", c->sv->cfg->name, c->id);
+		tls_session_forget(&c->sv->tls); /* a TLS 1.2 session would make mbedTLS offer TLS 1.2 only */
+	}
+	c->sv->tls.prefer12 = offer12;
+	c->offer12 = offer12;
+	c->retries++;
+	loop_io_del(conn_loop(c), &c->tls_io);
+	close(c->tls.fd);
+	c->tls.fd = -1;
+	c->tls.out_left = 0;
+	mbedtls_ssl_free(&c->ssl);
+	mbedtls_ssl_init(&c->ssl);
+	c->ssl_ready = 0;
+	memset(&c->peer, 0, sizeof(c->peer));
+	conn_start_connect(c, NULL); /* the same address: the count of addresses tried is unchanged */
+	return 0;
+}
+
 static void conn_handshake(struct conn *c)
 {
 	int rc;
@@ -638,15 +671,34 @@ static void conn_handshake(struct conn *c)
 		loop_io_set(conn_loop(c), &c->tls_io, rc == MBEDTLS_ERR_SSL_WANT_READ ? EPOLLIN : EPOLLOUT);
 		return;
 	}
+	if (rc && c->sv->cfg->client && tls_needs_tls12_only(&c->ssl, &c->sv->tls, &c->peer, rc) &&
+	    conn_retry_same_address(c, 1) == 0)
+		return;
 	if (rc) {
 		char e[300];
 		tls_error(rc, &c->ssl, e, sizeof(e));
+		if (c->sv->cfg->client && tls_needs_tls12_only(&c->ssl, &c->sv->tls, &c->peer, rc) &&
+		    c->sv->cfg->protocol >= CFG_PROTO_SMTP)
+			snprintf(e + strlen(e), sizeof(e) - strlen(e), " (a TLS 1.2 server signing with RSA-PSS, which "
+				 "mbedTLS refuses after offering TLS 1.3: set sslVersionMax = TLSv1.2)");
 		c->alerted = 1; /* mbedTLS told the peer why, most of the time */
 		conn_fail(c, strstr(e, "certificate verification failed") ? FAIL_VERIFY : FAIL_HANDSHAKE, LOG_WARNING,
 			  "TLS handshake failed: %s", e);
 		return;
 	}
 	char why[300];
+	if (c->peer.tls12_only && c->peer.tls13_mark) {
+		/* the server supports TLS 1.3 (upgraded, or the first refusal was forged): never settle for TLS 1.2 */
+		mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+					       MBEDTLS_SSL_ALERT_MSG_INAPROPRIATE_FALLBACK);
+		c->sv->tls.prefer12 = 0;
+		if (conn_retry_same_address(c, 0) == 0)
+			return;
+		c->alerted = 1;
+		conn_fail(c, FAIL_HANDSHAKE, LOG_WARNING, "TLS handshake failed: the server supports TLS 1.3 but answered "
+			  "a TLS 1.2-only offer (a downgrade): refused");
+		return;
+	}
 	if (tls_peer_verdict(&c->ssl, &c->peer, why, sizeof(why)) < 0) {
 		mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
 					       MBEDTLS_SSL_ALERT_MSG_BAD_CERT);

@@ -55,6 +55,8 @@ struct conn {
 	unsigned ssl_ready : 1;
 	unsigned orderly : 1;     /* it ends as it should (both sides done, or tlswrap stopping) */
 	unsigned alerted : 1;     /* we sent the TLS peer a fatal alert: let it arrive (reset = yes) */
+	unsigned offer12 : 1;     /* client: this attempt offers TLS 1.2 only (tls_needs_tls12_only) */
+	unsigned retries : 2;     /* client: attempts made again on the same address for that reason */
 	unsigned long long to_tls_bytes, to_plain_bytes;
 	uint64_t start_ms;
 	char peer_addr[56];

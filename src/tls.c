@@ -415,6 +415,12 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 		goto err0;
 	if (!s->client) /* the client's server name: logged, passed on in PROXY v2, and routing (if any) */
 		mbedtls_ssl_conf_sni(&t->conf, sni_cb, t);
+	if (s->client && s->tls_min == CFG_TLS12 && s->tls_max == CFG_TLS13) {
+		/* a shallow copy: what it points to is conf's, freed with conf */
+		t->conf12 = t->conf;
+		mbedtls_ssl_conf_max_tls_version(&t->conf12, MBEDTLS_SSL_VERSION_TLS1_2);
+		t->has_conf12 = 1;
+	}
 	return 0;
 err0:
 	tls_svc_free(t);
@@ -423,6 +429,8 @@ err0:
 
 void tls_svc_free(struct tls_svc *t)
 {
+	memset(&t->conf12, 0, sizeof(t->conf12)); /* an alias of conf's memory */
+	t->has_conf12 = 0;
 	mbedtls_ssl_config_free(&t->conf);
 	mbedtls_x509_crt_free(&t->own_cert);
 	mbedtls_pk_free(&t->own_key);
@@ -465,12 +473,33 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
-int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, struct tls_bio *bio, const char *sni,
-		   struct tls_peer *peer)
+/* The TLS 1.3 downgrade mark in the server's random: a server that supports TLS 1.3 puts it there whenever it
+ * negotiates TLS 1.2, and it is signed (TLS 1.2 ServerKeyExchange) before the handshake completes. */
+static void note_server_random(void *ctx, mbedtls_ssl_key_export_type type, const unsigned char *secret,
+			       size_t secret_len, const unsigned char client_random[32],
+			       const unsigned char server_random[32], mbedtls_tls_prf_types prf)
 {
-	int rc = mbedtls_ssl_setup(ssl, &t->conf);
+	struct tls_peer *peer = ctx;
+	static const unsigned char mark[8] = { 'D', 'O', 'W', 'N', 'G', 'R', 'D', 1 };
+	if (type == MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET)
+		peer->tls13_mark = memcmp(server_random + 24, mark, sizeof(mark)) == 0;
+}
+
+int tls_needs_tls12_only(const mbedtls_ssl_context *ssl, const struct tls_svc *t, const struct tls_peer *peer, int rc)
+{
+	return t->has_conf12 && !peer->tls12_only && rc == MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER &&
+	       mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_2;
+}
+
+int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, struct tls_bio *bio, const char *sni,
+		   struct tls_peer *peer, int tls12_only)
+{
+	peer->tls12_only = tls12_only && t->has_conf12;
+	int rc = mbedtls_ssl_setup(ssl, peer->tls12_only ? &t->conf12 : &t->conf);
 	if (rc)
 		return rc;
+	if (t->cfg->client)
+		mbedtls_ssl_set_export_keys_cb(ssl, note_server_random, peer);
 	mbedtls_ssl_set_bio(ssl, bio, bio_send, bio_recv, NULL);
 	mbedtls_ssl_set_user_data_p(ssl, peer);
 	peer->home = peer->svc = t;

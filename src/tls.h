@@ -30,6 +30,12 @@ struct tls_route {
 
 struct tls_svc {
 	mbedtls_ssl_config conf;
+	/* client, TLS 1.2 and 1.3 allowed: the same settings limited to TLS 1.2 (an alias of conf's memory,
+	 * never freed itself), whose ClientHello offers no RSA-PSS: for TLS 1.2 servers that sign with RSA-PSS
+	 * anyway, which mbedTLS 3.6.6 then refuses (see tls_conn_setup) */
+	mbedtls_ssl_config conf12;
+	int has_conf12;
+	int prefer12; /* the server needed conf12: the next connections start with it */
 	mbedtls_x509_crt own_cert;
 	mbedtls_pk_context own_key;
 	mbedtls_x509_crt ca;
@@ -77,6 +83,8 @@ struct tls_peer {
 	unsigned char offered;   /* client: a saved session was offered */
 	unsigned char verified;  /* the verify callback ran: the peer's certificate was checked afresh */
 	signed char resumed;     /* 1 resumed, 0 full handshake, -1 cannot tell */
+	unsigned char tls12_only; /* client: this handshake offers TLS 1.2 only (conf12) */
+	unsigned char tls13_mark; /* client: the server's random says it supports TLS 1.3 (RFC 8446 4.1.3) */
 	unsigned char accepted;  /* the verdict let the peer in: its session may be kept */
 	unsigned char cert_ok;   /* ... because its certificate passed a check (chain, verifyPeer, a rule, a pin) */
 	char psk_identity[PSK_MAX_IDENTITY + 1]; /* the PSK identity used, or "" */
@@ -96,9 +104,15 @@ void tls_svc_free(struct tls_svc *t);
 
 /* tls_conn_setup: prepare SSL for one connection of T: bio on BIO (which outlives SSL),
  * SNI and name checks for HOST (client mode; NULL when the peer is an IP or there is no name),
- * verification state in PEER. Returns 0 or an mbedTLS error code. */
+ * verification state in PEER; with TLS12_ONLY (client, when T has conf12) offering TLS 1.2 only.
+ * Returns 0 or an mbedTLS error code. */
 int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, struct tls_bio *bio, const char *sni,
-		   struct tls_peer *peer);
+		   struct tls_peer *peer, int tls12_only);
+
+/* tls_needs_tls12_only: did the client handshake on SSL fail (RC) because a TLS 1.2 server signed with
+ * RSA-PSS, which this mbedTLS refuses after offering TLS 1.3 (Mbed-TLS/mbedtls#10668)? A retry offering
+ * TLS 1.2 only then gets a PKCS#1 v1.5 signature. 1 or 0. */
+int tls_needs_tls12_only(const mbedtls_ssl_context *ssl, const struct tls_svc *t, const struct tls_peer *peer, int rc);
 
 /* tls_svc_add_route: send clients naming PATTERN (exact or "*.domain", no case) on PRIMARY to the
  * secondary SECONDARY (its certificate, CAs and verification), tagging them with OWNER.
@@ -120,6 +134,9 @@ int tls_handshake(mbedtls_ssl_context *ssl, struct tls_peer *peer);
 /* tls_session_keep: the verdict accepted the peer: a client keeps a TLS 1.2 session for next time (a
  * session is never kept before the peer was judged: resuming it would skip the judging). */
 void tls_session_keep(mbedtls_ssl_context *ssl, struct tls_peer *peer);
+
+/* tls_session_forget: a client offers no saved session on its next connection. */
+void tls_session_forget(struct tls_svc *t);
 
 /* tls_session_ticket: a client read returned MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET: keep it when
  * the peer was accepted. */

@@ -184,10 +184,23 @@ static void tls_save_session(mbedtls_ssl_context *ssl, struct tls_svc *t)
 	t->has_saved = mbedtls_ssl_get_session(ssl, &t->saved) == 0;
 }
 
+void tls_session_forget(struct tls_svc *t)
+{
+	mbedtls_ssl_session_free(&t->saved);
+	mbedtls_ssl_session_init(&t->saved);
+	t->has_saved = 0;
+}
+
 void tls_session_keep(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 {
 	struct tls_svc *t = (struct tls_svc *)peer->home;
 	peer->accepted = 1;
+	if (peer->tls13_mark) {
+		/* a TLS 1.2 session with a server that supports TLS 1.3: offering it would keep the next connection at
+		 * TLS 1.2 (mbedTLS offers only the version of the session it resumes) */
+		tls_session_forget(t);
+		return;
+	}
 	if (t->cfg->client && t->cfg->session_resume && mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
 		tls_save_session(ssl, t);
 }

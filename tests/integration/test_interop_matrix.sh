@@ -174,10 +174,7 @@ SIG12_rsa='rsa_pkcs1_sha(256|384|512)'
 SIG12_ec='ecdsa_secp(256r1_sha256|384r1_sha384|521r1_sha512)'
 PSS='rsa_pss_rsae_sha(256|384|512)'
 # s_client -brief names the server's signature: "Signature type: RSA-PSS" (TLS 1.3) or "RSA" (PKCS#1, 1.2)
-BRIEF_rsa12='RSA'
-BRIEF_rsa13='RSA-PSS'
-BRIEF_ec12='ECDSA'
-BRIEF_ec13='ECDSA'
+declare -A BRIEF=([rsa12]=RSA [rsa13]=RSA-PSS [ec12]=ECDSA [ec13]=ECDSA)
 
 # ---------------------------------------------------------------------------------------------------------------
 # PKI: per key type a CA, a server certificate (localhost, 127.0.0.1) and a client certificate, all of that type
@@ -669,8 +666,8 @@ expect_sig() {
 		check "$label: on the wire TLSv1.2, ServerKeyExchange signed ${!sig}" \
 			sniffed "$svc" "version=TLSv1\\.2 .* ske=${!sig} "
 	else
-		check "$label: on the wire TLSv1.3 (handshake signature encrypted), no ServerKeyExchange" \
-			sniffed "$svc" "version=TLSv1\\.3 .* ske=- "
+		# the CertificateVerify is encrypted; with an RSA key, TLS 1.3 allows only RSA-PSS to sign it
+		check "$label: on the wire TLSv1.3, no ServerKeyExchange" sniffed "$svc" "version=TLSv1\\.3 .* ske=- "
 	fi
 }
 
@@ -726,24 +723,39 @@ done
 
 # s_server -serverpref at TLS 1.2 with RSA: the server's own order wins, and OpenSSL puts rsa_pss_rsae_* before
 # rsa_pkcs1_*. With tlswrap offering 1.2 and 1.3 (so RSA-PSS is in its signature_algorithms) the server signs
-# its ServerKeyExchange with RSA-PSS, which mbedTLS 3.6's TLS 1.2 client refuses (Mbed-TLS/mbedtls#10668):
-# tlswrap cannot work around that from the ClientHello. Accepted here in exactly that form; if mbedTLS fixes
-# it, the page is served and the check still passes. With sslVersionMax = TLSv1.2, mbedTLS offers no RSA-PSS,
-# and the server has to sign with PKCS#1 v1.5.
+# its ServerKeyExchange with RSA-PSS, which mbedTLS 3.6.6's TLS 1.2 client refuses (Mbed-TLS/mbedtls#10668).
+# tlswrap then connects again offering TLS 1.2 only (no RSA-PSS in that ClientHello), and keeps doing so for
+# that service; nginx with ssl_prefer_server_ciphers on (Debian's default) behaves the same way. With
+# sslVersionMax = TLSv1.2, mbedTLS offers no RSA-PSS from the start.
 alive
 label="client mode -> s_server -serverpref rsa TLSv1.2"
 timeout "$DL" curl -sS -o "$T/c_pref.out" "http://127.0.0.1:${P[tw:c_pref]}/" 2>"$T/c_pref.err"
 wait_closed c_pref
-if has "$T/c_pref.out" '^ +Protocol +: TLSv1\.2$'; then
-	check "$label (tlswrap offers 1.2+1.3): page served, tlswrap logged TLSv1.2" \
-		svc_has c_pref 'established TLSv1\.2 .*peer="CN=localhost, O=tlswrap rsa"'
-else
-	echo "# $label with tlswrap offering 1.2+1.3: refused, the known mbedTLS limitation (Mbed-TLS/mbedtls#10668):"
-	svc_log c_pref | grep -F closed | sed 's/^/#   /'
-	check "$label (tlswrap offers 1.2+1.3): only as the known mbedTLS refusal of an RSA-PSS ServerKeyExchange" \
-		eval "traced pref Sent ServerKeyExchange '$PSS' &&
-			svc_has c_pref 'closed \\(TLS handshake failed: SSL - A field in a message was incorrect or inconsistent'"
-fi
+check "$label (tlswrap offers 1.2+1.3): page served, s_server reports Protocol TLSv1.2" \
+	has "$T/c_pref.out" '^ +Protocol +: TLSv1\.2$'
+check "$label: the RSA-PSS ServerKeyExchange was refused and tlswrap offered TLS 1.2 only" \
+	eval "traced pref Sent ServerKeyExchange '$PSS' &&
+		svc_has c_pref 'the TLS 1.2 server signed with RSA-PSS, which mbedTLS refuses after offering TLS 1.3'"
+check "$label: tlswrap logged TLSv1.2" svc_has c_pref 'established TLSv1\.2 .*peer="CN=localhost, O=tlswrap rsa"'
+timeout "$DL" curl -sS -o "$T/c_pref2.out" "http://127.0.0.1:${P[tw:c_pref]}/" 2>>"$T/c_pref.err"
+wait_closed c_pref 2
+check "$label: the next connection offers TLS 1.2 only at once (no second refusal)" \
+	eval "has '$T/c_pref2.out' '^ +Protocol +: TLSv1\\.2\$' &&
+		[ \$(svc_log c_pref | grep -c 'TLS handshake failed') -eq 0 ] &&
+		[ \$(svc_log c_pref | grep -c 'signed with RSA-PSS') -eq 1 ]"
+# the server is upgraded to TLS 1.3 on the same port: its TLS 1.2 answer to the TLS 1.2-only offer carries the
+# downgrade mark (RFC 8446 4.1.3), so tlswrap refuses to settle for TLS 1.2 and offers TLS 1.3 again
+label="client mode -> the same server upgraded to TLS 1.3"
+kill "${RUN_PID[pref]}" 2>/dev/null
+wait "${RUN_PID[pref]}" 2>/dev/null
+ss pref rsa -accept "127.0.0.1:${P[pref]}" -www
+wait_port "${P[pref]}" "$DL"
+timeout "$DL" curl -sS -o "$T/c_pref3.out" "http://127.0.0.1:${P[tw:c_pref]}/" 2>>"$T/c_pref.err"
+wait_closed c_pref 3
+check "$label: page served over TLS 1.3" has "$T/c_pref3.out" '^ +Protocol +: TLSv1\.3$'
+check "$label: tlswrap saw the downgrade mark and offered TLS 1.3 again" \
+	eval "svc_has c_pref 'the server supports TLS 1.3 now: offering it again' &&
+		svc_has c_pref 'established TLSv1\\.3 .*peer=\"CN=localhost, O=tlswrap rsa\"'"
 label="client mode (sslVersionMax = TLSv1.2) -> s_server -serverpref rsa TLSv1.2"
 timeout "$DL" curl -sS -o "$T/c_pref12.out" "http://127.0.0.1:${P[tw:c_pref12]}/" 2>"$T/c_pref12.err"
 check "$label: page served, s_server reports Protocol TLSv1.2" has "$T/c_pref12.out" '^ +Protocol +: TLSv1\.2$'
@@ -762,7 +774,6 @@ for k in $KEYS; do
 		alive
 		ver=TLSv1.${v#1}
 		est="established TLSv1\\.${v#1} [A-Z0-9-]+ to 127\\.0\\.0\\.1:"
-		brief=BRIEF_$k$v
 
 		# openssl s_client -brief -> echo
 		svc=s_sc_$k$v; label="s_client -tls1_${v#1} -> server mode $k -> echo"
@@ -770,7 +781,7 @@ for k in $KEYS; do
 		wait_closed "$svc"
 		check "$label: echoed line comes back intact" same "$T/$svc.out" "$T/$svc.exp"
 		check "$label: s_client reports Protocol version $ver" has "$T/$svc.err" "^Protocol version: $ver\$"
-		check "$label: s_client reports Signature type ${!brief}" has "$T/$svc.err" "^Signature type: ${!brief}\$"
+		check "$label: s_client reports Signature type ${BRIEF[$k$v]}" has "$T/$svc.err" "^Signature type: ${BRIEF[$k$v]}\$"
 		check "$label: tlswrap logged $ver" svc_has "$svc" "$est${P[echo]}"
 		expect_sig "$svc" "$label" "$k" "$v"
 
@@ -816,7 +827,7 @@ for k in $KEYS; do
 		ver=TLSv1.${v#1}
 
 		# s_client with client-KEY -> tlswrap (verifyChain = yes, CAfile) -> echo
-		svc=s_mtls_$k$v; label="mTLS: s_client -tls1_${v#1} with a $k client cert -> server mode (verifyChain)"
+		svc=s_mtls_$k$v; label="mTLS: s_client -tls1_${v#1} with cert client-$k -> server mode $k (verifyChain)"
 		s_client_echo "$svc" "${P[sn:$svc]}" "$svc" "-tls1_${v#1}" -cert "$PKI/client-$k.crt" -key "$PKI/client-$k.key"
 		wait_closed "$svc"
 		check "$label: echoed line comes back intact" same "$T/$svc.out" "$T/$svc.exp"
@@ -831,7 +842,7 @@ for k in $KEYS; do
 		fi
 
 		# tlswrap with cert/key client-KEY -> s_server -Verify 1 -rev
-		svc=c_mtls_$k$v; label="mTLS: client mode with a $k client cert -> s_server -Verify 1 -rev $ver"
+		svc=c_mtls_$k$v; label="mTLS: client mode with cert client-$k -> s_server -Verify 1 -rev $k $ver"
 		printf 'mtls %s %s\n' "$k$v" "$RANDOM$RANDOM" >"$T/$svc.in"
 		rev <"$T/$svc.in" >"$T/$svc.exp"
 		tcp_echo "${P[tw:$svc]}" "$svc"
