@@ -448,8 +448,9 @@ void service_stop_listening(struct service *sv)
 		close(sv->lfd);
 		sv->lfd = -1;
 		struct stat st; /* nobody answers there any more (a socket from systemd is systemd's) */
-		if (sv->owns_path && lstat(sv->cfg->accept.path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(sv->cfg->accept.path);
+		if (sv->owns_path && lstat(sv->cfg->accept.path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    unlink(sv->cfg->accept.path) < 0) /* after setuid or chroot; the next start replaces it */
+			log_info("[%s] socket %s not removed: %s", sv->cfg->name, sv->cfg->accept.path, strerror(errno));
 		sv->owns_path = 0;
 	}
 }

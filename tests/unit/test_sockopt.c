@@ -780,7 +780,8 @@ START_TEST(apply_ipv6_v4mapped_and_v6only)
 	close(cfd);
 	close(lfd);
 
-	/* the same listener with IPV6_V6ONLY=yes refuses the IPv4 client */
+	/* IPV6_V6ONLY=yes on the same kind of listener: set before bind, read back after. (Connecting to its
+	 * port over IPv4 would tell too, but another test's IPv4 listener may hold that port number.) */
 	static const char *const only[] = { "a:IPV6_V6ONLY=yes" };
 	lfd = tcp_socket(AF_INET6);
 	set_int(lfd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
@@ -788,13 +789,7 @@ START_TEST(apply_ipv6_v4mapped_and_v6only)
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
 	sl = sizeof(any6);
 	ck_assert_msg(bind(lfd, (struct sockaddr *)&any6, sl) == 0, "bind: %s", strerror(errno));
-	ck_assert(listen(lfd, 8) == 0);
-	ck_assert(getsockname(lfd, (struct sockaddr *)&any6, &sl) == 0);
-	v4.sin_port = any6.sin6_port;
-	cfd = tcp_socket(AF_INET);
-	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&v4, sizeof(v4)), -1);
-	ck_assert_int_eq(errno, ECONNREFUSED);
-	close(cfd);
+	ck_assert_int_eq(get_int(lfd, IPPROTO_IPV6, IPV6_V6ONLY), 1);
 	close(lfd);
 }
 END_TEST
