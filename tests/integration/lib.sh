@@ -137,3 +137,26 @@ echo_server() {
 	bg python3 "$TESTS_SRCDIR/integration/echo_server.py" "$1"
 	wait_port "$1"
 }
+
+# has FILE ERE: FILE has a line matching ERE
+has() { grep -Eq -- "$2" "$1" 2>/dev/null; }
+
+# stop_checked LOG [SECONDS]: SIGTERM the tlswrap that start_tlswrap started last: within SECONDS (10) it must
+# log "tlswrap stopped" and exit 0 with no connection left open, and LOG must hold no sanitizer report
+stop_checked() {
+	local log=$1 rc p keep=()
+	kill -TERM "$TLSWRAP_PID"
+	if wait_log "$log" 'tlswrap stopped' "${2:-10}"; then
+		wait "$TLSWRAP_PID"
+		rc=$?
+	else
+		kill -KILL "$TLSWRAP_PID" 2>/dev/null
+		wait "$TLSWRAP_PID"
+		rc="hung after SIGTERM"
+	fi
+	for p in "${PIDS[@]}"; do [ "$p" = "$TLSWRAP_PID" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+	check "SIGTERM: tlswrap exits 0 (exit $rc)" [ "$rc" = 0 ]
+	check "SIGTERM: no connection was left open" has "$log" 'shutting down \(0 connections open\)'
+	check "no sanitizer report in the tlswrap log" eval "! has '$log' 'AddressSanitizer|LeakSanitizer|runtime error:'"
+}
