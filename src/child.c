@@ -45,7 +45,8 @@ pid_t child_spawn(const char *path, char *const *argv, char *const *env, int pty
 	char **envp = calloc(n + k + 1, sizeof(*envp));
 	if (!envp)
 		return -1;
-	memcpy(envp, env, k * sizeof(*envp)); /* ours first: they win over inherited ones of the same name */
+	if (k) /* ours first: they win over inherited ones of the same name */
+		memcpy(envp, env, k * sizeof(*envp));
 	memcpy(envp + k, environ, n * sizeof(*envp));
 	if (pty ? open_pty(&sv[0], slave, sizeof(slave)) < 0 : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		goto err0;

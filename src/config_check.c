@@ -99,7 +99,15 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	if (s->verify_peer && !s->cafile && !s->capath)
 		return fail(why, len, "service [%s]: verifyPeer needs CAfile or CApath holding the peer certificates",
 			    s->name);
-	int pinned = s->pin_sha256.n > 0;
+	int pinned = s->pin_sha256.n > 0, unix_connect = 0;
+	for (int i = 0; i < s->n_connect; i++)
+		unix_connect |= s->connect[i].path[0] != 0;
+	if (s->client && s->verify_chain && unix_connect && s->protocol != CFG_PROTO_CONNECT && !(s->sni && *s->sni) &&
+	    !s->check_host.n && !s->check_ip.n && !s->check_email.n)
+		/* a socket path is no name a certificate carries: say which name to check, as verifying the chain
+		 * alone would let any certificate of the CA in */
+		return fail(why, len, "service [%s]: connect to a Unix socket: set sni (or checkHost/checkIP) to the name "
+			    "the server's certificate must carry, or verifyChain = no", s->name);
 	if ((s->check_host.n || s->check_ip.n || s->check_email.n) && !s->verify_chain && !s->verify_peer && !pinned)
 		return fail(why, len, "service [%s]: checkHost/checkIP/checkEmail need verifyChain, verifyPeer or pinSHA256",
 			    s->name);

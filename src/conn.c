@@ -348,6 +348,8 @@ static void conn_resolved(void *ctx, struct resolve_addr *addrs, size_t n, const
 		conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: out of memory");
 		return;
 	}
+	if (n && why) /* some name did not resolve: the others are tried */
+		log_info("[%s] #%lu connect: %s", c->sv->cfg->name, c->id, why);
 	c->own_targets = t;
 	c->targets = t;
 	c->ntargets = k;
@@ -415,7 +417,8 @@ static void conn_start_connect(struct conn *c, const char *why)
 		}
 		if (connect(fd, (const struct sockaddr *)&t->sa, t->len) < 0 && errno != EINPROGRESS) {
 			snprintf(last, sizeof(last), "%s: %s", to, strerror(errno));
-			log_info("[%s] #%lu connect %s", sv->cfg->name, c->id, last);
+			log_info("[%s] #%lu connect %s%s", sv->cfg->name, c->id, last,
+				 c->tried + 1 < c->ntargets ? "; trying the next address" : "");
 			close(fd);
 			continue;
 		}

@@ -133,7 +133,7 @@ static void on_answers(void *ctx, uint32_t events)
 	while (q) {
 		struct resolve_req *next = q->next;
 		if (q->done) {
-			q->done(q->ctx, q->naddrs ? q->addrs : NULL, q->naddrs, q->why[0] ? q->why : "no addresses");
+			q->done(q->ctx, q->naddrs ? q->addrs : NULL, q->naddrs, q->why[0] ? q->why : q->naddrs ? NULL : "no addresses");
 			if (q->naddrs)
 				q->addrs = NULL; /* the callback's now */
 		}

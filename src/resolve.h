@@ -19,8 +19,8 @@ struct resolve_addr {
 };
 
 /* DONE(CTX, ADDRS, N, WHY): the answer, on the loop's thread. ADDRS (N entries, in the order of the
- * names, then of getaddrinfo) is the callee's to free(); N == 0 means no name resolved and WHY says why
- * (the first name's error). */
+ * names, then of getaddrinfo) is the callee's to free(). WHY is the first name's error (N == 0: no name
+ * resolved), or NULL when every name resolved. */
 typedef void resolve_done_fn(void *ctx, struct resolve_addr *addrs, size_t n, const char *why);
 
 /* resolve_new: a resolver delivering answers on LOOP. Threads start on the first request (a daemon

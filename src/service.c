@@ -73,7 +73,7 @@ static int resolve_targets(struct service *sv, const struct cfg_service *s, char
 		if (a->path[0]) {
 			struct sockaddr_un un = { .sun_family = AF_UNIX };
 			snprintf(un.sun_path, sizeof(un.sun_path), "%s", a->path);
-			if (add_target(sv, &un, sizeof(un), a->path) < 0)
+			if (add_target(sv, &un, sizeof(un), NULL) < 0) /* no name: nothing for SNI or a name check */
 				goto oom;
 			continue;
 		}
@@ -102,10 +102,12 @@ static int resolve_targets(struct service *sv, const struct cfg_service *s, char
 			}
 		freeaddrinfo(res);
 	}
-	if (sv->delayed) { /* every address then comes from the per-connection list, in connect order */
-		free(sv->targets);
-		sv->targets = NULL;
-		sv->ntargets = 0;
+	if (sv->delayed) { /* names come from each connection's lookup: keep only the Unix sockets, in order */
+		size_t k = 0;
+		for (size_t i = 0; i < sv->ntargets; i++)
+			if (sv->targets[i].sa.ss_family == AF_UNIX)
+				sv->targets[k++] = sv->targets[i];
+		sv->ntargets = k;
 	}
 	return 0;
 oom:
@@ -322,6 +324,11 @@ static int listen_unix(struct service *sv, int *out, char *why, size_t whylen)
 	const struct cfg_global *g = &sv->gen->cfg.g;
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	snprintf(un.sun_path, sizeof(un.sun_path), "%s", s->accept.path);
+	struct stat st;
+	if (lstat(un.sun_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(why, whylen, "%s exists and is not a socket", un.sun_path);
+		return -1;
+	}
 	if (unix_stale(&un))
 		unlink(un.sun_path);
 	if (bind_one(sv, (struct sockaddr *)&un, sizeof(un), 0, out, why, whylen) < 0)

@@ -15,7 +15,8 @@
 
 struct conn;
 
-/* One resolved connect address; host names the config entry it came from (SNI, name checks, logs). */
+/* One resolved connect address; host names the config entry it came from (SNI, name checks), or is NULL for
+ * a Unix socket. */
 struct svc_target {
 	struct sockaddr_storage sa;
 	socklen_t len;
