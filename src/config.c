@@ -435,14 +435,15 @@ static int parse_seconds(const char *v, int *out)
 	return 0;
 }
 
-/* stunnel's ticketKeySecret/ticketMacSecret: 16 or 32 bytes as hex, optionally with ':' between bytes. */
+/* stunnel's ticketKeySecret/ticketMacSecret: 16 or 32 bytes as hex, with any ':' between bytes (OpenSSL's
+ * OPENSSL_hexstr2buf, which stunnel uses, takes leading, trailing and doubled ones too). */
 static int check_hex_key(const char *name, const char *v, char *err, size_t errlen)
 {
 	size_t digits = 0;
 	for (const char *p = v; *p; p++) {
 		if (isxdigit((unsigned char)*p))
 			digits++;
-		else if (*p != ':' || p == v || !p[1] || digits % 2)
+		else if (*p != ':' || digits % 2)
 			return fail(err, errlen, "%s: expected 32 or 64 hexadecimal digits (colons allowed between bytes)",
 				    name);
 	}

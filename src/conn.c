@@ -507,6 +507,8 @@ static void conn_start_exec(struct conn *c)
 	char argbuf[1024], *argv[64], host[64], port[8], dn[300];
 	char e_host[80], e_port[32], e_dn[320];
 	char *env[4] = { e_host, e_port, NULL, NULL };
+	if (c->peer_sa.ss_family == AF_UNIX) /* no host or port to tell, as with stunnel */
+		env[0] = env[1] = NULL;
 	if (s->exec_args && child_split_args(s->exec_args, argbuf, sizeof(argbuf), argv, 64) < 0) {
 		conn_end(c, LOG_ERR, "execArgs: too many words");
 		return;
@@ -523,7 +525,7 @@ static void conn_start_exec(struct conn *c)
 	tls_peer_subject(&c->ssl, dn, sizeof(dn));
 	if (dn[0]) {
 		snprintf(e_dn, sizeof(e_dn), "SSL_CLIENT_DN=%s", dn);
-		env[2] = e_dn;
+		env[env[0] ? 2 : 0] = e_dn;
 	}
 	int fd;
 	pid_t pid = child_spawn(s->exec, s->exec_args ? argv : NULL, env, s->pty, &fd);

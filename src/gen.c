@@ -25,7 +25,7 @@ struct generation *gen_build(struct runtime *rt, struct cfg *cfg, char *err, siz
 	g->cfg = *cfg; /* the services point into g->cfg from here on */
 	memset(cfg, 0, sizeof(*cfg));
 	for (; g->nsvc < g->cfg.nsvc; g->nsvc++) {
-		if (service_build(&g->svc[g->nsvc], rt, &g->cfg.svc[g->nsvc], err, errlen) < 0)
+		if (service_build(&g->svc[g->nsvc], rt, &g->cfg.svc[g->nsvc], &g->cfg.g, err, errlen) < 0)
 			goto err0;
 		g->svc[g->nsvc].gen = g;
 	}

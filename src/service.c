@@ -151,6 +151,23 @@ int service_bind_local(const struct service *sv, int fd, int family, char *err, 
 	return 0;
 }
 
+/* A Unix accept socket's owner: the section's setuid/setgid, else the global ones (as stunnel copies them into
+ * every section). Looked up when the configuration is loaded, so --check finds a user that does not exist. */
+static int resolve_socket_owner(struct service *sv, const struct cfg_service *s, const struct cfg_global *g,
+				char *why, size_t len)
+{
+	const char *user = s->sock_user ? s->sock_user : s->sock_group ? NULL : g->setuid;
+	const char *group = s->sock_group ? s->sock_group : s->sock_user ? NULL : g->setgid;
+	if (!user && !group)
+		return 0;
+	char e[CFG_ERRLEN];
+	if (privs_resolve(user, group, &sv->sock_owner, e, sizeof(e)) < 0) {
+		snprintf(why, len, "%s", e); /* "setuid: ...": the error names that line */
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_sockopts(struct service *sv, const struct cfg_service *s, char *why, size_t len)
 {
 	if (!s->sockopts.n)
@@ -181,7 +198,8 @@ static void ticket_refresh(void *ctx)
 		loop_timer_arm(sv->rt->loop, &sv->ticket_refresh, q, ticket_refresh, sv);
 }
 
-int service_build(struct service *sv, struct runtime *rt, const struct cfg_service *s, char *err, size_t errlen)
+int service_build(struct service *sv, struct runtime *rt, const struct cfg_service *s, const struct cfg_global *glob,
+		  char *err, size_t errlen)
 {
 	char why[CFG_ERRLEN];
 	memset(sv, 0, sizeof(*sv));
@@ -196,6 +214,8 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 	/* failover = rr: instances started together must not all send their first client to one backend */
 	sv->rr_next = arc4random();
 	if (parse_sockopts(sv, s, why, sizeof(why)) < 0)
+		goto err0;
+	if (s->accept.path[0] && resolve_socket_owner(sv, s, glob, why, sizeof(why)) < 0)
 		goto err0;
 	if (s->exec && access(s->exec, X_OK) < 0) {
 		snprintf(why, sizeof(why), "exec %s: %s", s->exec, strerror(errno));
@@ -321,7 +341,6 @@ static int unix_stale(const struct sockaddr_un *un)
 static int listen_unix(struct service *sv, int *out, char *why, size_t whylen)
 {
 	const struct cfg_service *s = sv->cfg;
-	const struct cfg_global *g = &sv->gen->cfg.g;
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	snprintf(un.sun_path, sizeof(un.sun_path), "%s", s->accept.path);
 	struct stat st;
@@ -333,19 +352,14 @@ static int listen_unix(struct service *sv, int *out, char *why, size_t whylen)
 		unlink(un.sun_path);
 	if (bind_one(sv, (struct sockaddr *)&un, sizeof(un), 0, out, why, whylen) < 0)
 		return -1;
-	const char *user = s->sock_user ? s->sock_user : s->sock_group ? NULL : g->setuid;
-	const char *group = s->sock_group ? s->sock_group : s->sock_user ? NULL : g->setgid;
-	if (user || group) {
-		struct privs p;
-		if (privs_resolve(user, group, &p, why, whylen) < 0 ||
-		    chown(un.sun_path, p.has_uid ? p.uid : (uid_t)-1, p.has_gid ? p.gid : (gid_t)-1) < 0) {
-			if (!why[0])
-				snprintf(why, whylen, "chown %s: %s", un.sun_path, strerror(errno));
-			close(*out);
-			unlink(un.sun_path);
-			*out = -1;
-			return -1;
-		}
+	const struct privs *p = &sv->sock_owner;
+	if ((p->has_uid || p->has_gid) &&
+	    chown(un.sun_path, p->has_uid ? p->uid : (uid_t)-1, p->has_gid ? p->gid : (gid_t)-1) < 0) {
+		snprintf(why, whylen, "chown %s: %s", un.sun_path, strerror(errno));
+		close(*out);
+		unlink(un.sun_path);
+		*out = -1;
+		return -1;
 	}
 	sv->owns_path = 1;
 	return 0;

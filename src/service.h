@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "loop.h"
+#include "privs.h"
 #include "sockopt.h"
 #include "tls.h"
 
@@ -67,6 +68,7 @@ struct service {
 	struct svc_local local;
 	int lfd;
 	int owns_path;              /* lfd is a Unix socket tlswrap created: its file goes when it closes */
+	struct privs sock_owner;    /* ... and who it belongs to (setuid/setgid; nothing set: tlswrap) */
 	struct loop_io lio;
 	struct loop_timer backoff;  /* re-enables accept after EMFILE */
 	uint64_t last_emfile_log;
@@ -90,9 +92,11 @@ struct runtime {
 	unsigned char scratch[RELAY_CHUNK]; /* one relay read at a time; never holds data across events */
 };
 
-/* service_build: resolve S's addresses and load its TLS material into SV (no sockets yet).
+/* service_build: resolve S's addresses and load its TLS material into SV (no sockets yet); GLOB are the
+ * configuration's global options (the default owner of a Unix accept socket).
  * Returns 0, or -1 with "file:line: [name] reason" in ERR; SV is then left freed. */
-int service_build(struct service *sv, struct runtime *rt, const struct cfg_service *s, char *err, size_t errlen);
+int service_build(struct service *sv, struct runtime *rt, const struct cfg_service *s, const struct cfg_global *glob,
+		  char *err, size_t errlen);
 
 /* service_listen: bind and listen on the accept address and register it with the loop.
  * Returns 0, or -1 with the reason in ERR. */

@@ -717,6 +717,23 @@ static const char *const default_psk[] = { "TLS-ECDHE-PSK-WITH-CHACHA20-POLY1305
 					   "TLS-PSK-WITH-AES-256-GCM-SHA384", "TLS-PSK-WITH-CHACHA20-POLY1305-SHA256",
 					   "TLS-PSK-WITH-AES-128-GCM-SHA256", NULL };
 
+int suites_count_tls12(const int list[SUITES_MAX + 1])
+{
+	int n = 0;
+	for (size_t i = 0; list[i]; i++)
+		n += !is_tls13(list[i]);
+	return n;
+}
+
+void suites_drop_psk(int list[SUITES_MAX + 1])
+{
+	size_t n = 0;
+	for (size_t i = 0; list[i]; i++)
+		if (is_tls13(list[i]) || !strstr(mbedtls_ssl_get_ciphersuite_name(list[i]), "-PSK-"))
+			list[n++] = list[i];
+	list[n] = 0;
+}
+
 int suites_drop_non_psk(int list[SUITES_MAX + 1])
 {
 	size_t n = 0;

@@ -17,7 +17,7 @@
  * Names may be mbedTLS's, IANA's or OpenSSL's; separators are ':', ',', ';', space and tab.
  * Returns 0, or -1 with the reason in ERR, which starts with the option at fault ("ciphers: " or
  * "ciphersuites: "): an unknown name or keyword (OpenSSL skips those; this does not), a TLS 1.3 suite in
- * `ciphers` or a TLS 1.2 one in `ciphersuites`, a syntax error, a list longer than 4096 characters or with
+ * `ciphers` or a TLS 1.2 one in `ciphersuites`, a syntax error, a list longer than 8192 characters or with
  * more than SUITES_MAX suites, or a list that selects nothing. OUT is then undefined. */
 int suites_build(const char *tls12, const char *tls13, int out[SUITES_MAX + 1], char *err, size_t errlen);
 
@@ -25,6 +25,13 @@ int suites_build(const char *tls12, const char *tls13, int out[SUITES_MAX + 1], 
  * and, when ONLY, drop the certificate-based TLS 1.2 suites (a PSK-only peer must never fall back to
  * an unauthenticated certificate exchange). */
 void suites_use_psk(int list[SUITES_MAX + 1], int only);
+
+/* suites_count_tls12: how many TLS 1.2 suites LIST holds. */
+int suites_count_tls12(const int list[SUITES_MAX + 1]);
+
+/* suites_drop_psk: remove the TLS 1.2 suites that use a PSK from LIST (a service without PSKsecrets
+ * cannot negotiate them). */
+void suites_drop_psk(int list[SUITES_MAX + 1]);
 
 /* suites_drop_non_psk: remove the TLS 1.2 suites that do not use a PSK from LIST (TLS 1.3 suites stay).
  * Returns how many TLS 1.2 suites are left. */

@@ -340,6 +340,10 @@ static int load_rules(struct tls_svc *t, const struct cfg_service *s, char *err,
 static void conf_options(struct tls_svc *t, const struct cfg_service *s)
 {
 	unsigned o = s->ssl_options;
+	/* a DHE-RSA server's group (a cipher string such as HIGH offers DHE): at least 2048 bits, as OpenSSL's
+	 * default security level asks, where mbedTLS would take 1024 */
+	if (s->client)
+		mbedtls_ssl_conf_dhm_min_bitlen(&t->conf, 2048);
 	if (o & SSLOPT_CLIENT_PREFERENCE)
 		mbedtls_ssl_conf_preference_order(&t->conf, MBEDTLS_SSL_SRV_CIPHERSUITE_ORDER_CLIENT);
 	if (o & SSLOPT_NO_EMS)
@@ -397,6 +401,14 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 	mbedtls_ssl_conf_max_tls_version(&t->conf, (mbedtls_ssl_protocol_version)s->tls_max);
 	if (suites_build(s->ciphers, s->ciphersuites, t->suites, err, errlen) < 0)
 		goto err0;
+	if (!s->psk_secrets) { /* a PSK suite cannot be negotiated without keys: not listed, as with OpenSSL */
+		int before = suites_count_tls12(t->suites);
+		suites_drop_psk(t->suites);
+		if (before && !suites_count_tls12(t->suites)) {
+			snprintf(err, errlen, "ciphers: every suite '%s' selects needs PSKsecrets", s->ciphers);
+			goto err0;
+		}
+	}
 	mbedtls_ssl_conf_ciphersuites(&t->conf, t->suites);
 	mbedtls_ssl_conf_authmode(&t->conf, tls_authmode(s));
 	mbedtls_ssl_conf_sig_algs(&t->conf, sig_algs);

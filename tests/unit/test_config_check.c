@@ -78,6 +78,11 @@ START_TEST(ticket_secrets_go_together)
 	expect_error_at(t, "[a]", "ticketKeySecret and ticketMacSecret go together");
 	snprintf(t, sizeof(t), "[a]\n" SERVER "%s%sticketKeyFile = /k\n", k, m);
 	expect_error_at(t, "[a]", "give either ticketKeyFile or ticketKeySecret/ticketMacSecret");
+	snprintf(t, sizeof(t), "[a]\n" SERVER "ticketKeySecret = :00:0102030405060708090a0b0c0d0e0f::\n%s", m);
+	load_ok(t, &c); /* colons anywhere between bytes, as OpenSSL's hexstr2buf takes them */
+	cfg_free(&c);
+	snprintf(t, sizeof(t), "[a]\n" SERVER "ticketKeySecret = 0:00102030405060708090a0b0c0d0e0f\n%s", m);
+	expect_error_at(t, "ticketKeySecret", "expected 32 or 64 hexadecimal digits"); /* not inside a byte */
 	snprintf(t, sizeof(t), "[a]\n" CLIENT "%s", k); /* ignored in client mode, as stunnel does */
 	load_ok(t, &c);
 	cfg_free(&c);

@@ -549,6 +549,27 @@ START_TEST(cipher_string_old_keywords_select_nothing)
 }
 END_TEST
 
+/* without PSKsecrets a service drops the PSK suites a string such as HIGH selects */
+START_TEST(drop_psk_suites)
+{
+	reset();
+	ck_assert_msg(suites_build("HIGH", NULL, out, err, sizeof(err)) == 0, "failed: %s", err);
+	int all12 = suites_count_tls12(out), psk = 0;
+	for (size_t i = 0; out[i]; i++)
+		psk += strstr(mbedtls_ssl_get_ciphersuite_name(out[i]), "-PSK-") != NULL;
+	ck_assert_int_gt(psk, 0);
+	suites_drop_psk(out);
+	ck_assert_int_eq(suites_count_tls12(out), all12 - psk);
+	for (size_t i = 0; out[i]; i++)
+		ck_assert_ptr_null(strstr(mbedtls_ssl_get_ciphersuite_name(out[i]), "-PSK-"));
+	ck_assert_int_eq(out[0], MBEDTLS_TLS1_3_AES_256_GCM_SHA384); /* TLS 1.3 suites stay */
+	reset();
+	ck_assert_msg(suites_build("PSK", NULL, out, err, sizeof(err)) == 0, "failed: %s", err);
+	suites_drop_psk(out);
+	ck_assert_int_eq(suites_count_tls12(out), 0);
+}
+END_TEST
+
 /* ALL fits with every TLS 1.3 suite, zero-terminated */
 START_TEST(cipher_string_all_fits)
 {
@@ -684,6 +705,7 @@ static Suite *suites_suite(void)
 	tcase_add_test(tc, cipher_string_mbedtls_only_suite);
 	tcase_add_test(tc, cipher_string_all_fits);
 	tcase_add_test(tc, cipher_string_old_keywords_select_nothing);
+	tcase_add_test(tc, drop_psk_suites);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("describe");
