@@ -17,7 +17,7 @@
 enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS, K_SSLVERSION, K_VERIFY,
 		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT, K_LOGFORMAT, K_STATUS, K_PROTOCOL,
 		K_PROTOHOST, K_PROXYVER, K_AUTH, K_FOREGROUND, K_LOGMODE, K_FIPS, K_SOCKOPT, K_SSLOPT, K_FAILOVER,
-		K_RENEG, K_HEXKEY, K_CURVES, K_HOST, K_LOGID, K_SECLEVEL, K_NOOP_COUNT, K_NOOP_BOOL, K_NOOP_STR, K_OPTPATH };
+		K_RENEG, K_HEXKEY, K_CURVES, K_HOST, K_LOGID, K_SECLEVEL, K_NOOP_COUNT, K_NOOP_BOOL, K_NOOP_STR, K_OPTPATH, K_SNI };
 enum opt_scope { S_GLOBAL, S_SERVICE };
 
 struct opt {
@@ -103,7 +103,7 @@ static const struct opt opts[] = {
 	S("execArgs", K_STR, exec_args),
 	S("retry", K_BOOL, retry),
 	S("pty", K_BOOL, pty),
-	S("sni", K_STR, sni),
+	S("sni", K_SNI, sni),
 	S("sslVersionMin", K_TLSVER, tls_min),
 	S("sslVersionMax", K_TLSVER, tls_max),
 	S("sslVersion", K_SSLVERSION, tls_min),
@@ -214,7 +214,7 @@ void cfg_init(struct cfg *c, const char *file)
 	  &(s)->ticket_mac_secret, &(s)->crlpath, &(s)->curves, &(s)->local, &(s)->sock_user, &(s)->sock_group }
 #define SERVICE_LISTS(s) \
 	{ &(s)->check_host, &(s)->check_ip, &(s)->check_email, &(s)->allow_cn, &(s)->allow_ou, &(s)->allow_dns, \
-	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256, &(s)->protocol_header, &(s)->sockopts }
+	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256, &(s)->protocol_header, &(s)->sockopts, &(s)->sni_all }
 
 static void list_free(struct cfg_list *l)
 {
@@ -691,6 +691,14 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 		if (cfg_list_add((struct cfg_list *)field, v) < 0)
 			return fail(err, errlen, "out of memory");
 		return 0;
+	}
+	case K_SNI: { /* repeatable in a secondary (stunnel adds a pattern each time); one value in client mode */
+		struct cfg_service *s = base;
+		if (s->sni_all.n == CFG_MAX_SNI)
+			return fail(err, errlen, "sni: at most %d per service", CFG_MAX_SNI);
+		if (cfg_list_add(&s->sni_all, v) < 0)
+			return fail(err, errlen, "out of memory");
+		goto string;
 	}
 	case K_OPTPATH: /* stunnel's `pid =` with nothing: none */
 		if (!*v) {

@@ -8,6 +8,7 @@
 #include "sslopt.h"
 
 #define CFG_MAX_CONNECT 16
+#define CFG_MAX_SNI 16 /* patterns of one SNI secondary */
 #define CFG_ERRLEN 512
 
 /* An unresolved "[host:]port" (host is "" when only a port was given), or a Unix socket path. */
@@ -77,7 +78,9 @@ struct cfg_service {
 	char *sni;      /* client: SNI name; "" disables SNI; NULL = default. Server: "PRIMARY:PATTERN" */
 	int inetd;      /* the service of a file without sections: one connection on stdin/stdout */
 	int primary;    /* server with sni: index of the service whose listener it shares, else -1 */
-	const char *sni_pattern; /* ... and the server name it takes (points into sni) */
+	struct cfg_list sni_all; /* every sni value given (server mode: one PRIMARY:PATTERN each; client: the last counts) */
+	const char *sni_pattern[CFG_MAX_SNI]; /* server with sni: the names it takes (point into sni_all) */
+	int n_sni_pattern;
 	int tls_min, tls_max;
 	char *ciphers;      /* TLS 1.2 suites, colon-separated */
 	char *ciphersuites; /* TLS 1.3 suites, colon-separated */

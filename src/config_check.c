@@ -153,27 +153,35 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	return 0;
 }
 
-/* Server-mode "sni = PRIMARY:PATTERN": find the primary, check the pattern. */
+/* Server-mode "sni = PRIMARY:PATTERN" (one line per pattern, all naming the same primary): find the primary,
+ * check the patterns. */
 static int link_secondary(struct cfg *c, struct cfg_service *s, char *why, size_t len)
 {
-	char *colon = strchr(s->sni, ':');
-	if (!colon || colon == s->sni || !colon[1])
-		return fail(why, len, "service [%s]: sni: expected PRIMARY:PATTERN in server mode, got '%s'", s->name, s->sni);
-	const char *pat = colon + 1;
-	if (strchr(pat, '*') && (pat[0] != '*' || pat[1] != '.' || strchr(pat + 1, '*')))
-		return fail(why, len, "service [%s]: sni: '%s': only a leading '*.' wildcard is allowed", s->name, pat);
-	for (size_t i = 0; i < c->nsvc; i++) {
-		struct cfg_service *p = &c->svc[i];
-		if (strlen(p->name) != (size_t)(colon - s->sni) || strncmp(p->name, s->sni, (size_t)(colon - s->sni)) != 0)
-			continue;
+	s->n_sni_pattern = 0;
+	for (int k = 0; k < s->sni_all.n; k++) {
+		const char *v = s->sni_all.v[k], *colon = strchr(v, ':');
+		if (!colon || colon == v || !colon[1])
+			return fail(why, len, "service [%s]: sni: expected PRIMARY:PATTERN in server mode, got '%s'", s->name, v);
+		const char *pat = colon + 1;
+		size_t plen = (size_t)(colon - v);
+		if (strchr(pat, '*') && (pat[0] != '*' || pat[1] != '.' || strchr(pat + 1, '*')))
+			return fail(why, len, "service [%s]: sni: '%s': only a leading '*.' wildcard is allowed", s->name, pat);
+		size_t i = 0;
+		while (i < c->nsvc && (strlen(c->svc[i].name) != plen || strncmp(c->svc[i].name, v, plen) != 0))
+			i++;
+		if (i == c->nsvc)
+			return fail(why, len, "service [%s]: sni: no service named [%.*s]", s->name, (int)plen, v);
+		const struct cfg_service *p = &c->svc[i];
 		if (p == s || p->client || p->sni)
 			return fail(why, len, "service [%s]: sni: [%s] is not a server service with its own 'accept'", s->name,
 				    p->name);
+		if (k > 0 && s->primary != (int)i)
+			return fail(why, len, "service [%s]: sni: every pattern of a secondary names the same primary ([%s], "
+				    "not [%s])", s->name, c->svc[s->primary].name, p->name);
 		s->primary = (int)i;
-		s->sni_pattern = pat;
-		return 0;
+		s->sni_pattern[s->n_sni_pattern++] = pat;
 	}
-	return fail(why, len, "service [%s]: sni: no service named [%.*s]", s->name, (int)(colon - s->sni), s->sni);
+	return 0;
 }
 
 /* The address an accept host binds (a bare port: none, it listens on every address of both families). */

@@ -27,6 +27,71 @@ static void conn_next_target(struct conn *c);
 static void conn_handshake(struct conn *c);
 static void conn_on_io(struct conn *c, uint32_t events, int is_tls);
 
+/* A TLS peer we sent a fatal alert to (a refused handshake) may still be sending: closing a socket with
+ * unread input makes the kernel answer with a reset, which can overtake the alert. So the socket's write
+ * side is shut and what arrives is read and dropped until the peer closes, or LINGER_MS passes. */
+#define LINGER_MS 2000
+#define LINGER_MAX 1024 /* more at once (a flood of bad handshakes): close at once */
+
+struct conn_linger {
+	struct conn_linger *prev, *next;
+	struct runtime *rt;
+	struct loop_io io;
+	struct loop_timer timer;
+};
+
+static void linger_end(struct conn_linger *l)
+{
+	struct runtime *rt = l->rt;
+	loop_timer_cancel(&l->timer);
+	int fd = l->io.fd;
+	loop_io_del(rt->loop, &l->io);
+	close(fd);
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		rt->lingering = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	rt->nlingering--;
+	free(l);
+}
+
+static void linger_on_read(void *ctx, uint32_t events)
+{
+	struct conn_linger *l = ctx;
+	unsigned char *buf = l->rt->scratch;
+	ssize_t n;
+	while ((n = read(l->io.fd, buf, RELAY_CHUNK)) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		linger_end(l);
+}
+
+static void linger_timeout(void *ctx)
+{
+	linger_end(ctx);
+}
+
+/* Give FD to the lingering list (or close it). */
+static void conn_linger(struct runtime *rt, int fd)
+{
+	struct conn_linger *l = rt->nlingering < LINGER_MAX ? calloc(1, sizeof(*l)) : NULL;
+	struct loop_tq *q = l ? loop_tq_get(rt->loop, LINGER_MS) : NULL;
+	if (!q || shutdown(fd, SHUT_WR) < 0 || loop_io_add(rt->loop, &l->io, fd, EPOLLIN, linger_on_read, l) < 0) {
+		free(l);
+		close(fd);
+		return;
+	}
+	l->rt = rt;
+	l->next = rt->lingering;
+	if (rt->lingering)
+		rt->lingering->prev = l;
+	rt->lingering = l;
+	rt->nlingering++;
+	loop_timer_arm(rt->loop, &l->timer, q, linger_timeout, l);
+}
+
 /* reset = yes: a connection that failed is reset (SO_LINGER 0 sends a TCP RST), as stunnel does, so a
  * peer can tell an error from an orderly end; a fatal alert we sent is left to arrive. */
 static void conn_reset_sockets(struct conn *c)
@@ -46,7 +111,9 @@ static void conn_free(struct conn *c)
 	loop_timer_cancel(&c->timer);
 	loop_io_del(rt->loop, &c->tls_io);
 	loop_io_del(rt->loop, &c->plain_io);
-	if (c->tls.fd >= 0)
+	if (c->tls.fd >= 0 && c->alerted && !c->orderly && !rt->draining)
+		conn_linger(rt, c->tls.fd);
+	else if (c->tls.fd >= 0)
 		close(c->tls.fd);
 	if (c->plain_fd >= 0)
 		close(c->plain_fd);
@@ -686,7 +753,13 @@ static void conn_handshake(struct conn *c)
 		    c->sv->cfg->protocol >= CFG_PROTO_SMTP)
 			snprintf(e + strlen(e), sizeof(e) - strlen(e), " (a TLS 1.2 server signing with RSA-PSS, which "
 				 "mbedTLS refuses after offering TLS 1.3: set sslVersionMax = TLSv1.2)");
-		c->alerted = 1; /* mbedTLS told the peer why, most of the time */
+		/* mbedTLS told the peer why, most of the time: not a TLS 1.2 client that sent no certificate ("the client
+		 * should know"), which would see the connection just close */
+		if (rc == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE &&
+		    mbedtls_ssl_get_version_number(&c->ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
+			mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+						       MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
+		c->alerted = 1;
 		conn_fail(c, strstr(e, "certificate verification failed") ? FAIL_VERIFY : FAIL_HANDSHAKE, LOG_WARNING,
 			  "TLS handshake failed: %s", e);
 		return;
@@ -806,4 +879,6 @@ void conn_close_all(struct runtime *rt, const char *reason)
 		rt->conns->orderly = 1;
 		conn_end(rt->conns, LOG_NOTICE, "%s", reason);
 	}
+	while (rt->lingering)
+		linger_end(rt->lingering);
 }

@@ -31,11 +31,11 @@ struct generation *gen_build(struct runtime *rt, struct cfg *cfg, char *err, siz
 	}
 	for (size_t i = 0; i < g->nsvc; i++) {
 		const struct cfg_service *s = g->svc[i].cfg;
-		if (s->primary >= 0 &&
-		    tls_svc_add_route(&g->svc[s->primary].tls, s->sni_pattern, &g->svc[i].tls, &g->svc[i]) < 0) {
-			snprintf(err, errlen, "out of memory");
-			goto err0;
-		}
+		for (int k = 0; s->primary >= 0 && k < s->n_sni_pattern; k++)
+			if (tls_svc_add_route(&g->svc[s->primary].tls, s->sni_pattern[k], &g->svc[i].tls, &g->svc[i]) < 0) {
+				snprintf(err, errlen, "out of memory");
+				goto err0;
+			}
 	}
 	return g;
 err0:
@@ -178,9 +178,14 @@ void gen_log_services(const struct generation *g)
 		else
 			snprintf(con, sizeof(con), "connecting to %s%s%s", cfg_addr_str(&s->connect[0], first, sizeof(first)),
 				 s->n_connect > 1 ? " (and more)" : "", g->svc[i].delayed ? " (looked up per connection)" : "");
-		if (s->primary >= 0)
+		if (s->primary >= 0) {
+			char names[1024] = "";
+			for (int k = 0; k < s->n_sni_pattern; k++)
+				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", k ? " or " : "",
+					 s->sni_pattern[k]);
 			log_notice("[%s] server mode: clients of [%s] asking for %s, %s", s->name, g->svc[s->primary].cfg->name,
-				   s->sni_pattern, con);
+				   names, con);
+		}
 		else if (s->exec && s->n_connect)
 			log_notice("[%s] client mode: running %s%s, %s", s->name, s->exec, s->retry ? " (again when it ends)" : "",
 				   con);

@@ -87,6 +87,8 @@ struct runtime {
 	struct resolver *resolver;    /* lookups for delay = yes (created with the loop) */
 	struct conn *conns; /* every live connection, for shutdown */
 	unsigned long nconns;
+	struct conn_linger *lingering; /* TLS sockets of failed handshakes, read until the peer closes */
+	unsigned long nlingering;
 	unsigned long conn_seq;
 	int draining;                /* stopping: the loop ends when the last connection does */
 	unsigned char scratch[RELAY_CHUNK]; /* one relay read at a time; never holds data across events */

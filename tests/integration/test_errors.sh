@@ -119,6 +119,79 @@ $SRV"
 expect_error "bad status address" "@FILE@:1: status: bad port" "status = 127.0.0.1:http
 $SRV"
 expect_error "no services" "@FILE@: no services defined" "foreground = yes"
+expect_error "no sections and no connect: the whole advice" \
+	"^tlswrap: @FILE@: no services defined: add a \\[section\\] with accept and connect \\(or, for inetd mode, connect or exec without any section\\)\$" \
+	"foreground = yes
+debug = info
+cert = $PKI/server.crt
+key = $PKI/server.key"
+
+# two services on one accept address: found by --check too, before any bind, at the line of the second
+# service's accept, naming the first and its line
+CK="cert = $PKI/server.crt
+key = $PKI/server.key"
+expect_error "two services on one accept address: the line of [b]'s accept, naming [a]'s" \
+	"^tlswrap: @FILE@:10: \\[b\\] accept 127\\.0\\.0\\.1:$P: \\[a\\] listens there already \\(@FILE@:2: accept 127\\.0\\.0\\.1:$P\\)" "[a]
+accept = 127.0.0.1:$P
+connect = 127.0.0.1:$B
+$CK
+[b]
+connect = 127.0.0.1:$B
+$CK
+accept = 127.0.0.1:$P"
+expect_error "a wildcard accept and a loopback one on the same port clash" \
+	"^tlswrap: @FILE@:8: \\[b\\] accept 127\\.0\\.0\\.1:$P: \\[a\\] listens there already \\(@FILE@:2: accept \\*:$P\\)" "[a]
+accept = $P
+connect = 127.0.0.1:$B
+$CK
+[b]
+connect = 127.0.0.1:$B
+accept = 127.0.0.1:$P
+$CK"
+
+# connect = /path is a Unix socket (it used to be refused as a bad port)
+printf '[s]\naccept = 127.0.0.1:%s\nconnect = /run/app.sock\n%s\n' "$P" "$CK" >"$T/unix-connect.conf"
+out=$(timeout 5 "$TLSWRAP" --check "$T/unix-connect.conf" 2>&1); rc=$?
+check "connect = /run/app.sock is a Unix socket: --check passes" \
+	test "$rc" -eq 0 -a "$out" = "$T/unix-connect.conf: OK (1 service)"
+[ "$rc" -eq 0 ] || echo "# said: $out"
+
+# bad values of the stunnel options, each at its own line
+BASE="$SRV
+$CK"
+expect_error "bad socket: the line of socket" "^tlswrap: @FILE@:6: socket: expected a, l or r before ':', got 'x:SO_KEEPALIVE=yes'\$" "$BASE
+socket = x:SO_KEEPALIVE=yes"
+expect_error "unknown socket option: the line of socket" "^tlswrap: @FILE@:7: socket: unknown option 'SO_NOPE'\$" "$BASE
+socket = a:SO_KEEPALIVE=yes
+socket = r:SO_NOPE=1"
+expect_error "bad socket option value: the line of socket" "^tlswrap: @FILE@:6: socket: SO_KEEPALIVE expects yes or no, got 'maybe'\$" "$BASE
+socket = l:SO_KEEPALIVE=maybe"
+expect_error "unknown options name: the line of options" "^tlswrap: @FILE@:7: options: unknown option 'FOO'" "$BASE
+options = NO_TICKET
+options = FOO"
+expect_error "bad failover: the line of failover" "^tlswrap: @FILE@:6: failover: expected rr or prio, got 'random'\$" "$BASE
+failover = random"
+expect_error "bad log: the line of log" "^tlswrap: @FILE@:2: log: expected append or overwrite, got 'rotate'\$" "foreground = yes
+log = rotate
+$BASE"
+expect_error "bad foreground: the line of foreground" "^tlswrap: @FILE@:1: foreground: expected yes, quiet or no, got 'maybe'\$" "foreground = maybe
+$BASE"
+expect_error "unknown curve: the line of curves" "^tlswrap: @FILE@:6: curves: unknown curve 'P-999'" "$BASE
+curves = X25519:P-999"
+expect_error "empty curves: the line of curves" "^tlswrap: @FILE@:6: curves: empty list\$" "$BASE
+curves ="
+expect_error "short ticketKeySecret: the line of ticketKeySecret" \
+	"^tlswrap: @FILE@:6: ticketKeySecret: expected 32 or 64 hexadecimal digits \\(16 or 32 bytes\\), got 2\$" "$BASE
+ticketKeySecret = 12
+ticketMacSecret = 00112233445566778899aabbccddeeff"
+expect_error "non-hex ticketKeySecret: the line of ticketKeySecret" "^tlswrap: @FILE@:7: ticketKeySecret: expected 32 or 64 hexadecimal digits" "$BASE
+ticketMacSecret = 00112233445566778899aabbccddeeff
+ticketKeySecret = zz112233445566778899aabbccddeeff"
+expect_error "bad local: the line of local" "^tlswrap: @FILE@:6: local: bad character ' ' in host of 'bad host'\$" "$BASE
+local = bad host"
+expect_error "setuid in a section whose accept is not a Unix socket" \
+	"^tlswrap: @FILE@:[0-9]+: service \\[s\\]: setuid/setgid in a section set the owner of a Unix accept socket" "$BASE
+setuid = nobody"
 
 out=$(timeout 5 "$TLSWRAP" -f "$T/does-not-exist.conf" 2>&1); rc=$?
 check "missing config file: exit 1 naming the path" test "$rc" -eq 1 -a "$out" = "tlswrap: $T/does-not-exist.conf: No such file or directory"

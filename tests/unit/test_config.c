@@ -515,13 +515,16 @@ START_TEST(sni_secondary_links_to_primary)
 	struct cfg c;
 	char err[CFG_ERRLEN] = "";
 	const char *t = "[web]\n" SERVER "[alpha]\nsni = web:*.alpha.example\nconnect = 81\ncert = /a\n"
-			"[beta]\nsni = web:beta.example\nconnect = 82\ncert = /b\n";
+			"[beta]\nsni = web:beta.example\nsni = web:gamma.example\nconnect = 82\ncert = /b\n";
 	ck_assert_msg(load_str(t, &c, err) == 0, "%s", err);
 	ck_assert_int_eq(c.svc[0].primary, -1);
 	ck_assert_int_eq(c.svc[1].primary, 0);
-	ck_assert_str_eq(c.svc[1].sni_pattern, "*.alpha.example");
+	ck_assert_int_eq(c.svc[1].n_sni_pattern, 1);
+	ck_assert_str_eq(c.svc[1].sni_pattern[0], "*.alpha.example");
 	ck_assert_int_eq(c.svc[2].primary, 0);
-	ck_assert_str_eq(c.svc[2].sni_pattern, "beta.example");
+	ck_assert_int_eq(c.svc[2].n_sni_pattern, 2); /* repeated, as in stunnel: one more pattern each */
+	ck_assert_str_eq(c.svc[2].sni_pattern[0], "beta.example");
+	ck_assert_str_eq(c.svc[2].sni_pattern[1], "gamma.example");
 	ck_assert_int_eq(c.svc[1].has_accept, 0);
 	cfg_free(&c);
 }
@@ -542,6 +545,9 @@ START_TEST(sni_secondary_errors)
 	expect_error_at("[web]\n" SERVER "[a]\nsni = web:x.example\nconnect = 81\ncert = /a\n"
 			"[b]\nsni = a:y.example\nconnect = 82\ncert = /b\n",
 			"[b]", "[a] is not a server service with its own 'accept'");
+	expect_error_at("[web]\n" SERVER "[web2]\naccept = 8444\nconnect = 80\ncert = /c\n"
+			"[a]\nsni = web:x.example\nsni = web2:y.example\nconnect = 81\ncert = /a\n",
+			"[a]", "every pattern of a secondary names the same primary ([web], not [web2])");
 }
 END_TEST
 
