@@ -873,6 +873,19 @@ void conn_log_all(struct runtime *rt)
 	}
 }
 
+void conn_close_exec_links(struct runtime *rt, const char *reason)
+{
+	struct conn *c = rt->conns;
+	while (c) {
+		struct conn *next = c->next;
+		if (service_is_exec_connect(c->sv->cfg)) {
+			c->orderly = 1;
+			conn_end(c, LOG_NOTICE, "%s", reason);
+		}
+		c = next;
+	}
+}
+
 void conn_close_all(struct runtime *rt, const char *reason)
 {
 	while (rt->conns) {

@@ -6,6 +6,7 @@
 
 struct service;
 struct conn;
+struct runtime;
 
 /* conn_accept: take over FD, just accepted on SV's listener from PEER, and start the connection.
  * Never fails to the caller: a connection that cannot start is logged and closed here. */
@@ -16,8 +17,11 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer);
  * to the caller: a failure is logged and ends the connection (service_exec_ended then runs). */
 void conn_exec_connect(struct service *sv);
 
+/* conn_close_exec_links: close the exec+connect connections (tlswrap's own links, which no client ends), logging
+ * each with REASON: a stop does not wait for them. */
+void conn_close_exec_links(struct runtime *rt, const char *reason);
+
 /* conn_close_all: close every live connection of the runtime (at exit), logging each. */
-struct runtime;
 void conn_close_all(struct runtime *rt, const char *reason);
 
 /* conn_log_all: one line per live connection (SIGUSR2). */

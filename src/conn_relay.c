@@ -178,7 +178,10 @@ static int flow_tls_to_plain(struct conn *c, int *moved)
 		}
 		if (c->tls_eof) {
 			if (!c->plain_shut) {
-				shutdown(c->plain_fd, SHUT_WR);
+				/* a pseudo-terminal (pty = yes) has no half-close: its program is hung up when the
+				 * connection ends, which it then does, as with stunnel */
+				if (shutdown(c->plain_fd, SHUT_WR) < 0 && errno == ENOTSOCK)
+					c->plain_eof = 1;
 				c->plain_shut = 1;
 			}
 			return FLOW_OK;

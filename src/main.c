@@ -48,7 +48,8 @@ static void usage(FILE *f)
 		   "\n"
 		   "  --check        load and validate FILE (certificates, keys, addresses), then exit 0 or 1\n"
 		   "  --inetd        serve one connection on stdin/stdout (also: a FILE without [sections])\n"
-		   "  -f             stay in the foreground, log to stderr (flags mode always does)\n"
+		   "  -f             stay in the foreground, log to stderr unless output or syslog = yes\n"
+		   "                 send it elsewhere (flags mode always stays in the foreground)\n"
 		   "  -d LEVEL       log level 0-7 or emerg..debug (default notice)\n"
 		   "  --version      print the tlswrap and mbedTLS versions\n"
 		   "  --help         this text\n"
@@ -377,6 +378,7 @@ static void stop_gracefully(struct signals *s, const char *why)
 			wait_s = rt->cur->svc[i].cfg->timeout_close;
 	}
 	rt->draining = 1;
+	conn_close_exec_links(rt, "stopping");
 	notify_stopping(&s->notify);
 	if (rt->nconns == 0) {
 		log_notice("%s: shutting down (0 connections open)", why);

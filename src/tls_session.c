@@ -195,9 +195,9 @@ void tls_session_keep(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 {
 	struct tls_svc *t = (struct tls_svc *)peer->home;
 	peer->accepted = 1;
-	if (peer->tls13_mark) {
-		/* a TLS 1.2 session with a server that supports TLS 1.3: offering it would keep the next connection at
-		 * TLS 1.2 (mbedTLS offers only the version of the session it resumes) */
+	if (peer->tls13_mark && t->cfg->tls_max == CFG_TLS13) {
+		/* a TLS 1.2 session with a server that supports TLS 1.3, which this client may use: offering it would
+		 * keep the next connection at TLS 1.2 (mbedTLS offers only the version of the session it resumes) */
 		tls_session_forget(t);
 		return;
 	}
