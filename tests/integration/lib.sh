@@ -43,17 +43,35 @@ finish() {
 }
 skip_all() { echo "# SKIP $TEST_NAME: $*"; trap - EXIT; rm -rf "$T"; exit 77; }
 
-# free_port: a TCP port nobody listens on right now, and not handed out before in this test (the
-# kernel may offer a just-closed port again; callers run in $(...), so the record is a file)
-free_port() {
-	local p
-	while :; do
-		p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-		grep -qx "$p" "$T/.ports" 2>/dev/null || break
-	done
-	echo "$p" >>"$T/.ports"
-	echo "$p"
+# free_ports N: N distinct TCP ports nobody listens on right now, on one line, none handed out before in
+# this test (the kernel may offer a just-closed port again: the record is a file, as callers run in
+# $(...)). One python run for all of them (a python start costs a noticeable part of a second here); the
+# sockets stay bound until every port is picked, so none comes twice.
+free_ports() {
+	python3 - "$1" "$T/.ports" <<-'PY'
+	import socket, sys
+	n, rec = int(sys.argv[1]), sys.argv[2]
+	try:
+	    used = set(open(rec).read().split())
+	except FileNotFoundError:
+	    used = set()
+	held, ports = [], []
+	while len(ports) < n:
+	    s = socket.socket()
+	    s.bind(("127.0.0.1", 0))
+	    held.append(s)
+	    p = str(s.getsockname()[1])
+	    if p not in used:
+	        used.add(p)
+	        ports.append(p)
+	with open(rec, "a") as f:
+	    f.write("".join(p + "\n" for p in ports))
+	print(" ".join(ports))
+	PY
 }
+
+# free_port: one such port
+free_port() { free_ports 1; }
 
 # wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT
 wait_port() {

@@ -7,27 +7,7 @@ make_pki
 E=$(free_port)
 # this test needs some 70 ports: taken from one python run (python starts slowly on a busy machine), as
 # free_port would give them (distinct, none handed out before in this test, recorded in $T/.ports)
-read -ra POOL <<<"$(python3 - 75 "$T/.ports" <<'PY'
-import socket, sys
-n, record = int(sys.argv[1]), sys.argv[2]
-try:
-    used = set(open(record).read().split())
-except FileNotFoundError:
-    used = set()
-held, ports = [], []
-while len(ports) < n:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    held.append(s)
-    p = str(s.getsockname()[1])
-    if p not in used:
-        used.add(p)
-        ports.append(p)
-with open(record, "a") as f:
-    f.write("".join(p + "\n" for p in ports))
-print(" ".join(ports))
-PY
-)"
+read -ra POOL <<<"$(free_ports 75)"
 POOL_I=0
 # port NAME: the next port of the pool in P[NAME] (and in $PORT)
 declare -A P

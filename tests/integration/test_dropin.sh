@@ -84,29 +84,6 @@ fi
 # (14, 15 and 16 are one VPN), except that two clients are pointed at servers of the corpus: 01's TLS
 # Redis provider is 02's terminator (the redis pair), and 20's first rsync server is 19
 declare -A PORT=([30002]=30010 [30201]=30190)
-# free_ports N: N distinct ports nobody listens on, recorded as lib.sh's free_port records its ports
-free_ports() {
-	python3 - "$1" "$T/.ports" <<-'PY'
-	import socket, sys
-	n, rec = int(sys.argv[1]), sys.argv[2]
-	try:
-	    used = set(open(rec).read().split())
-	except FileNotFoundError:
-	    used = set()
-	held, ports = [], []
-	while len(ports) < n:
-	    s = socket.socket()
-	    s.bind(("127.0.0.1", 0))
-	    held.append(s)
-	    p = str(s.getsockname()[1])
-	    if p not in used:
-	        used.add(p)
-	        ports.append(p)
-	with open(rec, "a") as f:
-	    f.write("".join(p + "\n" for p in ports))
-	print(" ".join(ports))
-	PY
-}
 mapfile -t nums < <(cat "$DROPIN"/*.conf "$DROPIN"/include.d/*.conf | grep -oE '\b30[0-9]{3}\b' | sort -u)
 fresh=()
 for n in "${nums[@]}"; do [ -n "${PORT[$n]:-}" ] || fresh+=("$n"); done

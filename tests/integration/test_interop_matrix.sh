@@ -46,31 +46,14 @@ poll() {
 	return 1
 }
 
-# ports NAME...: P[NAME] = a free port for each NAME, all distinct, recorded in $T/.ports as free_port does.
-# One python run for all of them (each python start costs ~0.15 s here): the sockets stay bound until every
-# port is picked, so the kernel cannot hand out one twice.
+# ports NAME...: P[NAME] = a free port for each NAME, all distinct (lib.sh's free_ports, in one python run)
 declare -A P
 ports() {
 	local got i names=("$@")
-	got=$(python3 - "$T/.ports" "$#" <<'EOF'
-import os, socket, sys
-used = set(open(sys.argv[1]).read().split()) if os.path.exists(sys.argv[1]) else set()
-held, out = [], []
-while len(out) < int(sys.argv[2]):
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    held.append(s)
-    p = str(s.getsockname()[1])
-    if p not in used:
-        out.append(p)
-print(' '.join(out))
-EOF
-	)
-	read -ra got <<<"$got"
+	read -ra got <<<"$(free_ports "$#")"
 	[ "${#got[@]}" -eq "$#" ] || { echo "# could not pick $# free ports" >&2; exit 1; }
 	for i in "${!names[@]}"; do
 		P[${names[$i]}]=${got[$i]}
-		echo "${got[$i]}" >>"$T/.ports"
 	done
 }
 

@@ -31,13 +31,6 @@ new_log() {
 }
 # no_new_log PATTERN: no line after MARK matches (call after the attempt is over)
 no_new_log() { ! tail -n +$((MARK + 1)) "$LOG" | grep -Eq -- "$1"; }
-# free_ports N: N distinct free ports on one line (separate free_port calls may repeat one)
-free_ports() {
-	python3 -c 'import socket,sys
-ss=[socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss: s.bind(("127.0.0.1",0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
 # re TEXT: TEXT as an extended regex matching itself
 re() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'; }
 
