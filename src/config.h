@@ -9,6 +9,7 @@
 
 #define CFG_MAX_CONNECT 16
 #define CFG_MAX_SNI 16 /* patterns of one SNI secondary */
+#define CFG_MAX_WORKERS 256
 #define CFG_ERRLEN 512
 
 /* An unresolved "[host:]port" (host is "" when only a port was given), or a Unix socket path. */
@@ -114,6 +115,7 @@ struct cfg_global {
 	int has_status;
 	int quiet;      /* foreground = quiet: no log on stderr */
 	char *service;  /* the syslog ident (stunnel's `service`), or NULL: "tlswrap" */
+	int workers;    /* event loops (threads) serving connections; 0: one per CPU (auto) */
 	int log_overwrite; /* log = overwrite: truncate the output file when it is opened */
 };
 

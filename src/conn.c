@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "control.h"
 #include "gen.h"
 #include "log.h"
 #include "resolve.h"
@@ -35,32 +36,32 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls);
 
 struct conn_linger {
 	struct conn_linger *prev, *next;
-	struct runtime *rt;
+	struct worker *w;
 	struct loop_io io;
 	struct loop_timer timer;
 };
 
 static void linger_end(struct conn_linger *l)
 {
-	struct runtime *rt = l->rt;
+	struct worker *w = l->w;
 	loop_timer_cancel(&l->timer);
 	int fd = l->io.fd;
-	loop_io_del(rt->loop, &l->io);
+	loop_io_del(w->loop, &l->io);
 	close(fd);
 	if (l->prev)
 		l->prev->next = l->next;
 	else
-		rt->lingering = l->next;
+		w->lingering = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
-	rt->nlingering--;
+	w->nlingering--;
 	free(l);
 }
 
 static void linger_on_read(void *ctx, uint32_t events)
 {
 	struct conn_linger *l = ctx;
-	unsigned char *buf = l->rt->scratch;
+	unsigned char *buf = l->w->scratch;
 	ssize_t n;
 	while ((n = read(l->io.fd, buf, RELAY_CHUNK)) > 0)
 		;
@@ -74,22 +75,22 @@ static void linger_timeout(void *ctx)
 }
 
 /* Give FD to the lingering list (or close it). */
-static void conn_linger(struct runtime *rt, int fd)
+static void conn_linger(struct worker *w, int fd)
 {
-	struct conn_linger *l = rt->nlingering < LINGER_MAX ? calloc(1, sizeof(*l)) : NULL;
-	struct loop_tq *q = l ? loop_tq_get(rt->loop, LINGER_MS) : NULL;
-	if (!q || shutdown(fd, SHUT_WR) < 0 || loop_io_add(rt->loop, &l->io, fd, EPOLLIN, linger_on_read, l) < 0) {
+	struct conn_linger *l = w->nlingering < LINGER_MAX ? calloc(1, sizeof(*l)) : NULL;
+	struct loop_tq *q = l ? loop_tq_get(w->loop, LINGER_MS) : NULL;
+	if (!q || shutdown(fd, SHUT_WR) < 0 || loop_io_add(w->loop, &l->io, fd, EPOLLIN, linger_on_read, l) < 0) {
 		free(l);
 		close(fd);
 		return;
 	}
-	l->rt = rt;
-	l->next = rt->lingering;
-	if (rt->lingering)
-		rt->lingering->prev = l;
-	rt->lingering = l;
-	rt->nlingering++;
-	loop_timer_arm(rt->loop, &l->timer, q, linger_timeout, l);
+	l->w = w;
+	l->next = w->lingering;
+	if (w->lingering)
+		w->lingering->prev = l;
+	w->lingering = l;
+	w->nlingering++;
+	loop_timer_arm(w->loop, &l->timer, q, linger_timeout, l);
 }
 
 /* reset = yes: a connection that failed is reset (SO_LINGER 0 sends a TCP RST), as stunnel does, so a
@@ -106,13 +107,15 @@ static void conn_reset_sockets(struct conn *c)
 static void conn_free(struct conn *c)
 {
 	struct runtime *rt = c->sv->rt;
+	struct worker *w = c->w;
+	struct svc_worker *sw = conn_sw(c);
 	if (c->route->cfg->reset && !c->orderly)
 		conn_reset_sockets(c);
 	loop_timer_cancel(&c->timer);
-	loop_io_del(rt->loop, &c->tls_io);
-	loop_io_del(rt->loop, &c->plain_io);
-	if (c->tls.fd >= 0 && c->alerted && !c->orderly && !rt->draining)
-		conn_linger(rt, c->tls.fd);
+	loop_io_del(w->loop, &c->tls_io);
+	loop_io_del(w->loop, &c->plain_io);
+	if (c->tls.fd >= 0 && c->alerted && !c->orderly && !w->stopping)
+		conn_linger(w, c->tls.fd);
 	else if (c->tls.fd >= 0)
 		close(c->tls.fd);
 	if (c->plain_fd >= 0)
@@ -121,28 +124,29 @@ static void conn_free(struct conn *c)
 	free(c->to_tls);
 	free(c->to_plain);
 	if (c->resolving)
-		resolve_cancel(rt->resolver, c->resolving);
+		resolve_cancel(w->resolver, c->resolving);
 	free(c->own_targets);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		rt->conns = c->next;
+		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	rt->nconns--;
-	c->sv->stats.open--;
-	c->sv->stats.bytes_to_tls += c->to_tls_bytes;
-	c->sv->stats.bytes_to_plain += c->to_plain_bytes;
+	w->nconns--;
+	atomic_fetch_sub_explicit(&w->open, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&sw->stats.open, 1, memory_order_relaxed);
+	svc_stat_add(sw, bytes_to_tls, c->to_tls_bytes);
+	svc_stat_add(sw, bytes_to_plain, c->to_plain_bytes);
 	struct generation *g = c->sv->gen;
 	char exec_name[64] = "";
 	if (service_is_exec_connect(c->sv->cfg))
 		snprintf(exec_name, sizeof(exec_name), "%s", c->sv->cfg->name);
 	free(c);
 	if (exec_name[0])
-		gen_exec_ended(rt, exec_name);
+		control_exec_ended(rt, exec_name);
 	gen_release(rt, g);
-	if (rt->draining && rt->nconns == 0)
-		loop_stop(rt->loop);
+	if (w->stopping && w->nconns == 0)
+		worker_idle(w);
 }
 
 /* The fields every JSON record of C starts with. */
@@ -193,7 +197,7 @@ void conn_fail(struct conn *c, enum svc_failure why, int level, const char *fmt,
 void conn_fail(struct conn *c, enum svc_failure why, int level, const char *fmt, ...)
 {
 	va_list ap;
-	c->sv->stats.failures[why]++;
+	svc_stat_add(conn_sw(c), failures[why], 1);
 	va_start(ap, fmt);
 	conn_vend(c, level, fmt, ap);
 	va_end(ap);
@@ -225,7 +229,7 @@ static void conn_timeout(void *ctx)
 	}
 	/* the handshake runs under the listening service's timeouts, the rest under the route's */
 	const struct cfg_service *rf = c->route->cfg;
-	if (c->timer_q == sv->tq_busy)
+	if (c->timer_q == conn_sw(c)->tq_busy)
 		conn_fail(c, FAIL_TIMEOUT, LOG_NOTICE, "TIMEOUTbusy: %s not finished after %ds",
 			  c->state == C_PROXYHDR                                        ? "PROXY header"
 			  : c->state == C_NEGOTIATE && cf->protocol == CFG_PROTO_CONNECT ? "proxy CONNECT"
@@ -233,7 +237,7 @@ static void conn_timeout(void *ctx)
 			  : c->state == C_BACKGREET                                    ? "backend greeting"
 											  : "handshake",
 			  cf->timeout_busy);
-	else if (c->timer_q == c->route->tq_close)
+	else if (c->timer_q == conn_rw(c)->tq_close)
 		conn_end(c, LOG_NOTICE, "TIMEOUTclose: close not finished after %ds", rf->timeout_close);
 	else
 		conn_end(c, LOG_NOTICE, "TIMEOUTidle: no data for %ds", rf->timeout_idle);
@@ -266,7 +270,7 @@ static int set_sockopts(const struct service *sv, int fd, int family, char where
 }
 
 /* A new connection of SV, known in the log as ADDR. NULL when out of memory (logged). */
-static struct conn *conn_new(struct service *sv, const char *addr)
+static struct conn *conn_new(struct service *sv, struct worker *w, const char *addr)
 {
 	struct runtime *rt = sv->rt;
 	struct conn *c = calloc(1, sizeof(*c));
@@ -275,29 +279,30 @@ static struct conn *conn_new(struct service *sv, const char *addr)
 		return NULL;
 	}
 	c->sv = c->route = sv;
-	c->id = ++rt->conn_seq;
-	c->start_ms = loop_now(rt->loop);
+	c->w = w;
+	c->id = atomic_fetch_add_explicit(&rt->conn_seq, 1, memory_order_relaxed) + 1;
+	c->start_ms = loop_now(w->loop);
 	snprintf(c->peer_addr, sizeof(c->peer_addr), "%s", addr);
 	c->tls.fd = c->plain_fd = -1;
 	c->tls_io.fd = c->plain_io.fd = -1;
 	mbedtls_ssl_init(&c->ssl);
-	c->next = rt->conns;
-	if (rt->conns)
-		rt->conns->prev = c;
-	rt->conns = c;
-	rt->nconns++;
-	sv->gen->refs++;
-	sv->stats.open++;
-	sv->stats.total++;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	atomic_fetch_add_explicit(&w->open, 1, memory_order_relaxed);
+	gen_hold(sv->gen);
+	svc_stat_add(&sv->w[w->index], open, 1);
+	svc_stat_add(&sv->w[w->index], total, 1);
 	return c;
 }
 
-void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
+void conn_accept(struct service *sv, struct worker *w, int fd, const struct sockaddr *peer)
 {
-	struct runtime *rt = sv->rt;
 	char addr[56];
 	service_addr_str(peer, addr, sizeof(addr));
-	struct conn *c = conn_new(sv, addr);
+	struct conn *c = conn_new(sv, w, addr);
 	if (!c) {
 		close(fd);
 		return;
@@ -316,13 +321,13 @@ void conn_accept(struct service *sv, int fd, const struct sockaddr *peer)
 	if (sv->cfg->accept_proxy) {
 		struct loop_io *io = sv->cfg->client ? &c->plain_io : &c->tls_io;
 		/* edge-triggered while a header is incomplete: we only peek, so level-triggered would spin */
-		if (loop_io_add(rt->loop, io, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, sv->cfg->client ? conn_on_plain : conn_on_tls,
+		if (loop_io_add(w->loop, io, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, sv->cfg->client ? conn_on_plain : conn_on_tls,
 				c) < 0) {
 			conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
 			return;
 		}
 		c->state = C_PROXYHDR;
-		conn_arm(c, sv->tq_busy);
+		conn_arm(c, conn_sw(c)->tq_busy);
 		return;
 	}
 	conn_begin(c);
@@ -359,7 +364,7 @@ void conn_begin_tls(struct conn *c)
 		return;
 	}
 	c->state = C_HANDSHAKE;
-	conn_arm(c, sv->tq_busy);
+	conn_arm(c, conn_sw(c)->tq_busy);
 	conn_handshake(c);
 }
 
@@ -377,7 +382,7 @@ static void conn_first_target(struct conn *c)
 	c->tried = 0;
 	c->target = 0;
 	if (c->route->cfg->failover_rr && c->ntargets) /* rr_next starts at random (service_build) */
-		c->target = c->route->rr_next++ % c->ntargets;
+		c->target = atomic_fetch_add_explicit(&c->route->rr_next, 1, memory_order_relaxed) % c->ntargets;
 }
 
 /* Which name of the lookup request connect line LINE is (the request holds only the lines with names). */
@@ -446,11 +451,11 @@ static void conn_connect_out(struct conn *c)
 			ports[n++] = s->connect[i].port;
 		}
 	c->state = C_RESOLVING;
-	if (!(c->resolving = resolve_start(c->sv->rt->resolver, hosts, ports, n, conn_resolved, c))) {
+	if (!(c->resolving = resolve_start(c->w->resolver, hosts, ports, n, conn_resolved, c))) {
 		conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: cannot look up the connect names (%s)", strerror(errno));
 		return;
 	}
-	conn_arm(c, r->tq_connect);
+	conn_arm(c, conn_rw(c)->tq_connect);
 }
 
 /* Try connect targets from c->target on; on success we wait for writability. WHY says how the
@@ -495,7 +500,7 @@ static void conn_start_connect(struct conn *c, const char *why)
 			continue;
 		}
 		*fdp = fd;
-		conn_arm(c, c->route->tq_connect);
+		conn_arm(c, conn_rw(c)->tq_connect);
 		return;
 	}
 	conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: %s", last);
@@ -512,7 +517,7 @@ static void conn_log_established(struct conn *c)
 	else
 		service_addr_str((const struct sockaddr *)&c->targets[c->target].sa, to, sizeof(to));
 	if (c->peer.resumed == 1)
-		c->sv->stats.resumed++;
+		svc_stat_add(conn_sw(c), resumed, 1);
 	if (log_json_on()) {
 		char j[1536], serial[96] = "";
 		const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&c->ssl);
@@ -562,7 +567,7 @@ void conn_start_relay(struct conn *c)
 		return;
 	}
 	conn_log_established(c);
-	conn_arm(c, c->route->tq_idle);
+	conn_arm(c, conn_rw(c)->tq_idle);
 	/* the accepted side may already hold data (a client that spoke first) */
 	conn_on_io(c, EPOLLIN | EPOLLOUT, 0);
 }
@@ -609,12 +614,12 @@ static void conn_start_exec(struct conn *c)
 	conn_start_relay(c);
 }
 
-void conn_exec_connect(struct service *sv)
+void conn_exec_connect(struct service *sv, struct worker *w)
 {
 	const struct cfg_service *s = sv->cfg;
 	char argbuf[1024], *argv[64], addr[56];
 	snprintf(addr, sizeof(addr), "exec %s", s->exec);
-	struct conn *c = conn_new(sv, addr);
+	struct conn *c = conn_new(sv, w, addr);
 	if (!c)
 		return;
 	if (s->exec_args && child_split_args(s->exec_args, argbuf, sizeof(argbuf), argv, 64) < 0) {
@@ -636,7 +641,7 @@ void conn_connected(struct conn *c)
 	struct service *sv = c->sv;
 	if (!sv->cfg->client && sv->cfg->protocol >= CFG_PROTO_SMTP) {
 		c->state = C_BACKGREET;
-		conn_arm(c, sv->tq_busy);
+		conn_arm(c, conn_sw(c)->tq_busy);
 		loop_io_set(conn_loop(c), &c->plain_io, EPOLLIN | EPOLLRDHUP | EPOLLET);
 		return;
 	}
@@ -659,7 +664,7 @@ void conn_connected(struct conn *c)
 	/* the name to verify: checkHost/checkIP when set (tls.c), else sni, else the connect host */
 	c->peer.expect_host = sv->cfg->sni && *sv->cfg->sni ? sv->cfg->sni : host;
 	if (!c->retries) /* a first attempt: as the last connection to this service learnt */
-		c->offer12 = sv->tls.prefer12;
+		c->offer12 = atomic_load_explicit(&sv->tls.prefer12, memory_order_relaxed);
 	int rc = tls_conn_setup(&c->ssl, &sv->tls, &c->tls, sni, &c->peer, c->offer12);
 	if (rc) {
 		char e[200];
@@ -669,7 +674,7 @@ void conn_connected(struct conn *c)
 	}
 	c->ssl_ready = 1;
 	c->state = C_HANDSHAKE;
-	conn_arm(c, sv->tq_busy);
+	conn_arm(c, conn_sw(c)->tq_busy);
 	conn_handshake(c);
 }
 
@@ -712,14 +717,14 @@ static int conn_retry_same_address(struct conn *c, int offer12)
 {
 	if (c->retries == 2 || c->sv->cfg->protocol >= CFG_PROTO_SMTP)
 		return -1;
-	if (offer12 && !c->sv->tls.prefer12)
+	if (offer12 && !atomic_load_explicit(&c->sv->tls.prefer12, memory_order_relaxed))
 		log_notice("[%s] #%lu the TLS 1.2 server signed with RSA-PSS, which mbedTLS refuses after offering TLS 1.3: "
 			   "offering TLS 1.2 only to it from now on", c->sv->cfg->name, c->id);
 	if (!offer12) {
 		log_notice("[%s] #%lu the server supports TLS 1.3 now: offering it again", c->sv->cfg->name, c->id);
 		tls_session_forget(&c->sv->tls); /* a TLS 1.2 session would make mbedTLS offer TLS 1.2 only */
 	}
-	c->sv->tls.prefer12 = offer12;
+	atomic_store_explicit(&c->sv->tls.prefer12, offer12, memory_order_relaxed);
 	c->offer12 = offer12;
 	c->retries++;
 	loop_io_del(conn_loop(c), &c->tls_io);
@@ -769,7 +774,7 @@ static void conn_handshake(struct conn *c)
 		/* the server supports TLS 1.3 (upgraded, or the first refusal was forged): never settle for TLS 1.2 */
 		mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
 					       MBEDTLS_SSL_ALERT_MSG_INAPROPRIATE_FALLBACK);
-		c->sv->tls.prefer12 = 0;
+		atomic_store_explicit(&c->sv->tls.prefer12, 0, memory_order_relaxed);
 		if (conn_retry_same_address(c, 0) == 0)
 			return;
 		c->alerted = 1;
@@ -857,14 +862,17 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 	conn_relay(c);
 }
 
-void conn_log_all(struct runtime *rt)
+void conn_log_all(struct worker *w)
 {
 	static const char *const states[] = { "connecting", "handshake", "relay", "reading PROXY header",
 					      "asking the proxy", "plaintext opening", "backend greeting",
 					      "looking up the connect names" };
-	uint64_t now = loop_now(rt->loop);
-	log_notice("%lu connections open", rt->nconns);
-	for (const struct conn *c = rt->conns; c; c = c->next) {
+	uint64_t now = loop_now(w->loop);
+	if (w->rt->nworkers > 1)
+		log_notice("worker %d: %lu connections open", w->index, w->nconns);
+	else
+		log_notice("%lu connections open", w->nconns);
+	for (const struct conn *c = w->conns; c; c = c->next) {
 		uint64_t ms = now - c->start_ms;
 		log_notice("[%s] #%lu %s: %s%s%s for %llu.%03llus; to_tls=%llu to_plain=%llu bytes", c->sv->cfg->name, c->id,
 			   c->peer_addr, states[c->state], c->route != c->sv ? " via " : "",
@@ -873,9 +881,9 @@ void conn_log_all(struct runtime *rt)
 	}
 }
 
-void conn_close_exec_links(struct runtime *rt, const char *reason)
+void conn_close_exec_links(struct worker *w, const char *reason)
 {
-	struct conn *c = rt->conns;
+	struct conn *c = w->conns;
 	while (c) {
 		struct conn *next = c->next;
 		if (service_is_exec_connect(c->sv->cfg)) {
@@ -886,12 +894,12 @@ void conn_close_exec_links(struct runtime *rt, const char *reason)
 	}
 }
 
-void conn_close_all(struct runtime *rt, const char *reason)
+void conn_close_all(struct worker *w, const char *reason)
 {
-	while (rt->conns) {
-		rt->conns->orderly = 1;
-		conn_end(rt->conns, LOG_NOTICE, "%s", reason);
+	while (w->conns) {
+		w->conns->orderly = 1;
+		conn_end(w->conns, LOG_NOTICE, "%s", reason);
 	}
-	while (rt->lingering)
-		linger_end(rt->lingering);
+	while (w->lingering)
+		linger_end(w->lingering);
 }

@@ -26,7 +26,8 @@ struct pending {
 };
 
 struct conn {
-	struct conn *prev, *next; /* runtime's list */
+	struct conn *prev, *next; /* the worker's list */
+	struct worker *w;       /* the worker it lives on, from accept to close */
 	struct service *sv;     /* the service the connection arrived on */
 	struct service *route;  /* where it goes: sv, or a secondary chosen by SNI */
 	unsigned long id;
@@ -70,7 +71,19 @@ enum { FLOW_OK = 0, FLOW_DEAD = -1 };
 
 static inline struct loop *conn_loop(const struct conn *c)
 {
-	return c->sv->rt->loop;
+	return c->w->loop;
+}
+
+/* What C's worker keeps of the service it arrived on (counters, handshake timeouts) and of its route (the
+ * timeouts after the handshake). */
+static inline struct svc_worker *conn_sw(const struct conn *c)
+{
+	return &c->sv->w[c->w->index];
+}
+
+static inline struct svc_worker *conn_rw(const struct conn *c)
+{
+	return &c->route->w[c->w->index];
 }
 
 /* The side tlswrap connects out on is the TLS one in client mode, the plaintext one in server mode. */

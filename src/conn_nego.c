@@ -30,7 +30,7 @@ static enum starttls_proto mail_proto(const struct cfg_service *s)
 void conn_read_proxy_header(struct conn *c, uint32_t events)
 {
 	int fd = c->sv->cfg->client ? c->plain_fd : c->tls.fd;
-	unsigned char *buf = c->sv->rt->scratch;
+	unsigned char *buf = c->w->scratch;
 	ssize_t n = recv(fd, buf, PROXY_PEEK_MAX, MSG_PEEK);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
@@ -80,14 +80,14 @@ void conn_mail_greet(struct conn *c)
 		return;
 	}
 	c->state = C_MAILOPEN;
-	conn_arm(c, sv->tq_busy);
+	conn_arm(c, conn_sw(c)->tq_busy);
 }
 
 /* Server STARTTLS: answer the client's plaintext commands until it asks for TLS. The STARTTLS line must
  * be the last thing it sent in plaintext: anything after it would be injected into the TLS session. */
 void conn_mail_opening(struct conn *c, uint32_t events)
 {
-	char *buf = (char *)c->sv->rt->scratch, out[512];
+	char *buf = (char *)c->w->scratch, out[512];
 	for (;;) {
 		ssize_t n = recv(c->tls.fd, buf, STARTTLS_MAX_LINE, MSG_PEEK);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -135,7 +135,7 @@ void conn_mail_opening(struct conn *c, uint32_t events)
  * greeting is taken and dropped so the client sees one session. */
 void conn_backend_greeting(struct conn *c, uint32_t events)
 {
-	char *buf = (char *)c->sv->rt->scratch, why[300], out[64];
+	char *buf = (char *)c->w->scratch, why[300], out[64];
 	ssize_t n = recv(c->plain_fd, buf, STARTTLS_MAX_LINE * 2, MSG_PEEK);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
@@ -170,7 +170,7 @@ void conn_starttls_begin(struct conn *c)
 	/* the server speaks first; its greeting and our commands precede the handshake */
 	c->state = C_NEGOTIATE;
 	c->starttls.proto = mail_proto(c->sv->cfg);
-	conn_arm(c, c->sv->tq_busy);
+	conn_arm(c, conn_sw(c)->tq_busy);
 	loop_io_set(conn_loop(c), &c->tls_io, EPOLLIN | EPOLLRDHUP | EPOLLET);
 }
 
@@ -187,7 +187,7 @@ void conn_http_connect_begin(struct conn *c)
 		return;
 	}
 	c->state = C_NEGOTIATE;
-	conn_arm(c, c->sv->tq_busy);
+	conn_arm(c, conn_sw(c)->tq_busy);
 	ssize_t n = send(c->tls.fd, req, (size_t)len, MSG_NOSIGNAL);
 	int e = errno;
 	mbedtls_platform_zeroize(req, sizeof(req)); /* it may hold the proxy password */
@@ -204,7 +204,7 @@ void conn_http_connect_begin(struct conn *c)
  * to the server in plaintext: its data waits until TLS is up. */
 static void read_starttls(struct conn *c, uint32_t events)
 {
-	char *buf = (char *)c->sv->rt->scratch, why[300], out[300];
+	char *buf = (char *)c->w->scratch, why[300], out[300];
 	for (;;) {
 		ssize_t n = recv(c->tls.fd, buf, STARTTLS_MAX_LINE * 2, MSG_PEEK);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -254,7 +254,7 @@ void conn_read_negotiation(struct conn *c, uint32_t events)
 		read_starttls(c, events);
 		return;
 	}
-	char *buf = (char *)c->sv->rt->scratch, why[200];
+	char *buf = (char *)c->w->scratch, why[200];
 	ssize_t n = recv(c->tls.fd, buf, CONNECT_MAX_HEAD + 1, MSG_PEEK);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;

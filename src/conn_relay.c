@@ -1,6 +1,6 @@
 /* Moving bytes between a connection's TLS and plaintext sides, with backpressure both ways.
  *
- * Reads go through the runtime's scratch buffer; a side that cannot take what was read keeps it in a
+ * Reads go through the worker's scratch buffer; a side that cannot take what was read keeps it in a
  * pending buffer, which exists only while that write would block. Half-close travels both ways:
  * plaintext EOF becomes close_notify, close_notify becomes shutdown(SHUT_WR). */
 #include "conn_int.h"
@@ -120,12 +120,12 @@ static int flow_plain_to_tls(struct conn *c, int *moved)
 			return FLOW_OK;
 		}
 		/* read and write, not recv and send: the plaintext side may be a pseudo-terminal (pty = yes) */
-		ssize_t n = read(c->plain_fd, c->sv->rt->scratch, RELAY_CHUNK);
+		ssize_t n = read(c->plain_fd, c->w->scratch, RELAY_CHUNK);
 		if (n < 0 && errno == EIO)
 			n = 0; /* a pty whose program has gone */
 		if (n > 0) {
 			*moved = 1;
-			if (tls_push(c, c->sv->rt->scratch, (size_t)n) == FLOW_DEAD)
+			if (tls_push(c, c->w->scratch, (size_t)n) == FLOW_DEAD)
 				return FLOW_DEAD;
 			continue;
 		}
@@ -186,11 +186,11 @@ static int flow_tls_to_plain(struct conn *c, int *moved)
 			}
 			return FLOW_OK;
 		}
-		int rc = mbedtls_ssl_read(&c->ssl, c->sv->rt->scratch, RELAY_CHUNK);
+		int rc = mbedtls_ssl_read(&c->ssl, c->w->scratch, RELAY_CHUNK);
 		c->rd_want_write = rc == MBEDTLS_ERR_SSL_WANT_WRITE;
 		if (rc > 0) {
 			*moved = 1;
-			if (conn_plain_push(c, c->sv->rt->scratch, (size_t)rc) == FLOW_DEAD)
+			if (conn_plain_push(c, c->w->scratch, (size_t)rc) == FLOW_DEAD)
 				return FLOW_DEAD;
 			continue;
 		}
@@ -263,7 +263,7 @@ void conn_relay(struct conn *c)
 	if (moved) {
 		/* as stunnel: TIMEOUTclose once a side has finished and nothing waits to be written */
 		int closing = (c->plain_eof || c->tls_eof) && !c->to_tls && !c->to_plain;
-		conn_arm(c, closing ? c->route->tq_close : c->route->tq_idle);
+		conn_arm(c, closing ? conn_rw(c)->tq_close : conn_rw(c)->tq_idle);
 	}
 	conn_update_events(c);
 }

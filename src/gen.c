@@ -6,12 +6,9 @@
 #include <string.h>
 
 #include "activation.h"
-#include "conn.h"
-#include "conn_int.h"
+#include "control.h"
 #include "log.h"
 #include "service.h"
-
-#define EXEC_RETRY_MS 1000 /* between an exec+connect program's end and its restart (stunnel waits too) */
 
 struct generation *gen_build(struct runtime *rt, struct cfg *cfg, char *err, size_t errlen)
 {
@@ -22,6 +19,7 @@ struct generation *gen_build(struct runtime *rt, struct cfg *cfg, char *err, siz
 		cfg_free(cfg);
 		return NULL;
 	}
+	atomic_init(&g->refs, 1); /* the runtime's, while it is current */
 	g->cfg = *cfg; /* the services point into g->cfg from here on */
 	memset(cfg, 0, sizeof(*cfg));
 	for (; g->nsvc < g->cfg.nsvc; g->nsvc++) {
@@ -90,23 +88,30 @@ err0:
 	return -1;
 }
 
-void gen_retire(struct runtime *rt, struct generation *g)
+void gen_hold(struct generation *g)
 {
-	for (size_t i = 0; i < g->nsvc; i++)
-		service_stop_listening(&g->svc[i]);
-	if (g->refs == 0) {
-		gen_free(g);
-		return;
-	}
-	g->retired = 1;
-	g->next = rt->retired;
-	rt->retired = g;
+	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
 }
 
 void gen_release(struct runtime *rt, struct generation *g)
 {
-	if (--g->refs > 0 || !g->retired)
-		return;
+	/* the last reference may be dropped on any thread: the generation is freed on the control thread */
+	if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
+		control_gen_unused(rt, g);
+}
+
+void gen_retire(struct runtime *rt, struct generation *g)
+{
+	for (size_t i = 0; i < g->nsvc; i++)
+		service_stop_listening(&g->svc[i]);
+	g->retired = 1;
+	g->next = rt->retired;
+	rt->retired = g;
+	gen_release(rt, g); /* the runtime's own reference */
+}
+
+void gen_unused(struct runtime *rt, struct generation *g)
+{
 	for (struct generation **p = &rt->retired; *p; p = &(*p)->next)
 		if (*p == g) {
 			*p = g->next;
@@ -124,47 +129,6 @@ void gen_free(struct generation *g)
 	free(g->svc);
 	cfg_free(&g->cfg);
 	free(g);
-}
-
-static int exec_running(const struct runtime *rt, const char *name)
-{
-	for (const struct conn *c = rt->conns; c; c = c->next)
-		if (service_is_exec_connect(c->sv->cfg) && strcmp(c->sv->cfg->name, name) == 0)
-			return 1;
-	return 0;
-}
-
-void gen_start_exec(struct runtime *rt, struct generation *g)
-{
-	for (size_t i = 0; i < g->nsvc; i++)
-		if (service_is_exec_connect(g->svc[i].cfg) && !exec_running(rt, g->svc[i].cfg->name))
-			conn_exec_connect(&g->svc[i]);
-}
-
-static void exec_restart(void *ctx)
-{
-	struct service *sv = ctx;
-	if (!sv->rt->draining && !exec_running(sv->rt, sv->cfg->name))
-		conn_exec_connect(sv);
-}
-
-void gen_exec_ended(struct runtime *rt, const char *name)
-{
-	if (rt->draining || !rt->cur)
-		return;
-	for (size_t i = 0; i < rt->cur->nsvc; i++) {
-		struct service *sv = &rt->cur->svc[i];
-		if (!service_is_exec_connect(sv->cfg) || strcmp(sv->cfg->name, name) != 0)
-			continue;
-		if (!sv->cfg->retry) {
-			log_notice("[%s] exec+connect ended; not restarted (retry = no)", name);
-			return;
-		}
-		struct loop_tq *q = loop_tq_get(rt->loop, EXEC_RETRY_MS);
-		if (q)
-			loop_timer_arm(rt->loop, &sv->restart, q, exec_restart, sv);
-		return;
-	}
 }
 
 void gen_log_services(const struct generation *g)

@@ -3,6 +3,7 @@
 #ifndef TLSWRAP_GEN_H
 #define TLSWRAP_GEN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -14,9 +15,9 @@ struct generation {
 	struct cfg cfg;
 	struct service *svc;
 	size_t nsvc;
-	unsigned long refs;      /* live connections that started under it */
-	int retired;             /* replaced by a reload */
-	struct generation *next; /* the runtime's list of retired generations */
+	atomic_ulong refs;       /* live connections that started under it, plus one while it is current */
+	int retired;             /* replaced by a reload (the control thread's) */
+	struct generation *next; /* the runtime's list of retired generations (the control thread's) */
 };
 
 /* gen_build: build every service of CFG (taken over: freed with the generation, or here on failure):
@@ -29,23 +30,22 @@ struct generation *gen_build(struct runtime *rt, struct cfg *cfg, char *err, siz
  * All or nothing: on failure nothing of OLD has changed. Returns 0, or -1 with the reason in ERR. */
 int gen_listen(struct generation *g, struct generation *old, char *err, size_t errlen);
 
-/* gen_retire: G is replaced: close its remaining listeners; it is freed once its last connection ends. */
+/* gen_retire: G is replaced and no worker watches its listeners any more: close them; G is freed once its
+ * last connection ends. Control thread. */
 void gen_retire(struct runtime *rt, struct generation *g);
 
-/* gen_release: a connection of G ended (frees a retired G with no connections left). */
+/* gen_hold: a connection starts under G (any thread). */
+void gen_hold(struct generation *g);
+
+/* gen_release: a connection of G ended (any thread): the last reference hands G to the control thread,
+ * which frees it (gen_unused). */
 void gen_release(struct runtime *rt, struct generation *g);
+
+/* gen_unused: G's last reference is gone: take it off the retired list and free it. Control thread. */
+void gen_unused(struct runtime *rt, struct generation *g);
 
 /* gen_free: release G, its services and configuration. Its connections must be gone. */
 void gen_free(struct generation *g);
-
-/* gen_start_exec: start G's exec+connect services (see conn_exec_connect), except those of which a
- * connection of the same name still runs (from before a reload: it goes on, and is restarted under G's
- * settings when it ends). */
-void gen_start_exec(struct runtime *rt, struct generation *g);
-
-/* gen_exec_ended: the exec+connect connection of the service NAME ended: with retry = yes in the current
- * configuration, its program is started again a second later (unless tlswrap is stopping). */
-void gen_exec_ended(struct runtime *rt, const char *name);
 
 /* gen_log_services: one start-up line per service. */
 void gen_log_services(const struct generation *g);

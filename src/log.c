@@ -1,8 +1,12 @@
-/* Logging destinations. The only state is the destination, set once at start (and on re-open). */
+/* Logging destinations. The only state is the destination, set once at start (and on re-open), the level
+ * and the format. Worker threads log too: every line goes out in one write(), the level and format are
+ * atomics, and a reopened file replaces the old one under the same descriptor (dup2), so a line goes to
+ * one file or the other, whole. */
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,14 +16,14 @@
 #include <unistd.h>
 
 static struct {
-	int level;
-	FILE *file; /* NULL: stderr */
+	atomic_int level;
+	int fd;        /* the output file, or -1: stderr */
 	int use_syslog;
 	int to_stream; /* write to file/stderr as well as (or instead of) syslog */
-	int json;      /* per-connection records as JSON */
+	atomic_int json; /* per-connection records as JSON */
 	int opened;    /* log_open has run */
 	int stderr_was_client; /* inetd gave us the client's socket as stderr (log_keep_off_client) */
-} L = { LOG_NOTICE, NULL, 0, 1, 0, 0, 0 };
+} L = { LOG_NOTICE, -1, 0, 1, 0, 0, 0 };
 
 static char ident[64] = "tlswrap";
 
@@ -28,26 +32,32 @@ void log_set_ident(const char *name)
 	snprintf(ident, sizeof(ident), "%s", name ? name : "tlswrap");
 }
 
+#define LOG_LINE_MAX 4096
+
 static const char *const level_names[] = { "EMERG", "ALERT", "CRIT", "ERROR", "WARN", "NOTICE", "INFO", "DEBUG" };
 
 int log_open(int level, const char *file, int use_syslog, int flags)
 {
-	FILE *f = NULL;
-	if (file) { /* a new log file is 0640, as stunnel makes it */
-		int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC | (flags & LOG_OPEN_OVERWRITE ? O_TRUNC : O_APPEND), 0640);
-		if (fd < 0 || !(f = fdopen(fd, flags & LOG_OPEN_OVERWRITE ? "w" : "a"))) {
-			int e = errno;
-			if (fd >= 0)
-				close(fd);
-			errno = e;
+	if (file) { /* a new log file is 0640, as stunnel makes it; O_APPEND even when truncated, for whole lines */
+		int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (flags & LOG_OPEN_OVERWRITE ? O_TRUNC : 0), 0640);
+		if (fd < 0)
 			return -1;
+		if (L.fd < 0) {
+			L.fd = fd;
+		} else { /* threads writing now go on to one file or the other */
+			int rc = dup3(fd, L.fd, O_CLOEXEC);
+			int e = errno;
+			close(fd);
+			if (rc < 0) {
+				errno = e;
+				return -1;
+			}
 		}
-		setvbuf(f, NULL, _IOLBF, 0);
+	} else if (L.fd >= 0) {
+		close(L.fd);
+		L.fd = -1;
 	}
-	if (L.file)
-		fclose(L.file);
-	L.file = f;
-	L.level = level;
+	atomic_store(&L.level, level);
 	if (use_syslog && !L.use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	L.use_syslog = use_syslog;
@@ -86,7 +96,7 @@ void log_startup_error(const char *fmt, ...)
 		fprintf(stderr, "tlswrap: %s\n", msg);
 		return;
 	}
-	if (L.opened && (L.file || L.use_syslog)) {
+	if (L.opened && (L.fd >= 0 || L.use_syslog)) {
 		log_msg(LOG_ERR, "%s", msg);
 		return;
 	}
@@ -97,31 +107,31 @@ void log_startup_error(const char *fmt, ...)
 
 int log_level(void)
 {
-	return L.level;
+	return atomic_load_explicit(&L.level, memory_order_relaxed);
 }
 
 void log_set_level(int level)
 {
-	L.level = level;
+	atomic_store(&L.level, level);
 }
 
 void log_set_json(int on)
 {
-	L.json = on;
+	atomic_store(&L.json, on);
 }
 
 int log_json_on(void)
 {
-	return L.json;
+	return atomic_load_explicit(&L.json, memory_order_relaxed);
 }
 
 static const char *const json_levels[] = { "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug" };
 
-/* The time stamp, formatted once a second. */
+/* The time stamp, formatted once a second (per thread). */
 static const char *stamp_now(int *ms)
 {
-	static time_t last;
-	static char stamp[32];
+	static __thread time_t last;
+	static __thread char stamp[32];
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	if (tv.tv_sec != last) {
@@ -134,17 +144,31 @@ static const char *stamp_now(int *ms)
 	return stamp;
 }
 
+/* One line to the file (or stderr), in one write. */
+static void put_line(char *line, int len)
+{
+	if (len < 0)
+		return;
+	if ((size_t)len >= LOG_LINE_MAX) { /* cut, but still a line */
+		len = LOG_LINE_MAX - 1;
+		line[len - 1] = '\n';
+	}
+	ssize_t w = write(L.fd >= 0 ? L.fd : STDERR_FILENO, line, (size_t)len);
+	(void)w; /* nowhere to report a failure to log */
+}
+
 void log_record(int level, const char *fields)
 {
-	if (level > L.level)
+	if (level > log_level())
 		return;
 	int saved = errno, ms;
 	if (L.use_syslog)
 		syslog(LOG_DAEMON | level, "{%s}", fields);
 	if (L.to_stream) {
+		char line[LOG_LINE_MAX];
 		const char *stamp = stamp_now(&ms);
-		fprintf(L.file ? L.file : stderr, "{\"time\":\"%s.%03dZ\",\"level\":\"%s\",%s}\n", stamp, ms,
-			json_levels[level & 7], fields);
+		put_line(line, snprintf(line, sizeof(line), "{\"time\":\"%s.%03dZ\",\"level\":\"%s\",%s}\n", stamp, ms,
+					json_levels[level & 7], fields));
 	}
 	errno = saved;
 }
@@ -186,7 +210,7 @@ drop:
 
 void log_msg(int level, const char *fmt, ...)
 {
-	if (level > L.level)
+	if (level > log_level())
 		return;
 	int saved = errno;
 	char msg[2048];
@@ -197,9 +221,10 @@ void log_msg(int level, const char *fmt, ...)
 	if (L.use_syslog)
 		syslog(LOG_DAEMON | level, "%s", msg);
 	if (L.to_stream) {
+		char line[LOG_LINE_MAX];
 		int ms;
 		const char *stamp = stamp_now(&ms);
-		fprintf(L.file ? L.file : stderr, "%s.%03dZ %s %s\n", stamp, ms, level_names[level & 7], msg);
+		put_line(line, snprintf(line, sizeof(line), "%s.%03dZ %s %s\n", stamp, ms, level_names[level & 7], msg));
 	}
 	errno = saved;
 }

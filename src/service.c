@@ -19,7 +19,7 @@
 #include "privs.h"
 #include "suites.h"
 
-#define ACCEPT_BATCH 64
+#define ACCEPT_BATCH 16 /* a woken worker takes a few: the others get their turn at a burst */
 #define ACCEPT_BACKOFF_MS 100
 
 void service_addr_str(const struct sockaddr *sa, char *buf, size_t len)
@@ -206,13 +206,12 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 	sv->cfg = s;
 	sv->rt = rt;
 	sv->lfd = -1;
-	sv->lio.fd = -1;
 	if (resolve_targets(sv, s, why, sizeof(why)) < 0)
 		goto err0;
 	if (s->local && resolve_local(sv, s->local, why, sizeof(why)) < 0)
 		goto err0;
 	/* failover = rr: instances started together must not all send their first client to one backend */
-	sv->rr_next = arc4random();
+	atomic_init(&sv->rr_next, arc4random());
 	if (parse_sockopts(sv, s, why, sizeof(why)) < 0)
 		goto err0;
 	if (s->accept.path[0] && resolve_socket_owner(sv, s, glob, why, sizeof(why)) < 0)
@@ -228,14 +227,15 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 		suites_describe(sv->tls.suites, list, sizeof(list));
 		log_debug("[%s] cipher suites: %s", s->name, list);
 	}
-	sv->tq_busy = loop_tq_get(rt->loop, (uint64_t)s->timeout_busy * 1000);
-	sv->tq_connect = loop_tq_get(rt->loop, (uint64_t)s->timeout_connect * 1000);
-	sv->tq_idle = loop_tq_get(rt->loop, (uint64_t)s->timeout_idle * 1000);
-	sv->tq_close = loop_tq_get(rt->loop, (uint64_t)s->timeout_close * 1000);
-	sv->tq_backoff = loop_tq_get(rt->loop, ACCEPT_BACKOFF_MS);
-	if (!sv->tq_busy || !sv->tq_connect || !sv->tq_idle || !sv->tq_close || !sv->tq_backoff) {
+	sv->nw = rt->nworkers;
+	if (!(sv->w = calloc((size_t)sv->nw, sizeof(*sv->w)))) {
 		snprintf(why, sizeof(why), "out of memory");
 		goto err1;
+	}
+	for (int i = 0; i < sv->nw; i++) {
+		sv->w[i].sv = sv;
+		sv->w[i].worker = &rt->workers[i];
+		sv->w[i].lio.fd = -1;
 	}
 	if (sv->tls.has_ticket_key) {
 		struct loop_tq *q = loop_tq_get(rt->loop, sv->tls.ticket_life > 1 ? sv->tls.ticket_life * 500ULL : 1000);
@@ -247,6 +247,8 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 	}
 	return 0;
 err1:
+	free(sv->w);
+	sv->w = NULL;
 	tls_svc_free(&sv->tls);
 err0:
 	free(sv->targets);
@@ -258,15 +260,54 @@ err0:
 	return -1;
 }
 
+static void service_on_accept(void *ctx, uint32_t events);
+
+/* The listener in W's loop. EPOLLEXCLUSIVE: one waiting worker is woken per connection, not all of them. */
+static void watch_listener(struct svc_worker *sw)
+{
+	const struct service *sv = sw->sv;
+	if (sv->lfd < 0 || sw->lio.fd >= 0)
+		return;
+	if (loop_io_add(sw->worker->loop, &sw->lio, sv->lfd, EPOLLIN | EPOLLEXCLUSIVE, service_on_accept, sw) < 0)
+		log_err("[%s] worker %d: epoll: %s; not accepting there", sv->cfg->name, sw->worker->index, strerror(errno));
+}
+
 static void accept_resume(void *ctx)
 {
-	struct service *sv = ctx;
-	loop_io_set(sv->rt->loop, &sv->lio, EPOLLIN);
+	watch_listener(ctx);
+}
+
+void service_watch(struct service *sv, struct worker *w)
+{
+	struct svc_worker *sw = &sv->w[w->index];
+	const struct cfg_service *s = sv->cfg;
+	struct loop *l = w->loop;
+	if (!sw->tq_busy) { /* the loop keeps its queues: looked up once */
+		sw->tq_busy = loop_tq_get(l, (uint64_t)s->timeout_busy * 1000);
+		sw->tq_connect = loop_tq_get(l, (uint64_t)s->timeout_connect * 1000);
+		sw->tq_idle = loop_tq_get(l, (uint64_t)s->timeout_idle * 1000);
+		sw->tq_close = loop_tq_get(l, (uint64_t)s->timeout_close * 1000);
+		sw->tq_backoff = loop_tq_get(l, ACCEPT_BACKOFF_MS);
+		if (!sw->tq_busy || !sw->tq_connect || !sw->tq_idle || !sw->tq_close || !sw->tq_backoff) {
+			log_err("[%s] worker %d: out of memory; not accepting there", s->name, w->index);
+			return;
+		}
+	}
+	watch_listener(sw);
+}
+
+void service_unwatch(struct service *sv, struct worker *w)
+{
+	struct svc_worker *sw = &sv->w[w->index];
+	loop_timer_cancel(&sw->backoff);
+	loop_io_del(w->loop, &sw->lio);
 }
 
 static void service_on_accept(void *ctx, uint32_t events)
 {
-	struct service *sv = ctx;
+	struct svc_worker *sw = ctx;
+	struct service *sv = sw->sv;
+	struct worker *w = sw->worker;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss = { 0 }; /* an unnamed Unix peer fills in nothing but the family */
 		socklen_t sl = sizeof(ss);
@@ -275,22 +316,46 @@ static void service_on_accept(void *ctx, uint32_t events)
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
 				return;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				/* out of descriptors: stop accepting briefly instead of spinning on the listener */
-				uint64_t now = loop_now(sv->rt->loop);
-				if (now - sv->last_emfile_log >= 1000 || !sv->last_emfile_log) {
+				/* out of descriptors: stop accepting briefly instead of spinning on the listener (an
+				 * EPOLLEXCLUSIVE registration cannot be modified: it is removed and added again) */
+				uint64_t now = loop_now(w->loop);
+				if (now - sw->last_emfile_log >= 1000 || !sw->last_emfile_log) {
 					log_warn("[%s] accept: %s (%lu connections open); pausing accepts", sv->cfg->name,
-						 strerror(errno), sv->rt->nconns);
-					sv->last_emfile_log = now;
+						 strerror(errno), runtime_open(sv->rt));
+					sw->last_emfile_log = now;
 				}
-				loop_io_set(sv->rt->loop, &sv->lio, 0);
-				loop_timer_arm(sv->rt->loop, &sv->backoff, sv->tq_backoff, accept_resume, sv);
+				loop_io_del(w->loop, &sw->lio);
+				loop_timer_arm(w->loop, &sw->backoff, sw->tq_backoff, accept_resume, sw);
 				return;
 			}
 			log_err("[%s] accept: %s", sv->cfg->name, strerror(errno));
 			return;
 		}
-		conn_accept(sv, fd, (struct sockaddr *)&ss);
+		conn_accept(sv, w, fd, (struct sockaddr *)&ss);
 	}
+}
+
+void service_stats_sum(const struct service *sv, struct svc_totals *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < sv->nw; i++) {
+		const struct svc_stats *st = &sv->w[i].stats;
+		out->open += atomic_load_explicit(&st->open, memory_order_relaxed);
+		out->total += atomic_load_explicit(&st->total, memory_order_relaxed);
+		out->resumed += atomic_load_explicit(&st->resumed, memory_order_relaxed);
+		out->bytes_to_tls += atomic_load_explicit(&st->bytes_to_tls, memory_order_relaxed);
+		out->bytes_to_plain += atomic_load_explicit(&st->bytes_to_plain, memory_order_relaxed);
+		for (int f = 0; f < FAIL_MAX; f++)
+			out->failures[f] += atomic_load_explicit(&st->failures[f], memory_order_relaxed);
+	}
+}
+
+unsigned long runtime_open(const struct runtime *rt)
+{
+	unsigned long n = 0;
+	for (int i = 0; i < rt->nworkers; i++)
+		n += atomic_load_explicit(&rt->workers[i].open, memory_order_relaxed);
+	return n;
 }
 
 /* A listening socket on SA: SO_REUSEADDR as stunnel sets it, then the `socket = a:` options, so they win.
@@ -408,11 +473,6 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 				 s->name, cfg_addr_str(a, shown, sizeof(shown)), strerror(errno));
 		return -1;
 	}
-	if (loop_io_add(sv->rt->loop, &sv->lio, fd, EPOLLIN, service_on_accept, sv) < 0) {
-		snprintf(err, errlen, "[%s] epoll: %s", s->name, strerror(errno));
-		close(fd);
-		return -1;
-	}
 	sv->lfd = fd;
 	return 0;
 }
@@ -420,7 +480,7 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 int service_listens_for(const struct service *old, const struct cfg_service *s)
 {
 	const struct cfg_addr *was = &old->cfg->accept, *now = &s->accept;
-	if (old->lfd < 0 || old->cfg->primary >= 0 || s->primary >= 0)
+	if (old->lfd < 0 || old->lfd_given || old->cfg->primary >= 0 || s->primary >= 0)
 		return 0;
 	if (was->path[0] || now->path[0])
 		return strcmp(was->path, now->path) == 0;
@@ -442,30 +502,23 @@ int service_listens_for(const struct service *old, const struct cfg_service *s)
 
 void service_adopt_listener(struct service *sv, struct service *from)
 {
-	int fd = from->lfd;
-	loop_timer_cancel(&from->backoff);
-	loop_io_del(from->rt->loop, &from->lio);
-	from->lfd = -1;
+	/* FROM keeps accepting on it until the workers switch generation: it just no longer closes it */
+	sv->lfd = from->lfd;
+	from->lfd_given = 1;
 	sv->owns_path = from->owns_path;
 	from->owns_path = 0;
-	service_listen_fd(sv, fd);
 }
 
 void service_listen_fd(struct service *sv, int fd)
 {
-	if (loop_io_add(sv->rt->loop, &sv->lio, fd, EPOLLIN, service_on_accept, sv) < 0) {
-		log_err("[%s] epoll: %s; not accepting", sv->cfg->name, strerror(errno));
-		close(fd);
-		return;
-	}
 	sv->lfd = fd;
 }
 
 void service_stop_listening(struct service *sv)
 {
-	loop_timer_cancel(&sv->backoff);
-	if (sv->lfd >= 0) {
-		loop_io_del(sv->rt->loop, &sv->lio);
+	if (sv->lfd >= 0 && sv->lfd_given) {
+		sv->lfd = -1;
+	} else if (sv->lfd >= 0) {
 		close(sv->lfd);
 		sv->lfd = -1;
 		struct stat st; /* nobody answers there any more (a socket from systemd is systemd's) */
@@ -486,4 +539,6 @@ void service_free(struct service *sv)
 	sv->targets = NULL;
 	free(sv->sockopts);
 	sv->sockopts = NULL;
+	free(sv->w);
+	sv->w = NULL;
 }

@@ -1,8 +1,11 @@
-/* A service's runtime: its listener, resolved connect targets, TLS configuration and timer queues,
- * built whole from a cfg_service. The runtime root holds the loop and every service. */
+/* A service's runtime: its listener, resolved connect targets, TLS configuration, and what each worker
+ * keeps of it (timer queues, the listener in its loop, counters), built whole from a cfg_service by the
+ * control thread and read-only for the workers from then on. The runtime root holds the control loop,
+ * the workers and the generations. */
 #ifndef TLSWRAP_SERVICE_H
 #define TLSWRAP_SERVICE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -11,8 +14,7 @@
 #include "privs.h"
 #include "sockopt.h"
 #include "tls.h"
-
-#define RELAY_CHUNK 16384
+#include "worker.h"
 
 struct conn;
 
@@ -42,16 +44,29 @@ enum svc_failure {
 	FAIL_MAX
 };
 
-/* A service's counters since it was built (a reload starts new ones). */
+/* A service's counters since it was built (a reload starts new ones), one set per worker: each is written
+ * by its worker only, and read (summed) by the control thread for /metrics. */
 struct svc_stats {
-	unsigned long long open;    /* connections now open */
-	unsigned long long total;   /* connections accepted */
-	unsigned long long resumed; /* handshakes that resumed a session */
-	unsigned long long bytes_to_tls, bytes_to_plain; /* of connections that have closed */
-	unsigned long long failures[FAIL_MAX];
+	atomic_ullong open;    /* connections now open */
+	atomic_ullong total;   /* connections accepted */
+	atomic_ullong resumed; /* handshakes that resumed a session */
+	atomic_ullong bytes_to_tls, bytes_to_plain; /* of connections that have closed */
+	atomic_ullong failures[FAIL_MAX];
 };
 
-struct resolver;
+/* What one worker keeps of a service: written by that worker only. */
+struct svc_worker {
+	struct service *sv;
+	struct worker *worker;
+	struct loop_io lio;         /* the shared listener in this worker's loop (EPOLLEXCLUSIVE) */
+	struct loop_timer backoff;  /* re-enables accept after EMFILE */
+	uint64_t last_emfile_log;
+	struct loop_tq *tq_busy, *tq_connect, *tq_idle, *tq_close, *tq_backoff;
+	struct svc_stats stats;
+};
+
+/* svc_stat_add: add N to a counter of this worker's set. */
+#define svc_stat_add(sw, field, n) atomic_fetch_add_explicit(&(sw)->stats.field, (n), memory_order_relaxed)
 
 struct service {
 	const struct cfg_service *cfg; /* owned by its generation's struct cfg */
@@ -62,37 +77,39 @@ struct service {
 	size_t ntargets;
 	int delayed;                /* connect names are resolved for each connection (delay = yes, or DNS
 				     * was unreachable when the service was built) */
-	size_t rr_next;             /* failover = rr: the address the next connection starts at */
+	atomic_size_t rr_next;      /* failover = rr: the address the next connection starts at */
 	struct sockopt *sockopts;   /* socket = ..., parsed */
 	size_t nsockopts;
 	struct svc_local local;
 	int lfd;
 	int owns_path;              /* lfd is a Unix socket tlswrap created: its file goes when it closes */
+	int lfd_given;              /* lfd went to the next generation's service (a reload kept the address) */
 	struct privs sock_owner;    /* ... and who it belongs to (setuid/setgid; nothing set: tlswrap) */
-	struct loop_io lio;
-	struct loop_timer backoff;  /* re-enables accept after EMFILE */
-	uint64_t last_emfile_log;
+	struct svc_worker *w;       /* one per worker */
+	int nw;
+	/* the control thread's */
 	struct loop_timer ticket_refresh; /* ticketKeyFile: keep mbedTLS from replacing the shared key */
 	struct loop_timer restart;  /* exec+connect with retry: start the program again */
-	struct loop_tq *tq_busy, *tq_connect, *tq_idle, *tq_close, *tq_backoff;
-	struct svc_stats stats;
 };
 
-/* The runtime root: everything main.c owns while serving. */
+struct control;
+
+/* The runtime root: the control thread's loop and the generations are the control thread's; workers read
+ * the generation they were given, and the atomics. */
 struct runtime {
-	struct loop *loop;
+	struct loop *loop;          /* the control thread's: signals, reload, status, notify, timers */
 	struct generation *cur;     /* the configuration being served */
 	struct generation *retired; /* replaced ones that still have connections */
 	struct activation *inherited; /* at start: sockets passed by systemd, or NULL */
-	struct resolver *resolver;    /* lookups for delay = yes (created with the loop) */
-	struct conn *conns; /* every live connection, for shutdown */
-	unsigned long nconns;
-	struct conn_linger *lingering; /* TLS sockets of failed handshakes, read until the peer closes */
-	unsigned long nlingering;
-	unsigned long conn_seq;
-	int draining;                /* stopping: the loop ends when the last connection does */
-	unsigned char scratch[RELAY_CHUNK]; /* one relay read at a time; never holds data across events */
+	struct worker *workers;
+	int nworkers;
+	struct control *ctl;        /* the control thread's inbox (control.c) */
+	atomic_ulong conn_seq;      /* connection numbers, unique across workers */
+	atomic_int stopping;        /* set once, when tlswrap stops: no more restarts or lingering */
 };
+
+/* runtime_open: connections open on every worker (metrics, status, drain). */
+unsigned long runtime_open(const struct runtime *rt);
 
 /* service_build: resolve S's addresses and load its TLS material into SV (no sockets yet); GLOB are the
  * configuration's global options (the default owner of a Unix accept socket).
@@ -100,7 +117,20 @@ struct runtime {
 int service_build(struct service *sv, struct runtime *rt, const struct cfg_service *s, const struct cfg_global *glob,
 		  char *err, size_t errlen);
 
-/* service_listen: bind and listen on the accept address and register it with the loop.
+/* service_watch: worker W starts accepting on SV's listener (if it has one) and gets its timer queues
+ * (every service: secondaries and exec+connect too). On W's thread. */
+void service_watch(struct service *sv, struct worker *w);
+
+/* service_unwatch: worker W stops accepting on SV's listener. On W's thread. */
+void service_unwatch(struct service *sv, struct worker *w);
+
+/* service_stats_sum: SV's counters over every worker, into OUT (plain numbers). */
+struct svc_totals {
+	unsigned long long open, total, resumed, bytes_to_tls, bytes_to_plain, failures[FAIL_MAX];
+};
+void service_stats_sum(const struct service *sv, struct svc_totals *out);
+
+/* service_listen: bind and listen on the accept address (the workers watch it after W_SWITCH).
  * Returns 0, or -1 with the reason in ERR. */
 int service_listen(struct service *sv, char *err, size_t errlen);
 
@@ -112,10 +142,10 @@ void service_listen_fd(struct service *sv, int fd);
 int service_listens_for(const struct service *old, const struct cfg_service *s);
 
 /* service_adopt_listener: take FROM's listening socket (a reload that kept the accept address);
- * FROM no longer listens. */
+ * FROM no longer listens. The workers must have stopped watching FROM's (W_SWITCH) before FROM is freed. */
 void service_adopt_listener(struct service *sv, struct service *from);
 
-/* service_stop_listening: close the listener (live connections go on). */
+/* service_stop_listening: close the listener (live connections go on); no worker may still watch it. */
 void service_stop_listening(struct service *sv);
 
 /* service_is_exec_connect: S runs its program as the plaintext side of one TLS client connection

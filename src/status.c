@@ -64,14 +64,14 @@ static void escape_label(const char *in, char *out, size_t len)
 	out[j] = '\0';
 }
 
-#define STAT(field) offsetof(struct svc_stats, field)
+#define STAT(field) offsetof(struct svc_totals, field)
 
 /* The per-service counters in output order; a row with a type starts a metric family (its samples
  * must be contiguous), the rows after it without one add label sets to it. */
 static const struct status_metric {
 	const char *name, *type, *help;
 	const char *labels; /* after service="NAME" */
-	size_t off;         /* of the unsigned long long value in struct svc_stats */
+	size_t off;         /* of the unsigned long long value in struct svc_totals */
 } status_metrics[] = {
 	{ "tlswrap_connections_open", "gauge", "Connections now open.", "", STAT(open) },
 	{ "tlswrap_connections_total", "counter", "Connections accepted.", "", STAT(total) },
@@ -103,9 +103,11 @@ static void render(const struct runtime *rt, struct status_out *o)
 			family(o, sm->name, sm->type, sm->help);
 		for (size_t i = 0; i < nsvc; i++) {
 			const struct service *sv = &g->svc[i];
+			struct svc_totals t; /* the workers' counters, summed now */
+			service_stats_sum(sv, &t);
 			escape_label(sv->cfg->name, name, sizeof(name));
 			out_line(o, "%s{service=\"%s\"%s} %llu\n", sm->name, name, sm->labels,
-				 *(const unsigned long long *)((const char *)&sv->stats + sm->off));
+				 *(const unsigned long long *)((const char *)&t + sm->off));
 		}
 	}
 	family(o, "tlswrap_certificate_not_after_seconds", "gauge",
@@ -119,7 +121,11 @@ static void render(const struct runtime *rt, struct status_out *o)
 	}
 	family(o, "tlswrap_connections_open_all", "gauge",
 	       "Connections now open, including those of configurations replaced by a reload.");
-	out_line(o, "tlswrap_connections_open_all %lu\n", rt->nconns);
+	out_line(o, "tlswrap_connections_open_all %lu\n", runtime_open(rt));
+	family(o, "tlswrap_worker_connections_open", "gauge", "Connections now open on each worker thread.");
+	for (int i = 0; i < rt->nworkers; i++)
+		out_line(o, "tlswrap_worker_connections_open{worker=\"%d\"} %lu\n", i,
+			 atomic_load_explicit(&rt->workers[i].open, memory_order_relaxed));
 }
 
 size_t status_render(const struct runtime *rt, char *buf, size_t len)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/platform_util.h>
@@ -26,6 +27,32 @@
 
 #define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 #define SYSTEM_CA_PATH "/etc/ssl/certs"
+
+_Thread_local struct tls_peer *tls_current;
+
+/* One DRBG per thread, seeded from PSA's generator (which takes a lock on every call) on first use. */
+static _Thread_local mbedtls_ctr_drbg_context thread_drbg;
+static _Thread_local int thread_drbg_state; /* 0 not yet, 1 seeded, -1 seeding failed: PSA's is used */
+
+static int thread_rng(void *unused, unsigned char *out, size_t len)
+{
+	(void)unused;
+	if (thread_drbg_state == 0) {
+		mbedtls_ctr_drbg_init(&thread_drbg);
+		thread_drbg_state = mbedtls_ctr_drbg_seed(&thread_drbg, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE,
+							  (const unsigned char *)"tlswrap", 7) == 0 ? 1 : -1;
+	}
+	if (thread_drbg_state < 0)
+		return mbedtls_psa_get_random(MBEDTLS_PSA_RANDOM_STATE, out, len);
+	return mbedtls_ctr_drbg_random(&thread_drbg, out, len);
+}
+
+void tls_thread_done(void)
+{
+	if (thread_drbg_state != 0)
+		mbedtls_ctr_drbg_free(&thread_drbg);
+	thread_drbg_state = 0;
+}
 
 int tls_lib_init(char *err, size_t errlen)
 {
@@ -197,8 +224,8 @@ static int psk_cb(void *data, mbedtls_ssl_context *ssl, const unsigned char *ide
 	const struct psk_entry *e = psk_find(&t->psk, identity, len);
 	if (!e)
 		return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
-	if (t->current)
-		snprintf(t->current->psk_identity, sizeof(t->current->psk_identity), "%s", e->identity);
+	if (tls_current)
+		snprintf(tls_current->psk_identity, sizeof(tls_current->psk_identity), "%s", e->identity);
 	return mbedtls_ssl_set_hs_psk(ssl, e->key, e->keylen);
 }
 
@@ -388,6 +415,7 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 	mbedtls_ssl_cache_init(&t->cache);
 	mbedtls_ssl_ticket_init(&t->ticket);
 	mbedtls_ssl_session_init(&t->saved);
+	pthread_mutex_init(&t->saved_mu, NULL);
 	t->cfg = s;
 
 	rc = mbedtls_ssl_config_defaults(&t->conf, s->client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
@@ -396,7 +424,7 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 		tls_mbed_fail(err, errlen, "TLS configuration", "defaults", rc);
 		goto err0;
 	}
-	mbedtls_ssl_conf_rng(&t->conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
+	mbedtls_ssl_conf_rng(&t->conf, thread_rng, NULL);
 	mbedtls_ssl_conf_min_tls_version(&t->conf, (mbedtls_ssl_protocol_version)s->tls_min);
 	mbedtls_ssl_conf_max_tls_version(&t->conf, (mbedtls_ssl_protocol_version)s->tls_max);
 	if (suites_build(s->ciphers, s->ciphersuites, t->suites, err, errlen) < 0)
@@ -451,6 +479,7 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_ssl_cache_free(&t->cache);
 	mbedtls_ssl_ticket_free(&t->ticket);
 	mbedtls_ssl_session_free(&t->saved);
+	pthread_mutex_destroy(&t->saved_mu);
 	mbedtls_platform_zeroize(t->ticket_key, sizeof(t->ticket_key));
 	psk_free(&t->psk);
 	free(t->routes);
@@ -518,17 +547,17 @@ int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, struct tls
 	mbedtls_ssl_set_verify(ssl, tls_verify_cb, peer);
 	if (t->cfg->client)
 		rc = mbedtls_ssl_set_hostname(ssl, sni && *sni && !match_is_ip(sni) ? sni : NULL);
-	if (rc == 0 && t->cfg->client && t->has_saved && mbedtls_ssl_set_session(ssl, &t->saved) == 0)
-		peer->offered = 1;
+	if (rc == 0 && t->cfg->client)
+		peer->offered = tls_session_offer(ssl, (struct tls_svc *)t);
 	return rc;
 }
 
 int tls_handshake(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 {
-	struct tls_svc *t = (struct tls_svc *)peer->home; /* its hooks note into this connection */
-	t->current = peer;
+	const struct tls_svc *t = peer->home;
+	tls_current = peer; /* the hooks note into this connection */
 	int rc = mbedtls_ssl_handshake(ssl);
-	t->current = NULL;
+	tls_current = NULL;
 	if (rc != 0)
 		return rc;
 	if (t->cfg->client) {

@@ -3,6 +3,8 @@
 #ifndef TLSWRAP_TLS_H
 #define TLSWRAP_TLS_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <mbedtls/ssl.h>
@@ -15,11 +17,13 @@
 #include "psk.h"
 #include "suites.h"
 
-/* One service's TLS side, shared by all its connections: configuration and certificates are read-only
- * once built; the session cache, ticket keys and the client's saved session change as it serves. */
+/* One service's TLS side, shared by all its connections on every worker: configuration and certificates are
+ * read-only once built; the session cache and ticket keys change as it serves (mbedTLS locks them), and so
+ * does the client's saved session (under saved_mu). */
 #define TLS_MAX_ALPN 8
 
 struct tls_svc;
+
 
 /* Server SNI routing: a client naming PATTERN gets this secondary service's TLS settings. */
 struct tls_route {
@@ -35,7 +39,7 @@ struct tls_svc {
 	 * anyway, which mbedTLS 3.6.6 then refuses (see tls_conn_setup) */
 	mbedtls_ssl_config conf12;
 	int has_conf12;
-	int prefer12; /* the server needed conf12: the next connections start with it */
+	atomic_int prefer12; /* the server needed conf12: the next connections start with it (any worker's) */
 	mbedtls_x509_crt own_cert;
 	mbedtls_pk_context own_key;
 	mbedtls_x509_crt ca;
@@ -55,9 +59,11 @@ struct tls_svc {
 	mbedtls_ssl_cache_context cache;  /* server, TLS 1.2 session IDs */
 	mbedtls_ssl_ticket_context ticket; /* server, tickets for TLS 1.2 and 1.3 */
 	int has_cache, has_ticket;
-	mbedtls_ssl_session saved; /* client: the last session, offered to the next connection */
+	/* client: the last session, offered to the next connection on any worker; copied in and out under
+	 * the lock (at the handshake's start and end, never while relaying) */
+	pthread_mutex_t saved_mu;
+	mbedtls_ssl_session saved;
 	int has_saved;
-	struct tls_peer *current; /* whose handshake step is running (for the cache/ticket hooks) */
 	unsigned char ticket_key[36]; /* ticketKeyFile: 4-byte name, 32-byte key */
 	int has_ticket_key;
 	uint32_t ticket_life;
@@ -93,7 +99,9 @@ struct tls_peer {
 };
 
 /* tls_lib_init: initialise PSA crypto (the RNG source). Call once before anything else here, and
- * again in a forked daemon child after tls_lib_done. Returns 0 or -1 with the reason in ERR. */
+ * again in a forked daemon child after tls_lib_done; before any thread starts. Each thread then draws its
+ * handshakes' randomness from a DRBG of its own, seeded from PSA's on first use. Returns 0 or -1 with the
+ * reason in ERR. */
 int tls_lib_init(char *err, size_t errlen);
 void tls_lib_done(void);
 
@@ -137,6 +145,9 @@ void tls_session_keep(mbedtls_ssl_context *ssl, struct tls_peer *peer);
 
 /* tls_session_forget: a client offers no saved session on its next connection. */
 void tls_session_forget(struct tls_svc *t);
+
+/* tls_thread_done: release the calling thread's random generator (a worker thread that ends). */
+void tls_thread_done(void);
 
 /* tls_session_ticket: a client read returned MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET: keep it when
  * the peer was accepted. */

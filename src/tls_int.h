@@ -5,6 +5,10 @@
 
 #include "tls.h"
 
+/* The connection whose handshake step runs on this thread: the session cache, ticket and PSK hooks, which
+ * mbedTLS calls without the connection, note into it (tls_handshake sets it around each step). */
+extern _Thread_local struct tls_peer *tls_current;
+
 /* tls_mbed_fail: "WHAT PATH: mbedTLS's words for RC" into ERR; returns -1. */
 int tls_mbed_fail(char *err, size_t errlen, const char *what, const char *path, int rc);
 
@@ -14,6 +18,9 @@ int tls_authmode(const struct cfg_service *s);
 /* tls_setup_sessions: session cache, tickets and ticketKeyFile on T's configuration for S (server), or
  * tickets offered (client). -1 with ERR set on failure (tls_session.c). */
 int tls_setup_sessions(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen);
+
+/* tls_session_offer: a client offers T's saved session, if any, on SSL. 1 when offered (tls_session.c). */
+int tls_session_offer(mbedtls_ssl_context *ssl, struct tls_svc *t);
 
 /* tls_verify_cb: mbedTLS's per-certificate verify callback; CTX is the connection's struct tls_peer
  * (tls_verify.c). */

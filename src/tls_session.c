@@ -20,8 +20,8 @@ static int cache_get_cb(void *data, unsigned char const *id, size_t len, mbedtls
 {
 	struct tls_svc *t = data;
 	int rc = mbedtls_ssl_cache_get(&t->cache, id, len, session);
-	if (rc == 0 && t->current)
-		t->current->resumed = 1;
+	if (rc == 0 && tls_current)
+		tls_current->resumed = 1;
 	return rc;
 }
 
@@ -35,8 +35,8 @@ static int ticket_parse_cb(void *data, mbedtls_ssl_session *session, unsigned ch
 {
 	struct tls_svc *t = data;
 	int rc = mbedtls_ssl_ticket_parse(&t->ticket, session, buf, len);
-	if (rc == 0 && t->current)
-		t->current->resumed = 1;
+	if (rc == 0 && tls_current)
+		tls_current->resumed = 1;
 	return rc;
 }
 
@@ -177,18 +177,32 @@ int tls_setup_sessions(struct tls_svc *t, const struct cfg_service *s, char *err
 	return 0;
 }
 
+/* The saved session is shared by the workers: each copies it in or out under the lock (mbedTLS copies whole
+ * sessions, so no connection keeps a pointer into it). */
 static void tls_save_session(mbedtls_ssl_context *ssl, struct tls_svc *t)
 {
+	pthread_mutex_lock(&t->saved_mu);
 	mbedtls_ssl_session_free(&t->saved);
 	mbedtls_ssl_session_init(&t->saved);
 	t->has_saved = mbedtls_ssl_get_session(ssl, &t->saved) == 0;
+	pthread_mutex_unlock(&t->saved_mu);
+}
+
+int tls_session_offer(mbedtls_ssl_context *ssl, struct tls_svc *t)
+{
+	pthread_mutex_lock(&t->saved_mu);
+	int offered = t->has_saved && mbedtls_ssl_set_session(ssl, &t->saved) == 0;
+	pthread_mutex_unlock(&t->saved_mu);
+	return offered;
 }
 
 void tls_session_forget(struct tls_svc *t)
 {
+	pthread_mutex_lock(&t->saved_mu);
 	mbedtls_ssl_session_free(&t->saved);
 	mbedtls_ssl_session_init(&t->saved);
 	t->has_saved = 0;
+	pthread_mutex_unlock(&t->saved_mu);
 }
 
 void tls_session_keep(mbedtls_ssl_context *ssl, struct tls_peer *peer)

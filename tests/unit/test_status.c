@@ -14,8 +14,11 @@
 #include "service.h"
 #include "status.h"
 
-/* A runtime with up to 3 hand-built services: zeroed, so no certificate unless a test sets one. */
+/* A runtime of 2 workers with up to 3 hand-built services: zeroed, so no certificate unless a test sets one.
+ * Each service's counters are kept per worker (SW) and summed when rendered. */
 static struct runtime RT;
+static struct worker W[2];
+static struct svc_worker SW[3][2];
 static struct generation G;
 static struct service SV[3];
 static struct cfg_service CS[3];
@@ -27,8 +30,15 @@ static void setup(void)
 	memset(&G, 0, sizeof(G));
 	memset(SV, 0, sizeof(SV));
 	memset(CS, 0, sizeof(CS));
-	for (int i = 0; i < 3; i++)
+	memset(W, 0, sizeof(W));
+	memset(SW, 0, sizeof(SW));
+	for (int i = 0; i < 3; i++) {
 		SV[i].cfg = &CS[i];
+		SV[i].w = SW[i];
+		SV[i].nw = 2;
+	}
+	RT.workers = W;
+	RT.nworkers = 2;
 	G.svc = SV;
 	RT.cur = &G;
 }
@@ -64,14 +74,26 @@ static const char ONE_SERVICE[] =
 	"# HELP tlswrap_connections_open_all Connections now open, including those of configurations replaced by a "
 	"reload.\n"
 	"# TYPE tlswrap_connections_open_all gauge\n"
-	"tlswrap_connections_open_all 5\n";
+	"tlswrap_connections_open_all 5\n"
+	"# HELP tlswrap_worker_connections_open Connections now open on each worker thread.\n"
+	"# TYPE tlswrap_worker_connections_open gauge\n"
+	"tlswrap_worker_connections_open{worker=\"0\"} 3\n"
+	"tlswrap_worker_connections_open{worker=\"1\"} 2\n";
 
 static void fill_web(void)
 {
 	add_service("web");
-	SV[0].stats = (struct svc_stats){ .open = 2, .total = 7, .resumed = 3, .bytes_to_tls = 100,
-					  .bytes_to_plain = 18446744073709551615ULL, .failures = { 1, 2, 3, 4 } };
-	RT.nconns = 5;
+	/* the two workers' halves add up to the figures in ONE_SERVICE */
+	struct svc_stats *a = &SW[0][0].stats, *b = &SW[0][1].stats;
+	a->open = 1; b->open = 1;
+	a->total = 4; b->total = 3;
+	a->resumed = 1; b->resumed = 2;
+	a->bytes_to_tls = 60; b->bytes_to_tls = 40;
+	a->bytes_to_plain = 18446744073709551610ULL; b->bytes_to_plain = 5;
+	a->failures[0] = 1; a->failures[1] = 0; a->failures[2] = 3; a->failures[3] = 1;
+	b->failures[0] = 0; b->failures[1] = 2; b->failures[2] = 0; b->failures[3] = 3;
+	W[0].open = 3;
+	W[1].open = 2;
 }
 
 START_TEST(render_one_service)
@@ -87,7 +109,7 @@ START_TEST(render_families_stay_together)
 {
 	add_service("a");
 	add_service("b");
-	SV[1].stats.failures[FAIL_VERIFY] = 9;
+	SW[1][1].stats.failures[FAIL_VERIFY] = 9;
 	status_render(&RT, buf, sizeof(buf));
 	ck_assert_ptr_nonnull(strstr(buf, "tlswrap_connections_total{service=\"a\"} 0\n"
 					  "tlswrap_connections_total{service=\"b\"} 0\n# HELP"));
@@ -139,11 +161,12 @@ END_TEST
 START_TEST(render_without_generation)
 {
 	RT.cur = NULL;
-	RT.nconns = 1;
+	W[1].open = 1;
 	status_render(&RT, buf, sizeof(buf));
-	ck_assert_ptr_null(strstr(buf, "{"));
+	ck_assert_ptr_null(strstr(buf, "{service="));
 	ck_assert_ptr_nonnull(strstr(buf, "# TYPE tlswrap_connections_open gauge\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\ntlswrap_connections_open_all 1\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\ntlswrap_worker_connections_open{worker=\"1\"} 1\n"));
 }
 END_TEST
 
@@ -289,11 +312,14 @@ START_TEST(http_large_metrics)
 	const size_t nsvc = 8000, cap = 16 << 20;
 	struct service *many = calloc(nsvc, sizeof(*many));
 	struct cfg_service *cfgs = calloc(nsvc, sizeof(*cfgs));
+	struct svc_worker *sw = calloc(nsvc, sizeof(*sw)); /* one worker's counters each */
 	char *want = malloc(cap), *got = malloc(cap), hdr[128];
 	for (size_t i = 0; i < nsvc; i++) {
 		snprintf(cfgs[i].name, sizeof(cfgs[i].name), "%055zu-service", i);
 		many[i].cfg = &cfgs[i];
-		many[i].stats.total = i;
+		many[i].w = &sw[i];
+		many[i].nw = 1;
+		sw[i].stats.total = i;
 	}
 	G.svc = many;
 	G.nsvc = nsvc;
@@ -322,6 +348,7 @@ START_TEST(http_large_metrics)
 	ck_assert(memcmp(body, want, wlen) == 0);
 	free(many);
 	free(cfgs);
+	free(sw);
 	free(want);
 	free(got);
 }

@@ -1,0 +1,517 @@
+/* The control plane (see control.h): the main thread's loop once tlswrap serves. */
+#include "control.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/version.h>
+
+#include "child.h"
+#include "gen.h"
+#include "log.h"
+#include "service.h"
+#include "status.h"
+#include "tls.h"
+#include "worker.h"
+
+#define EXPIRY_WARN_DAYS 30
+#define EXEC_RETRY_MS 1000 /* between an exec+connect program's end and its restart (stunnel waits too) */
+#define EXEC_LINKS_MAX 256 /* exec+connect services running at once */
+
+/* Globals that only a restart can change: the process's shape (daemon, pid file, identity, jail) and what
+ * was opened for it (log destination, metrics endpoint). `debug` and `logFormat` apply on reload. */
+static const char *const restart_only[N_RESTART_ONLY] = { "foreground", "pid",    "output",  "syslog",
+							  "setuid",     "setgid", "chroot",  "status",
+							  "log",        "service", "workers" };
+
+/* A message to the control thread. */
+enum ctl_kind { CTL_GEN_UNUSED, CTL_WORKER_IDLE, CTL_EXEC_ENDED };
+
+struct ctl_msg {
+	struct ctl_msg *next;
+	enum ctl_kind kind;
+	struct generation *gen;
+	char name[64];
+};
+
+struct control {
+	struct runtime *rt;
+	struct control_opts o;
+	char (*started_with)[320];
+	struct loop_io sig_io;
+	int reopen;
+	int stopping;             /* a stop was asked for: waiting for the workers' connections */
+	int status;               /* what control_run returns */
+	struct loop_timer drain;  /* SIGTERM: how long connections may take to finish */
+	struct loop_timer expiry; /* the daily certificate expiry check */
+	struct loop_timer tick;   /* watchdog and STATUS= for the service manager */
+	uint64_t tick_ms;
+	/* exec+connect links running now, by service name (one each: a reload does not start a second) */
+	char *exec_links[EXEC_LINKS_MAX];
+	int nexec;
+	int next_worker;          /* where the next exec+connect link runs */
+	/* the inbox */
+	pthread_mutex_t mu;
+	struct ctl_msg *inbox, **inbox_tail;
+	int efd;
+	struct loop_io efd_io;
+};
+
+void control_restart_only_values(const struct cfg_global *g, char v[N_RESTART_ONLY][320])
+{
+	snprintf(v[0], 320, "%d%s", g->foreground, g->quiet ? " quiet" : "");
+	snprintf(v[1], 320, "%s", g->pid ? g->pid : "");
+	snprintf(v[2], 320, "%s", g->output ? g->output : "");
+	snprintf(v[3], 320, "%d", g->syslog);
+	snprintf(v[4], 320, "%s", g->setuid ? g->setuid : "");
+	snprintf(v[5], 320, "%s", g->setgid ? g->setgid : "");
+	snprintf(v[6], 320, "%s", g->chroot ? g->chroot : "");
+	snprintf(v[7], 320, "%s:%s", g->has_status ? g->status.host : "", g->has_status ? g->status.port : "");
+	snprintf(v[8], 320, "%d", g->log_overwrite);
+	snprintf(v[9], 320, "%s", g->service ? g->service : "");
+	snprintf(v[10], 320, "%d", g->workers);
+}
+
+int control_check_key_modes(const struct generation *g, const struct privs *p, enum key_check when)
+{
+	if (geteuid() != 0 || (p->has_uid && p->uid != 0))
+		return 0;
+	for (size_t i = 0; i < g->nsvc; i++) {
+		const struct cfg_service *s = g->svc[i].cfg;
+		const char *key = s->key ? s->key : s->cert;
+		char w[300];
+		if (!privs_exposed(key))
+			continue;
+		cfg_where_option(s, s->key ? "key" : "cert", w, sizeof(w));
+		if (when == KEYS_CHECK) {
+			log_startup_error("warning: %s: [%s] key %s is readable by others; tlswrap will not run "
+					  "as root with it (chmod o-r)", w, s->name, key);
+			continue;
+		}
+		if (when == KEYS_START)
+			log_startup_error("%s: [%s] key %s is readable by others: refusing to run as root with it "
+					  "(chmod o-r)", w, s->name, key);
+		else
+			log_err("reload failed, still serving the previous configuration: %s: [%s] key %s is readable "
+				"by others (chmod o-r)", w, s->name, key);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the inbox ------------------------------------------------------------------------------------- */
+
+static void post(struct runtime *rt, enum ctl_kind kind, struct generation *g, const char *name)
+{
+	struct control *c = rt->ctl;
+	struct ctl_msg *m = calloc(1, sizeof(*m));
+	if (!m) { /* a lost message would leak a generation or stop a restart: nothing sensible is left */
+		log_err("out of memory posting to the control thread: exiting");
+		abort();
+	}
+	m->kind = kind;
+	m->gen = g;
+	if (name)
+		snprintf(m->name, sizeof(m->name), "%s", name);
+	pthread_mutex_lock(&c->mu);
+	*c->inbox_tail = m;
+	c->inbox_tail = &m->next;
+	uint64_t one = 1;
+	if (write(c->efd, &one, sizeof(one)) < 0) { /* only EAGAIN: the counter is already non-zero */
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+void control_gen_unused(struct runtime *rt, struct generation *g)
+{
+	if (!rt->ctl) { /* before the control plane runs (a failed start) or after: this thread owns it all */
+		gen_unused(rt, g);
+		return;
+	}
+	post(rt, CTL_GEN_UNUSED, g, NULL);
+}
+
+void control_worker_idle(struct runtime *rt)
+{
+	if (rt->ctl)
+		post(rt, CTL_WORKER_IDLE, NULL, NULL);
+}
+
+void control_exec_ended(struct runtime *rt, const char *name)
+{
+	if (rt->ctl)
+		post(rt, CTL_EXEC_ENDED, NULL, name);
+}
+
+/* ---- exec+connect links ---------------------------------------------------------------------------- */
+
+static int exec_running(const struct control *c, const char *name)
+{
+	for (int i = 0; i < c->nexec; i++)
+		if (strcmp(c->exec_links[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Start SV's link on the next worker, unless one runs already (it goes on across a reload). */
+static void exec_start(struct control *c, struct service *sv)
+{
+	struct runtime *rt = c->rt;
+	if (c->stopping || exec_running(c, sv->cfg->name) || c->nexec == EXEC_LINKS_MAX ||
+	    !(c->exec_links[c->nexec] = strdup(sv->cfg->name)))
+		return;
+	c->nexec++;
+	worker_post(&rt->workers[c->next_worker++ % rt->nworkers], W_EXEC_START, NULL, sv, 0);
+}
+
+static void exec_start_all(struct control *c, struct generation *g)
+{
+	for (size_t i = 0; i < g->nsvc; i++)
+		if (service_is_exec_connect(g->svc[i].cfg))
+			exec_start(c, &g->svc[i]);
+}
+
+static void exec_restart(void *ctx)
+{
+	struct service *sv = ctx;
+	exec_start(sv->rt->ctl, sv);
+}
+
+/* A link ended: with retry = yes in the current configuration, start it again a second later. */
+static void exec_ended(struct control *c, const char *name)
+{
+	struct runtime *rt = c->rt;
+	for (int i = 0; i < c->nexec; i++)
+		if (strcmp(c->exec_links[i], name) == 0) {
+			free(c->exec_links[i]);
+			c->exec_links[i] = c->exec_links[--c->nexec];
+			break;
+		}
+	if (c->stopping)
+		return;
+	for (size_t i = 0; i < rt->cur->nsvc; i++) {
+		struct service *sv = &rt->cur->svc[i];
+		if (!service_is_exec_connect(sv->cfg) || strcmp(sv->cfg->name, name) != 0)
+			continue;
+		if (!sv->cfg->retry) {
+			log_notice("[%s] exec+connect ended; not restarted (retry = no)", name);
+			return;
+		}
+		struct loop_tq *q = loop_tq_get(rt->loop, EXEC_RETRY_MS);
+		if (q)
+			loop_timer_arm(rt->loop, &sv->restart, q, exec_restart, sv);
+		return;
+	}
+}
+
+/* ---- generations ----------------------------------------------------------------------------------- */
+
+/* Every worker watches G's listeners (and none of the previous generation's) once this returns. */
+static void switch_workers(struct runtime *rt, struct generation *g)
+{
+	for (int i = 0; i < rt->nworkers; i++)
+		worker_post(&rt->workers[i], W_SWITCH, g, NULL, 1);
+}
+
+/* Warn about certificates that expire within 30 days: at start, then daily. */
+static void check_expiry(void *ctx)
+{
+	struct control *c = ctx;
+	struct runtime *rt = c->rt;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < rt->cur->nsvc; i++) {
+		long long end = tls_svc_not_after(&rt->cur->svc[i].tls);
+		const struct cfg_service *s = rt->cur->svc[i].cfg;
+		if (!end || end - now > EXPIRY_WARN_DAYS * 86400LL)
+			continue;
+		if (end <= now)
+			log_err("[%s] certificate %s has expired", s->name, s->cert);
+		else
+			log_warn("[%s] certificate %s expires in %lld days", s->name, s->cert, (end - now + 86399) / 86400);
+	}
+	struct loop_tq *q = loop_tq_get(rt->loop, 86400ULL * 1000);
+	if (q)
+		loop_timer_arm(rt->loop, &c->expiry, q, check_expiry, c);
+}
+
+/* After a reload: the new `debug` (unless -d set it) and `logFormat` take effect; a restart-only global
+ * that differs from what the process started with is named, so nobody waits for it to apply. */
+static void reload_globals(struct control *c, const struct cfg_global *g)
+{
+	if (!c->o.debug_forced && g->debug != log_level()) {
+		log_set_level(g->debug);
+		log_notice("SIGHUP: debug level is now %d", g->debug);
+	}
+	if (g->log_json != log_json_on()) {
+		log_set_json(g->log_json);
+		log_notice("SIGHUP: logFormat is now %s", g->log_json ? "json" : "text");
+	}
+	char now[N_RESTART_ONLY][320];
+	control_restart_only_values(g, now);
+	for (int i = 0; i < N_RESTART_ONLY; i++)
+		if (strcmp(now[i], c->started_with[i]) != 0)
+			log_warn("SIGHUP: %s differs from the running value; it takes effect at the next start", restart_only[i]);
+}
+
+/* SIGHUP: build the new configuration beside the running one and swap; on any error the running one
+ * stays. Connections keep the generation they started under. */
+static void reload_into(struct control *c)
+{
+	struct runtime *rt = c->rt;
+	struct cfg cfg;
+	char err[CFG_ERRLEN * 2];
+	if (cfg_load(c->o.config_file, &cfg, 0, err, sizeof(err)) < 0) {
+		log_err("reload failed, still serving the previous configuration: %s", err);
+		return;
+	}
+	if (cfg.nsvc == 1 && cfg.svc[0].inetd) {
+		log_err("reload failed, still serving the previous configuration: %s has no sections (inetd mode)",
+			cfg.file);
+		cfg_free(&cfg);
+		return;
+	}
+	struct generation *g = gen_build(rt, &cfg, err, sizeof(err));
+	if (!g) {
+		log_err("reload failed, still serving the previous configuration: %s", err);
+		return;
+	}
+	if (control_check_key_modes(g, &c->o.privs, KEYS_RELOAD) < 0) {
+		gen_free(g);
+		return;
+	}
+	if (gen_listen(g, rt->cur, err, sizeof(err)) < 0) {
+		log_err("reload failed, still serving the previous configuration: %s", err);
+		gen_free(g);
+		return;
+	}
+	struct generation *old = rt->cur;
+	switch_workers(rt, g); /* from here on no worker accepts on OLD's listeners */
+	rt->cur = g;
+	reload_globals(c, &g->cfg.g);
+	gen_retire(rt, old);
+	gen_log_services(g);
+	exec_start_all(c, g);
+	log_notice("SIGHUP: configuration reloaded (%zu service%s; %lu connections carry on)", g->nsvc,
+		   g->nsvc == 1 ? "" : "s", runtime_open(rt));
+	check_expiry(c);
+}
+
+static void reload(struct control *c)
+{
+	if (!c->o.config_file) {
+		log_warn("SIGHUP: a tunnel given as flags has no configuration file to reload");
+		return;
+	}
+	if (c->stopping)
+		return;
+	log_notice("SIGHUP: reloading %s", c->o.config_file);
+	notify_reloading(c->o.notify);
+	/* relative paths in the file mean what they meant at start */
+	if (c->o.startdir >= 0 && fchdir(c->o.startdir) < 0)
+		log_warn("SIGHUP: cannot return to the start directory: %s", strerror(errno));
+	reload_into(c);
+	if (c->o.startdir >= 0 && chdir("/") < 0)
+		log_warn("SIGHUP: chdir /: %s", strerror(errno));
+	notify_ready(c->o.notify);
+}
+
+/* ---- notifications, the stop ------------------------------------------------------------------------- */
+
+static void notify_tick(void *ctx)
+{
+	struct control *c = ctx;
+	struct runtime *rt = c->rt;
+	if (notify_watchdog_usec())
+		notify_watchdog(c->o.notify);
+	notify_status(c->o.notify, "%s%zu service%s, %lu connections", c->stopping ? "stopping: " : "", rt->cur->nsvc,
+		      rt->cur->nsvc == 1 ? "" : "s", runtime_open(rt));
+	loop_timer_arm(rt->loop, &c->tick, loop_tq_get(rt->loop, c->tick_ms), notify_tick, c);
+}
+
+/* Under a service manager: READY now, then WATCHDOG at half its interval and STATUS every few seconds. */
+static void notify_start(struct control *c)
+{
+	if (c->o.notify->fd < 0)
+		return;
+	uint64_t wd = notify_watchdog_usec();
+	c->tick_ms = wd ? (wd / 2000 ? wd / 2000 : 1) : 5000;
+	if (c->tick_ms > 5000)
+		c->tick_ms = 5000;
+	notify_ready(c->o.notify);
+	if (loop_tq_get(c->rt->loop, c->tick_ms))
+		notify_tick(c);
+}
+
+static void drain_over(void *ctx)
+{
+	struct control *c = ctx;
+	log_notice("TIMEOUTclose passed with %lu connections open: closing them", runtime_open(c->rt));
+	loop_stop(c->rt->loop);
+}
+
+/* Stop accepting; the loop ends when the workers' last connection does, or after the longest TIMEOUTclose. */
+static void stop_gracefully(struct control *c, const char *why)
+{
+	struct runtime *rt = c->rt;
+	int wait_s = 0;
+	c->stopping = 1;
+	atomic_store(&rt->stopping, 1);
+	for (int i = 0; i < rt->nworkers; i++) /* no worker watches a listener after this */
+		worker_post(&rt->workers[i], W_STOP, NULL, NULL, 1);
+	for (size_t i = 0; i < rt->cur->nsvc; i++) {
+		service_stop_listening(&rt->cur->svc[i]);
+		if (rt->cur->svc[i].cfg->timeout_close > wait_s)
+			wait_s = rt->cur->svc[i].cfg->timeout_close;
+	}
+	notify_stopping(c->o.notify);
+	unsigned long open = runtime_open(rt);
+	if (open == 0) {
+		log_notice("%s: shutting down (0 connections open)", why);
+		loop_stop(rt->loop);
+		return;
+	}
+	log_notice("%s: no longer accepting; waiting up to %ds for %lu connections (again to exit now)", why, wait_s, open);
+	struct loop_tq *q = loop_tq_get(rt->loop, (uint64_t)wait_s * 1000);
+	if (!q) {
+		loop_stop(rt->loop);
+		return;
+	}
+	loop_timer_arm(rt->loop, &c->drain, q, drain_over, c);
+}
+
+static void on_inbox(void *ctx, uint32_t events)
+{
+	struct control *c = ctx;
+	uint64_t count;
+	if (read(c->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&c->mu);
+	struct ctl_msg *m = c->inbox;
+	c->inbox = NULL;
+	c->inbox_tail = &c->inbox;
+	pthread_mutex_unlock(&c->mu);
+	while (m) {
+		struct ctl_msg *next = m->next;
+		if (m->kind == CTL_GEN_UNUSED)
+			gen_unused(c->rt, m->gen);
+		else if (m->kind == CTL_EXEC_ENDED)
+			exec_ended(c, m->name);
+		else if (m->kind == CTL_WORKER_IDLE && c->stopping && runtime_open(c->rt) == 0)
+			loop_stop(c->rt->loop);
+		free(m);
+		m = next;
+	}
+}
+
+static void log_child_exit(pid_t pid, int status)
+{
+	if (WIFEXITED(status))
+		log_info("exec child %ld exited with status %d", (long)pid, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		log_info("exec child %ld killed by %s", (long)pid, strsignal(WTERMSIG(status)));
+}
+
+static void on_signal(void *ctx, uint32_t events)
+{
+	struct control *c = ctx;
+	struct runtime *rt = c->rt;
+	struct signalfd_siginfo si;
+	while (read(c->o.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (c->stopping) {
+				log_notice("%s again: exiting now", strsignal((int)si.ssi_signo));
+				loop_stop(rt->loop);
+				break;
+			}
+			stop_gracefully(c, strsignal((int)si.ssi_signo));
+			break;
+		case SIGUSR2:
+			log_notice("%lu connections open", runtime_open(rt));
+			for (int i = 0; i < rt->nworkers; i++)
+				worker_post(&rt->workers[i], W_LOG_CONNS, NULL, NULL, 1);
+			break;
+		case SIGCHLD:
+			child_reap(log_child_exit);
+			break;
+		case SIGHUP:
+			reload(c);
+			break;
+		case SIGUSR1:
+			c->reopen = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	if (c->reopen) {
+		c->reopen = 0;
+		if (log_open(log_level(), c->o.output, c->o.use_syslog, c->o.log_flags) < 0)
+			log_err("SIGUSR1: cannot reopen %s: %s", c->o.output ? c->o.output : "log", strerror(errno));
+		else
+			log_notice("SIGUSR1: log reopened");
+	}
+}
+
+/* ---- the run --------------------------------------------------------------------------------------- */
+
+int control_run(struct runtime *rt, const struct control_opts *o, char started_with[N_RESTART_ONLY][320])
+{
+	struct control c = { .rt = rt, .o = *o, .started_with = started_with, .efd = -1, .status = -1 };
+	int started = 0;
+	c.inbox_tail = &c.inbox;
+	c.sig_io.fd = c.efd_io.fd = -1;
+	pthread_mutex_init(&c.mu, NULL);
+	if ((c.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    loop_io_add(rt->loop, &c.efd_io, c.efd, EPOLLIN, on_inbox, &c) < 0 ||
+	    loop_io_add(rt->loop, &c.sig_io, o->sigfd, EPOLLIN, on_signal, &c) < 0) {
+		log_err("control loop: %s", strerror(errno));
+		goto out;
+	}
+	rt->ctl = &c;
+	for (; started < rt->nworkers; started++)
+		if (worker_start(&rt->workers[started]) < 0) {
+			log_err("worker %d: %s", started, strerror(errno));
+			goto out;
+		}
+	switch_workers(rt, rt->cur);
+	gen_log_services(rt->cur);
+	log_notice("tlswrap %s (%s, %d worker%s) started, pid %ld", PACKAGE_VERSION, MBEDTLS_VERSION_STRING_FULL,
+		   rt->nworkers, rt->nworkers == 1 ? "" : "s", (long)getpid());
+	exec_start_all(&c, rt->cur);
+	check_expiry(&c);
+	notify_start(&c);
+	c.status = loop_run(rt->loop);
+	if (c.status < 0)
+		log_err("event loop: %s", strerror(errno));
+out:
+	atomic_store(&rt->stopping, 1);
+	c.stopping = 1;
+	loop_timer_cancel(&c.drain);
+	loop_timer_cancel(&c.expiry);
+	loop_timer_cancel(&c.tick);
+	for (int i = 0; i < started; i++)
+		worker_post(&rt->workers[i], W_QUIT, NULL, NULL, 0);
+	for (int i = 0; i < started; i++)
+		worker_join(&rt->workers[i]);
+	rt->ctl = NULL;
+	on_inbox(&c, 0); /* what the workers said last: generations to free */
+	loop_io_del(rt->loop, &c.efd_io);
+	loop_io_del(rt->loop, &c.sig_io);
+	if (c.efd >= 0)
+		close(c.efd);
+	for (int i = 0; i < c.nexec; i++)
+		free(c.exec_links[i]);
+	pthread_mutex_destroy(&c.mu);
+	return c.status < 0 ? -1 : 0;
+}
