@@ -353,8 +353,8 @@ static int listen_unix(struct service *sv, int *out, char *why, size_t whylen)
 	if (bind_one(sv, (struct sockaddr *)&un, sizeof(un), 0, out, why, whylen) < 0)
 		return -1;
 	const struct privs *p = &sv->sock_owner;
-	if ((p->has_uid || p->has_gid) &&
-	    chown(un.sun_path, p->has_uid ? p->uid : (uid_t)-1, p->has_gid ? p->gid : (gid_t)-1) < 0) {
+	if ((p->has_uid || p->has_gid) && /* lchown: a symbolic link put there since bind leads nowhere else */
+	    lchown(un.sun_path, p->has_uid ? p->uid : (uid_t)-1, p->has_gid ? p->gid : (gid_t)-1) < 0) {
 		snprintf(why, whylen, "chown %s: %s", un.sun_path, strerror(errno));
 		close(*out);
 		unlink(un.sun_path);

@@ -259,6 +259,48 @@ check "setuid/setgid in the section own the socket file (daemon:bin)" test "$(st
 check "setgid alone in the section: group bin, owner unchanged" test "$(stat -c %U:%G "$T/group.sock")" = root:bin
 check "no section setuid/setgid and none global: owned by tlswrap's user" test "$(stat -c %U:%G "$T/cli.sock")" = root:root
 
+# a symbolic link put at the socket's path between bind and the owner change (a race a local user may win in a
+# directory it can write to): the change must not follow the link to the file it names. A preloaded bind()
+# makes the swap at that moment.
+if command -v cc >/dev/null; then
+	cat >"$T/swap.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int (*real)(int, const struct sockaddr *, socklen_t) = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
+	const char *path = getenv("SWAP_PATH"), *target = getenv("SWAP_TARGET");
+	int rc = real(fd, sa, len);
+	if (rc == 0 && sa->sa_family == AF_UNIX && path && target && strcmp(((const struct sockaddr_un *)sa)->sun_path, path) == 0 &&
+	    unlink(path) == 0 && symlink(target, path) < 0)
+		return -1;
+	return rc;
+}
+C
+	cc -shared -fPIC -o "$T/swap.so" "$T/swap.c" -ldl
+	: >"$T/victim"
+	sconf=$T/swap.conf
+	printf 'foreground = yes\n[swap]\nclient = yes\naccept = %s\nconnect = 127.0.0.1:%s\nCAfile = %s\nsetuid = daemon\nsetgid = bin\n' \
+		"$T/swap.sock" "$S_PRIO" "$CA" >"$sconf"
+	if SWAP_PATH=$T/swap.sock SWAP_TARGET=$T/victim LD_PRELOAD=$T/swap.so \
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 start_tlswrap "$sconf"; then
+		check "a symbolic link swapped in after bind: the file it names keeps its owner (root:root)" \
+			test "$(stat -c %U:%G "$T/victim")" = root:root
+		check "a symbolic link swapped in after bind: the link itself is what changes owner" \
+			test "$(stat -c %U:%G "$T/swap.sock")" = daemon:bin
+		check "symbolic link instance: SIGTERM, status 0" stops "$TLSWRAP_PID" "$sconf.log"
+	else
+		not_ok "tlswrap starts with a bind() that swaps in a symbolic link"
+	fi
+else
+	echo "# SKIP the symbolic link check: no C compiler"
+fi
+
 # -- socket options, seen with ss ---------------------------------------------------------------------------------
 # keepalive_left FILTER: seconds left on the keepalive timer of the established socket matching the ss FILTER
 # ("none" without one; ss writes 5.056ms for 5 s in some versions, 5.056sec or 119min in others)
