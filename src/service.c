@@ -67,7 +67,9 @@ static int add_target(struct service *sv, const void *sa, socklen_t len, const c
  * does, so a service starts before the network is up. A name that does not exist is an error. */
 static int resolve_targets(struct service *sv, const struct cfg_service *s, char *why, size_t len)
 {
-	sv->delayed = s->delay;
+	sv->delayed = 0;
+	for (int i = 0; i < s->n_connect; i++) /* only Unix sockets: no name to look up, nothing to delay */
+		sv->delayed |= s->delay && !s->connect[i].path[0];
 	for (int i = 0; i < s->n_connect; i++) {
 		const struct cfg_addr *a = &s->connect[i];
 		if (a->path[0]) {

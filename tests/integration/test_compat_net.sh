@@ -57,7 +57,7 @@ wait_log "$HOLE_OUT" '^full$'
 eventually test -S "$T/back.sock"
 "${NP[@]}" stale "$T/dead.sock" # a socket file nobody listens on: connecting is refused
 
-for v in S_PRIO S_RR S_PDOWN S_RDOWN S_RR16 S_TMO S_DRR S_LOCAL S_KA S_NOKA S_LBAD S_ECHO C_UOUT S_UDOWN; do
+for v in S_PRIO S_RR S_PDOWN S_RDOWN S_RR16 S_TMO S_DRR S_LOCAL S_KA S_NOKA S_LBAD S_ECHO C_UOUT S_UDOWN S_DUONLY; do
 	eval "$v=$(free_port)"
 done
 rr16_lines() { # 16 connect lines: 7 down, A, 7 down, B
@@ -123,6 +123,10 @@ accept = 127.0.0.1:$S_UDOWN
 connect = $T/dead.sock
 connect = $T/missing.sock
 connect = 127.0.0.1:$A
+[delay-unix-only]
+accept = 127.0.0.1:$S_DUONLY
+delay = yes
+connect = $T/back.sock
 [unix-cli-in]
 client = yes
 accept = $T/cli.sock
@@ -248,6 +252,12 @@ out=$("${NP[@]}" ask "127.0.0.1:$S_UDOWN" 1 "$CA")
 check "connect = /path down (refused, missing): failover goes on to the next address" all_are "$out" "A 127.0.0.1"
 check "the failed Unix targets are logged by path" bash -c 'grep -q "\[unix-down\] #[0-9]* connect $1/dead.sock: Connection refused" "$2" &&
 	grep -q "\[unix-down\] #[0-9]* connect $1/missing.sock: No such file or directory" "$2"' _ "$T" "$LOG"
+out=$("${NP[@]}" ask "127.0.0.1:$S_DUONLY" 1 "$CA")
+check "delay = yes with only Unix connect lines: the connection reaches the socket" all_are "$out" "U unix"
+check "delay = yes with only Unix connect lines: no lookup (nothing logged as 'no addresses')" \
+	bash -c '! grep -q "\[delay-unix-only\] .*no addresses" "$1"' _ "$LOG"
+check "delay = yes with only Unix connect lines: the start-up line does not say 'looked up per connection'" \
+	bash -c 'grep "\[delay-unix-only\] server mode: accepting" "$1" | grep -qv "looked up per connection"' _ "$LOG"
 out=$("${NP[@]}" ask "$T/cli.sock" 1)
 check "client mode: accept = /path takes plaintext clients" all_are "$out" "A 127.0.0.1"
 out=$("${NP[@]}" ask "127.0.0.1:$C_UOUT" 1)
