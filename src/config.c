@@ -121,8 +121,6 @@ static const struct opt opts[] = {
 	S("TIMEOUTclose", K_SECONDS, timeout_close),
 };
 
-_Static_assert(sizeof(opts) / sizeof(opts[0]) <= CFG_MAX_OPTIONS, "raise CFG_MAX_OPTIONS");
-
 /* stunnel options tlswrap does not take, each with its reason (an unknown name says only "unknown"). */
 static const struct {
 	const char *name, *why;
@@ -258,6 +256,9 @@ static void service_free(struct cfg_service *s)
 	struct cfg_list *lists[] = SERVICE_LISTS(s);
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		list_free(lists[i]);
+	free(s->lines);
+	s->lines = NULL;
+	s->nlines = 0;
 }
 
 static int service_copy(struct cfg_service *dst, const struct cfg_service *src)
@@ -273,6 +274,12 @@ static int service_copy(struct cfg_service *dst, const struct cfg_service *src)
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (list_copy(lists[i], from[i]) < 0)
 			ok = 0;
+	dst->lines = NULL;
+	if (src->nlines && (dst->lines = malloc((size_t)src->nlines * sizeof(*dst->lines))))
+		memcpy(dst->lines, src->lines, (size_t)src->nlines * sizeof(*dst->lines));
+	else
+		dst->nlines = 0;
+	ok = ok && dst->nlines == src->nlines;
 	if (!ok)
 		service_free(dst);
 	return ok ? 0 : -1;
@@ -822,19 +829,23 @@ int cfg_set_flag(struct cfg *c, const char *name, const char *value, char *err, 
 	return cfg_set(c, name, value, err, errlen);
 }
 
-void cfg_note_line(struct cfg *c, const char *name, int line)
+int cfg_note_line(struct cfg *c, const char *name, int line)
 {
 	const struct opt *o = opt_find_in(name, c->in_section);
 	if (!o)
-		return;
+		return 0;
 	if (o->scope != S_GLOBAL) {
 		struct cfg_service *s = c->in_section ? &c->svc[c->nsvc - 1] : &c->defaults;
-		s->opt_line[o - opts] = line;
-		s->opt_file[o - opts] = c->cur_file;
+		struct cfg_line *n = realloc(s->lines, (size_t)(s->nlines + 1) * sizeof(*n));
+		if (!n)
+			return -1;
+		s->lines = n;
+		n[s->nlines++] = (struct cfg_line){ (int)(o - opts), line, c->cur_file };
 	} else if (strcasecmp(o->name, "status") == 0) {
 		c->g.status_line = line;
 		c->g.status_file = c->cur_file;
 	}
+	return 0;
 }
 
 int cfg_section(struct cfg *c, const char *name, int line, char *err, size_t errlen)
@@ -873,14 +884,47 @@ const char *cfg_where(const struct cfg_service *s, char *buf, size_t len)
 	return buf;
 }
 
+/* "file:line" of the NTH line (from 0; -1: the last) that set option O in S, else where S starts. */
+static const char *where_line(const struct cfg_service *s, const struct opt *o, int nth, char *buf, size_t len)
+{
+	const struct cfg_line *found = NULL;
+	for (int i = 0, k = 0; o && o->scope != S_GLOBAL && i < s->nlines; i++)
+		if (s->lines[i].opt == o - opts && (nth < 0 || k++ == nth))
+			found = &s->lines[i];
+	if (!found)
+		return cfg_where(s, buf, len);
+	snprintf(buf, len, "%s:%d", found->file ? found->file : s->file, found->line);
+	return buf;
+}
+
+/* Which value of O's list MSG names after the option's name ("socket a:SO_RCVBUF=1024: reason"), or -1. */
+static int named_value(const struct cfg_service *s, const struct opt *o, const char *msg)
+{
+	if (o->kind != K_SOCKOPT && o->kind != K_LIST_NAME && o->kind != K_LIST_IP && o->kind != K_LIST_EMAIL &&
+	    o->kind != K_LIST_ANY && o->kind != K_LIST_PIN)
+		return -1;
+	const struct cfg_list *l = (const struct cfg_list *)((const char *)s + o->off);
+	const char *v = msg + strcspn(msg, " :");
+	if (*v++ != ' ')
+		return -1;
+	for (int i = 0; i < l->n; i++) {
+		size_t n = strlen(l->v[i]);
+		if (strncmp(v, l->v[i], n) == 0 && (v[n] == '\0' || v[n] == ':' || v[n] == ' '))
+			return i;
+	}
+	return -1;
+}
+
 const char *cfg_where_option(const struct cfg_service *s, const char *option, char *buf, size_t len)
 {
 	char word[32];
 	size_t n = strcspn(option, " :");
 	snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) ? n : sizeof(word) - 1), option);
 	const struct opt *o = opt_find_in(word, 1);
-	if (!o || o->scope == S_GLOBAL || s->opt_line[o - opts] <= 0)
-		return cfg_where(s, buf, len);
-	snprintf(buf, len, "%s:%d", s->opt_file[o - opts] ? s->opt_file[o - opts] : s->file, s->opt_line[o - opts]);
-	return buf;
+	return where_line(s, o, o ? named_value(s, o, option) : -1, buf, len);
+}
+
+const char *cfg_where_nth(const struct cfg_service *s, const char *option, int nth, char *buf, size_t len)
+{
+	return where_line(s, opt_find_in(option, 1), nth, buf, len);
 }

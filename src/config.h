@@ -41,14 +41,19 @@ enum { CFG_PROTO_NONE, CFG_PROTO_CONNECT, CFG_PROTO_PROXY, CFG_PROTO_SMTP, CFG_P
 /* Tri-state booleans: options never set stay CFG_UNSET so defaults can depend on mode. */
 enum { CFG_UNSET = -1 };
 
-#define CFG_MAX_OPTIONS 96 /* at least the number of options in config.c's table */
+/* Where an option was set: one per line, for errors found once the value is used. */
+struct cfg_line {
+	int opt;          /* the option (its place in config.c's table) */
+	int line;
+	const char *file; /* the file, main or included (points into struct cfg) */
+};
 
 struct cfg_service {
 	char name[64];
 	const char *file; /* where the section starts (points into struct cfg) */
 	int line;
-	int opt_line[CFG_MAX_OPTIONS]; /* the line each option was last set on (0: not in the file) */
-	const char *opt_file[CFG_MAX_OPTIONS]; /* ... and in which file (an included one, or NULL: FILE) */
+	struct cfg_line *lines; /* every option line of the section, in order, those of the defaults first */
+	int nlines;
 	int client;                 /* yes: accept plain, connect TLS */
 	struct cfg_addr accept;
 	int has_accept;
@@ -142,8 +147,14 @@ const char *cfg_where(const struct cfg_service *s, char *buf, size_t len);
 
 /* cfg_where_option: as cfg_where, but "file:line" of the line that set OPTION (a name in any case, or
  * the first word of a message such as "cert /x: ..." up to a space or colon) when it was set in the
- * file, so an error about a file names the line that named it. Returns BUF. */
+ * file, so an error about a file names the line that named it: the last such line, or, for a
+ * repeatable option whose values are kept as given (socket, checkHost, ...), the line of the value the
+ * message names next ("socket a:SO_RCVBUF=1024: ..."). Returns BUF. */
 const char *cfg_where_option(const struct cfg_service *s, const char *option, char *buf, size_t len);
+
+/* cfg_where_nth: as cfg_where_option, for the NTH (from 0) line of repeatable OPTION in S (the NTH value of
+ * its list: connect[NTH], ...). Returns BUF. */
+const char *cfg_where_nth(const struct cfg_service *s, const char *option, int nth, char *buf, size_t len);
 
 /* cfg_load: parse PATH into C (initialised here) and validate it; with INETD (--inetd) its services
  * run on stdin/stdout and need no 'accept'. Returns 0, or -1 with a one-line "file:line: reason"

@@ -186,7 +186,16 @@ static int parse_sockopts(struct service *sv, const struct cfg_service *s, char 
 
 int service_apply_sockopts(const struct service *sv, int fd, int family, char where, char *err, size_t errlen)
 {
-	return sockopt_apply(fd, family, where, sv->sockopts, sv->nsockopts, err, errlen);
+	/* one at a time, so a failure names the value as written, and so its line (cfg_where_option) */
+	for (size_t i = 0; i < sv->nsockopts; i++) {
+		char e[CFG_ERRLEN];
+		if (sockopt_apply(fd, family, where, &sv->sockopts[i], 1, e, sizeof(e)) < 0) {
+			const char *reason = strrchr(e, ':');
+			snprintf(err, errlen, "socket %s: %s", sv->cfg->sockopts.v[i], reason ? reason + 2 : e);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void ticket_refresh(void *ctx)
@@ -403,7 +412,7 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 	}
 	if (fd < 0) {
 		if (why[0]) /* a `socket = a:` option, or the Unix socket's owner */
-			snprintf(err, errlen, "%s: [%s] accept %s: %s", cfg_where_option(s, strncmp(why, "socket", 6) == 0 ? "socket" : "accept",
+			snprintf(err, errlen, "%s: [%s] accept %s: %s", cfg_where_option(s, strncmp(why, "socket", 6) == 0 ? why : "accept",
 				 where, sizeof(where)), s->name, cfg_addr_str(a, shown, sizeof(shown)), why);
 		else
 			snprintf(err, errlen, "%s: [%s] accept %s: %s", cfg_where_option(s, "accept", where, sizeof(where)),

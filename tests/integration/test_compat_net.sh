@@ -346,7 +346,7 @@ kill "$KA_PID" "$NOKA_PID" # the held connections end
 out=$("${NP[@]}" ask "127.0.0.1:$S_LBAD" 1 "$CA")
 check "l: option that fails when applied: the connection goes on" all_are "$out" "A 127.0.0.1"
 check "l: option that fails when applied: a warning names it" \
-	grep -Eq 'WARN \[l-baddev\] #[0-9]+ .*SO_BINDTODEVICE: No such device' "$LOG"
+	grep -Eq 'WARN \[l-baddev\] #[0-9]+ socket l:SO_BINDTODEVICE=nosuchdev0: No such device' "$LOG"
 bad=$T/badopt.conf
 printf 'foreground = yes\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nsocket = l:SO_KEEPALIVE=maybe\n' \
 	"$DEAD" "$A" >"$bad" # --check binds nothing
@@ -354,12 +354,12 @@ out=$("$TLSWRAP" --check "$bad" 2>&1)
 check "a bad socket option value is refused at load, naming the line of socket" \
 	grep -q "badopt.conf:$(line_of "$bad" 'socket =')"': socket: SO_KEEPALIVE' <<<"$out"
 bad=$T/baddev.conf
-printf 'foreground = yes\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nsocket = a:SO_BINDTODEVICE=nosuchdev0\n' \
+printf 'foreground = yes\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nsocket = a:SO_RCVBUF=32768\nsocket = a:SO_BINDTODEVICE=nosuchdev0\nsocket = l:SO_KEEPALIVE=yes\n' \
 	"$(free_port)" "$A" >"$bad"
 out=$(timeout 10 "$TLSWRAP" -f "$bad" 2>&1)
 rc=$?
-check "a: option that fails when applied: start-up fails (status $rc), naming the line of socket" \
-	failed_naming "$rc" "$out" "baddev.conf:$(line_of "$bad" 'socket =')"': .*SO_BINDTODEVICE: No such device'
+check "a: option that fails when applied: start-up fails (status $rc), naming its socket line (of three)" \
+	failed_naming "$rc" "$out" "baddev.conf:$(line_of "$bad" 'SO_BINDTODEVICE')"': .*socket a:SO_BINDTODEVICE=nosuchdev0: No such device'
 
 # -- exec+connect results ------------------------------------------------------------------------------------------
 runs() { grep -c " $1 " "$T/exec.out"; } # how many times program NAME ran to its end

@@ -439,6 +439,40 @@ START_TEST(where_option_names_its_line)
 }
 END_TEST
 
+/* A repeatable option: an error about one of its values names that value's line, not the option's last line. */
+START_TEST(where_names_the_line_of_each_value)
+{
+	struct cfg c;
+	char w[300], want[80];
+	const char *t = "socket = l:SO_KEEPALIVE=yes\n"
+			"[a]\nclient = yes\naccept = 1\n"
+			"connect = 127.0.0.1:2\nconnect = nosuch.example:3\nconnect = /run/x.sock\n"
+			"socket = a:SO_RCVBUF=32768\nsocket = a:SO_BINDTODEVICE=nosuchdev0\nsocket = r:SO_KEEPALIVE=yes\n"
+			"checkHost = a.example\ncheckHost = b.example\n";
+	load_ok(t, &c);
+	const struct cfg_service *s = &c.svc[0];
+	const char *connects[] = { "127.0.0.1:2", "nosuch.example:3", "/run/x.sock" };
+	for (int k = 0; k < 3; k++) {
+		snprintf(want, sizeof(want), "%s:%d", path, line_of(t, connects[k]));
+		ck_assert_str_eq(cfg_where_nth(s, "connect", k, w, sizeof(w)), want);
+	}
+	snprintf(want, sizeof(want), "%s:2", path); /* no such line: the section */
+	ck_assert_str_eq(cfg_where_nth(s, "connect", 3, w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:%d", path, line_of(t, "nosuchdev0"));
+	ck_assert_str_eq(cfg_where_option(s, "socket a:SO_BINDTODEVICE=nosuchdev0: No such device", w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:1", path); /* among the defaults */
+	ck_assert_str_eq(cfg_where_option(s, "socket l:SO_KEEPALIVE=yes: Bad file descriptor", w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:%d", path, line_of(t, "a:SO_RCVBUF"));
+	ck_assert_str_eq(cfg_where_option(s, "socket a:SO_RCVBUF=32768: x", w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:%d", path, line_of(t, "r:SO_KEEPALIVE")); /* no value named: the last line */
+	ck_assert_str_eq(cfg_where_option(s, "socket", w, sizeof(w)), want);
+	ck_assert_str_eq(cfg_where_option(s, "socket a:SO_RCVBUF=3: x", w, sizeof(w)), want); /* only a prefix */
+	snprintf(want, sizeof(want), "%s:%d", path, line_of(t, "a.example"));
+	ck_assert_str_eq(cfg_where_option(s, "checkHost a.example", w, sizeof(w)), want);
+	cfg_free(&c);
+}
+END_TEST
+
 START_TEST(err_missing_connect)
 {
 	const char *t = "[a]\naccept = 1\ncert = /c\n";
@@ -1374,6 +1408,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, inetd_flag_needs_no_accept);
 	tcase_add_test(tc, where_names_file_and_line);
 	tcase_add_test(tc, where_option_names_its_line);
+	tcase_add_test(tc, where_names_the_line_of_each_value);
 	tcase_add_test(tc, err_missing_connect);
 	tcase_add_test(tc, err_server_without_cert);
 	tcase_add_test(tc, err_key_without_cert);
