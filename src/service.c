@@ -63,8 +63,9 @@ static int add_target(struct service *sv, const void *sa, socklen_t len, const c
 }
 
 /* The connect addresses, in the order of the connect lines. With delay = yes names are left for each
- * connection to look up (conn.c); so are they when DNS cannot be reached now (EAI_AGAIN), as stunnel
- * does, so a service starts before the network is up. A name that does not exist is an error. */
+ * connection to look up (conn.c); so are they when a name does not resolve now (DNS unreachable, or a name
+ * that does not exist yet), with a warning naming its line: stunnel engages delay then too, so a service
+ * starts before the network, a VPN or a DNS record is up. */
 static int resolve_targets(struct service *sv, const struct cfg_service *s, char *why, size_t len)
 {
 	sv->delayed = 0;
@@ -87,15 +88,12 @@ static int resolve_targets(struct service *sv, const struct cfg_service *s, char
 			hints.ai_flags = 0; /* AI_ADDRCONFIG hides ::1 on hosts with only loopback IPv6 */
 			rc = getaddrinfo(a->host, a->port, &hints, &res);
 		}
-		if (rc == EAI_AGAIN) {
-			log_warn("[%s] connect %s:%s: %s; looking it up for each connection instead (as delay = yes)",
-				 s->name, a->host, a->port, gai_strerror(rc));
+		if (rc) {
+			char where[300];
+			log_warn("%s: [%s] connect %s:%s: %s; looking it up for each connection instead (as delay = yes)",
+				 cfg_where_nth(s, "connect", i, where, sizeof(where)), s->name, a->host, a->port, gai_strerror(rc));
 			sv->delayed = 1;
 			continue;
-		}
-		if (rc) {
-			snprintf(why, len, "connect %s:%s: %s", a->host, a->port, gai_strerror(rc));
-			return -1;
 		}
 		for (ai = res; ai; ai = ai->ai_next)
 			if (add_target(sv, ai->ai_addr, ai->ai_addrlen, a->host) < 0) {

@@ -501,20 +501,39 @@ delay = yes
 failover = rr
 connect = multi.tlswrap-test:$P
 CONF
+S_ND=$(free_port)
 ndconf=$T/nodelay.conf
-printf 'foreground = yes\n[nodelay]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nconnect = nosuch.tlswrap-test:%s\n' \
-	"$(free_port)" "$A" "$P" >"$ndconf"
+printf 'foreground = yes\ndebug = info\ncert = %s\nkey = %s\n[nodelay]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nconnect = nosuch.tlswrap-test:%s\nconnect = 127.0.0.1:%s\n' \
+	"$PKI/server.crt" "$PKI/server.key" "$S_ND" "$A" "$P" "$B" >"$ndconf"
+# nodelay_checks [PREFIX...]: without delay, a name that does not resolve at start (it does not exist) engages
+# delay, as stunnel does, with a warning naming its line; PREFIX runs tlswrap (in the private namespace)
+nodelay_checks() {
+	local warn="WARN [^ ]*/nodelay\.conf:$(line_of "$ndconf" nosuch): \[nodelay\] connect nosuch\.tlswrap-test:$P: .*; looking it up for each connection instead \(as delay = yes\)"
+	out=$(timeout 10 "$@" "$TLSWRAP" --check "$ndconf" 2>&1)
+	rc=$?
+	check "without delay, a name that does not resolve: --check passes (status $rc)" test "$rc" = 0
+	check "without delay, a name that does not resolve: --check warns, naming its connect line (the 2nd of 3)" \
+		grep -Eq -- "$warn" <<<"$out"
+	bg "$@" "$TLSWRAP" -f "$ndconf"
+	local log pid=$LAST_PID
+	log=$(bg_out)
+	if wait_log "$log" 'started, pid'; then
+		ok "without delay, a name that does not resolve: tlswrap starts"
+		check "the start logs the warning, naming the connect line" has "$log" "$warn"
+		check "the start-up line says the names are looked up per connection" \
+			has "$log" '\[nodelay\] server mode: accepting on 127\.0\.0\.1:[0-9]+, connecting to 127\.0\.0\.1:[0-9]+ \(and more\) \(looked up per connection\)'
+		out=$("${NP[@]}" ask "127.0.0.1:$S_ND" 2 "$CA")
+		check "connections go to the first line's address, looking the names up each time" all_are "$out" "A 127.0.0.1"
+		check "nodelay instance: SIGTERM, status 0" stops "$pid" "$log"
+	else
+		not_ok "without delay, a name that does not resolve: tlswrap starts"
+	fi
+}
 if ! "${IN_NS[@]}" grep -q 'tlswrap test hosts' /etc/hosts 2>/dev/null; then
 	echo "# SKIP delay = yes name checks: cannot bind-mount a private /etc/hosts (unshare --mount)"
-	out=$(timeout 10 "$TLSWRAP" -f "$ndconf" 2>&1)
-	rc=$?
-	check "without delay, a name that does not exist fails the start, naming the connect line" \
-		failed_naming "$rc" "$out" "nodelay.conf:$(line_of "$ndconf" nosuch): \[nodelay\] connect nosuch.tlswrap-test:$P: "
+	nodelay_checks
 else
-	out=$(timeout 10 "${IN_NS[@]}" "$TLSWRAP" -f "$ndconf" 2>&1)
-	rc=$?
-	check "without delay, a name that does not exist fails the start, naming the connect line" \
-		failed_naming "$rc" "$out" "nodelay.conf:$(line_of "$ndconf" nosuch): \[nodelay\] connect nosuch.tlswrap-test:$P: "
+	nodelay_checks "${IN_NS[@]}"
 	check "delay = yes: --check passes while the name does not resolve" quiet "${IN_NS[@]}" "$TLSWRAP" --check "$dconf"
 	bg "${IN_NS[@]}" "$TLSWRAP" -f "$dconf"
 	DLOG=$(bg_out)

@@ -80,11 +80,6 @@ cert = $PKI/client.crt
 key = $PKI/client.key"
 fi
 chmod 600 "$PKI/client.key"
-expect_error "unresolvable connect host: the line of connect" "@FILE@:3: \\[s\\] connect no-such-host.invalid:80: " "[s]
-accept = $P
-connect = no-such-host.invalid:80
-cert = $PKI/server.crt
-key = $PKI/server.key"
 expect_error "duplicate section" "@FILE@:6: duplicate section \\[s\\]" "$SRV
 cert = $PKI/server.crt
 key = $PKI/server.key
