@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <netdb.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -352,15 +353,23 @@ int cfg_parse_tls_version(const char *s)
 	return -1;
 }
 
+/* A port number, or a service name from /etc/services (imaps, https), as stunnel takes; kept as the number. */
 static int parse_port(const char *p, char out[6], char *err, size_t errlen)
 {
 	char *end;
 	if (!*p)
 		return fail(err, errlen, "missing port");
+	if (!isdigit((unsigned char)p[0])) {
+		const struct servent *se = getservbyname(p, "tcp");
+		if (!se)
+			return fail(err, errlen, "bad port '%s' (1-65535, or a service name in /etc/services)", p);
+		snprintf(out, 6, "%u", (unsigned)ntohs((uint16_t)se->s_port));
+		return 0;
+	}
 	errno = 0;
 	long v = strtol(p, &end, 10);
-	if (*end || errno || v < 1 || v > 65535 || !isdigit((unsigned char)p[0]))
-		return fail(err, errlen, "bad port '%s' (1-65535)", p);
+	if (*end || errno || v < 1 || v > 65535)
+		return fail(err, errlen, "bad port '%s' (1-65535, or a service name in /etc/services)", p);
 	snprintf(out, 6, "%ld", v);
 	return 0;
 }

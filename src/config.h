@@ -61,6 +61,7 @@ struct cfg_service {
 	int n_connect;
 	char *cert, *key, *cafile, *capath;
 	int verify_chain, verify_peer, require_cert; /* CFG_UNSET, 0 or 1 */
+	int verify_by_default;      /* client: verify_chain is on because nothing said otherwise (stunnel's is off) */
 	char *crlfile;
 	struct cfg_list check_host, check_ip, check_email; /* any match passes */
 	/* access rules on the peer certificate: a peer passes if any rule of any kind matches */
@@ -180,6 +181,11 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen);
 
 /* cfg_free: release everything C owns; C may be passed to cfg_init again. */
 void cfg_free(struct cfg *c);
+
+/* cfg_notes: what --check should tell about S beyond errors, as lines ending in '\n' ("[NAME] ..."), into BUF
+ * (LEN bytes; "" when nothing): a client service that verifies its server only because that is tlswrap's
+ * default, which stunnel's is not. Returns BUF. */
+const char *cfg_notes(const struct cfg_service *s, char *buf, size_t len);
 
 /* cfg_parse_addr: parse "[host:]port", "[v6]:port", stunnel's "v6:port" or a Unix socket path
  * (starting with '/') into OUT.

@@ -84,7 +84,7 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 		/* secure default, unlike stunnel: verify the server unless told not to; a pin without a CA
 		 * is a trust decision of its own */
 		if (s->verify_chain == CFG_UNSET)
-			s->verify_chain = !((s->pin_sha256.n || s->psk_secrets) && !s->cafile && !s->capath);
+			s->verify_by_default = s->verify_chain = !((s->pin_sha256.n || s->psk_secrets) && !s->cafile && !s->capath);
 	} else {
 		if (s->verify_chain == CFG_UNSET)
 			s->verify_chain = 0;
@@ -283,3 +283,15 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen)
 	return 0;
 }
 
+
+const char *cfg_notes(const struct cfg_service *s, char *buf, size_t len)
+{
+	if (len)
+		buf[0] = '\0';
+	if (s->client && s->verify_by_default)
+		/* a stunnel client configuration aimed at a self-signed server would fail every handshake */
+		snprintf(buf, len, "[%s] verifies the server's certificate chain against %s and its name (tlswrap's "
+			 "default; stunnel verifies nothing unless told): a self-signed or private-CA server needs its CA "
+			 "in CAfile, or verifyChain = no\n", s->name, s->cafile || s->capath ? "CAfile/CApath" : "the system trust store");
+	return buf;
+}

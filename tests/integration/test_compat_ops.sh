@@ -370,6 +370,33 @@ if start_tlswrap "$T/noops.conf"; then
 else
 	not_ok "no-ops: tlswrap starts"
 fi
+# ================================================================================================
+# named ports (a service name from /etc/services), and --check's note on a client service that verifies its
+# server only by tlswrap's default (stunnel's is to verify nothing)
+# ================================================================================================
+CV=$(free_port)
+printf 'foreground = yes\ndebug = info\n[named]\nclient = yes\naccept = 127.0.0.1:imaps\nconnect = 127.0.0.1:https\n[own-ca]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nCAfile = %s\n[no-verify]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nverifyChain = no\n[asked]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nverifyChain = yes\nCAfile = %s\n' \
+	"$CV" "$E" "$PKI/ca.crt" "$(free_port)" "$E" "$(free_port)" "$E" "$PKI/ca.crt" >"$T/named.conf"
+out=$("$TLSWRAP" --check "$T/named.conf" 2>/dev/null)
+check "named ports: accept = 127.0.0.1:imaps and connect = 127.0.0.1:https pass --check" \
+	grep -qx "$(re_quote "$T/named.conf"): OK (4 services)" <<<"$out"
+check "--check notes a client service that verifies the server by default (system trust store)" \
+	grep -qx "\[named\] verifies the server's certificate chain against the system trust store and its name (tlswrap's default; stunnel verifies nothing unless told): a self-signed or private-CA server needs its CA in CAfile, or verifyChain = no" <<<"$out"
+check "--check notes it with CAfile but no verifyChain too" grep -q "^\[own-ca\] verifies the server's certificate chain against CAfile/CApath and its name" <<<"$out"
+check "--check notes nothing for verifyChain = no, nor for verifyChain = yes (asked for)" \
+	bash -c '! grep -Eq "^\[(no-verify|asked)\]" <<<"$1"' _ "$out"
+if python3 -c 'import socket; socket.socket().bind(("127.0.0.1", 993))' 2>/dev/null; then
+	if start_tlswrap "$T/named.conf"; then
+		check "named ports: accept = 127.0.0.1:imaps listens on port 993, connect = ...:https goes to 443" \
+			has "$T/named.conf.log" '\[named\] client mode: accepting on 127\.0\.0\.1:993, connecting to 127\.0\.0\.1:443'
+		kill "$TLSWRAP_PID"
+	else
+		not_ok "named ports: tlswrap starts with accept = 127.0.0.1:imaps"
+	fi
+else
+	echo "# SKIP starting on 127.0.0.1:imaps: port 993 is taken"
+fi
+
 n=0
 refuse_opt() { # refuse_opt LINE REASON-REGEX [global]
 	local conf=$T/refuse-$n.conf

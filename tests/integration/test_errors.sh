@@ -111,8 +111,12 @@ key = $PKI/server.key
 sni = s:b.example"
 expect_error "bad logFormat" "@FILE@:1: logFormat: expected text or json, got 'xml'" "logFormat = xml
 $SRV"
-expect_error "bad status address" "@FILE@:1: status: bad port" "status = 127.0.0.1:http
+expect_error "bad status address" "@FILE@:1: status: bad port 'no-such-service'" "status = 127.0.0.1:no-such-service
 $SRV"
+expect_error "connect: a port name not in /etc/services" "@FILE@:3: connect: bad port 'no-such-service' \\(1-65535, or a service name in /etc/services\\)" "[s]
+accept = $P
+connect = 127.0.0.1:no-such-service
+cert = $PKI/server.crt"
 expect_error "no services" "@FILE@: no services defined" "foreground = yes"
 expect_error "no sections and no connect: the whole advice" \
 	"^tlswrap: @FILE@: no services defined: add a \\[section\\] with accept and connect \\(or, for inetd mode, connect or exec without any section\\)\$" \

@@ -737,6 +737,23 @@ START_TEST(addr_bad_ports)
 	addr_bad("host:+80", "bad port '+80'");
 	addr_bad("host:80x", "bad port '80x'");
 	addr_bad("host: 80", "bad port");
+	addr_bad("host:no-such-service", "bad port 'no-such-service' (1-65535, or a service name in /etc/services)");
+	addr_bad("host:", "missing port");
+}
+END_TEST
+
+/* A service name from /etc/services stands for its port, as in stunnel: kept as the number. */
+START_TEST(addr_named_ports)
+{
+	addr_ok("127.0.0.1:imaps", "127.0.0.1", "993");
+	addr_ok("mail.example.com:https", "mail.example.com", "443");
+	addr_ok("[::1]:ssh", "::1", "22");
+	addr_ok("::1:smtp", "::1", "25");
+	struct cfg_addr a;
+	char err[CFG_ERRLEN];
+	ck_assert_int_eq(cfg_parse_addr("https", &a, err, sizeof(err)), 0); /* a bare port */
+	ck_assert_str_eq(a.host, "");
+	ck_assert_str_eq(a.port, "443");
 }
 END_TEST
 
@@ -1440,6 +1457,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, addr_empty_host);
 	tcase_add_test(tc, addr_missing_port);
 	tcase_add_test(tc, addr_bad_ports);
+	tcase_add_test(tc, addr_named_ports);
 	tcase_add_test(tc, addr_bad_host_characters);
 	tcase_add_test(tc, addr_host_length);
 	tcase_add_test(tc, addr_empty);
