@@ -138,10 +138,7 @@ static const struct {
 	{ "iconIdle", "a Windows GUI option" },
 	{ "taskbar", "a Windows GUI option" },
 	{ "OCSP", "OCSP is not implemented yet" },
-	{ "OCSPaia", "OCSP is not implemented yet" },
 	{ "OCSPflag", "OCSP is not implemented yet" },
-	{ "OCSPnonce", "OCSP is not implemented yet" },
-	{ "OCSPrequire", "OCSP is not implemented yet" },
 	{ "TIMEOUTocsp", "OCSP is not implemented yet" },
 	{ "protocolDomain", "NTLM proxy authentication is not supported (protocolAuthentication = basic is)" },
 	{ "redirect", "a client that fails the certificate checks is refused, never redirected" },
@@ -797,6 +794,19 @@ static int accept_default(const char *name, const char *v, char *err, size_t err
 			return 0;
 		return fail(err, errlen, "libwrap = %s is not supported: TCP wrappers (hosts.allow) are not used; use "
 					 "a firewall or the allow rules", v);
+	}
+	/* no: no OCSP check, which is what tlswrap does (yes: OCSP is not implemented yet) */
+	static const char *const ocsp[] = { "OCSPaia", "OCSPnonce", "OCSPrequire" };
+	for (size_t i = 0; i < sizeof(ocsp) / sizeof(ocsp[0]); i++) {
+		if (strcasecmp(name, ocsp[i]) != 0)
+			continue;
+		int n = cfg_parse_bool(v);
+		if (n < 0)
+			return fail(err, errlen, "%s: expected yes or no, got '%s'", ocsp[i], v);
+		if (n)
+			return fail(err, errlen, "%s = %s is not supported: OCSP is not implemented yet (without it nothing "
+						 "checks OCSP; CRLfile or CRLpath check revocation)", ocsp[i], v);
+		return 0;
 	}
 	if (strcasecmp(name, "transparent") == 0) {
 		if (strcasecmp(v, "none") == 0 || strcasecmp(v, "no") == 0)

@@ -359,10 +359,10 @@ check "foreground = quiet: accept address in use still goes to stderr, exit 1" \
 # stunnel options accepted as no-ops, and those refused with their reason
 # ================================================================================================
 NO=$(free_port)
-printf 'foreground = yes\nRNDfile = /dev/urandom\nRNDbytes = 64\nRNDoverwrite = yes\nEGD = /var/run/egd-pool\nfips = no\n[noops]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n%s\nstack = 65536\nlogId = sequential\nsecurityLevel = 2\nlibwrap = no\ntransparent = none\nrenegotiation = no\n' \
+printf 'foreground = yes\nRNDfile = /dev/urandom\nRNDbytes = 64\nRNDoverwrite = yes\nEGD = /var/run/egd-pool\nfips = no\n[noops]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n%s\nstack = 65536\nlogId = sequential\nsecurityLevel = 2\nlibwrap = no\ntransparent = none\nrenegotiation = no\nOCSPaia = no\nOCSPnonce = no\nOCSPrequire = no\n' \
 	"$NO" "$E" "$CERTKEY" >"$T/noops.conf"
 out=$("$TLSWRAP" --check "$T/noops.conf" 2>&1)
-check "no-ops: RNDfile RNDbytes RNDoverwrite EGD stack logId securityLevel libwrap transparent fips renegotiation pass --check" \
+check "no-ops: RNDfile RNDbytes RNDoverwrite EGD stack logId securityLevel libwrap transparent fips renegotiation OCSPaia OCSPnonce OCSPrequire pass --check" \
 	test "$out" = "$T/noops.conf: OK (1 service)"
 if start_tlswrap "$T/noops.conf"; then
 	check "no-ops: the service serves" tls_ok "$NO"
@@ -412,6 +412,22 @@ refuse_opt() { # refuse_opt LINE REASON-REGEX [global]
 refuse_opt "compression = zlib" "option 'compression' is not supported: TLS compression is insecure"
 refuse_opt "engine = pkcs11" "option 'engine' is not supported: OpenSSL engines are not supported"
 refuse_opt "OCSP = http://x" "option 'OCSP' is not supported: OCSP is not implemented"
+refuse_opt "OCSPaia = yes" "OCSPaia = yes is not supported: OCSP is not implemented yet \(without it nothing checks OCSP; CRLfile or CRLpath check revocation\)"
+refuse_opt "OCSPnonce = yes" "OCSPnonce = yes is not supported: OCSP is not implemented yet"
+refuse_opt "OCSPrequire = yes" "OCSPrequire = yes is not supported: OCSP is not implemented yet"
+refuse_opt "OCSPaia = maybe" "OCSPaia: expected yes or no, got 'maybe'"
+refuse_opt "TIMEOUTocsp = 5" "option 'TIMEOUTocsp' is not supported: OCSP is not implemented"
+# stunnel's own sample: what stops it is its OCSPaia = yes, deliberately (no OCSP yet); without that it passes
+SAMPLE=/usr/share/doc/stunnel4/examples/stunnel.conf-sample
+if [ -r "$SAMPLE" ]; then
+	refused "stunnel's stunnel.conf-sample: refused at its first OCSPaia = yes, with the reason" \
+		"^tlswrap: $(re_quote "$SAMPLE"):$(grep -n '^OCSPaia = yes' "$SAMPLE" | head -n 1 | cut -d: -f1): OCSPaia = yes is not supported: OCSP is not implemented yet" "$SAMPLE"
+	sed 's/^OCSPaia = yes/OCSPaia = no/' "$SAMPLE" >"$T/sample.conf"
+	out=$("$TLSWRAP" --check "$T/sample.conf" 2>/dev/null)
+	check "stunnel's stunnel.conf-sample with OCSPaia = no passes --check" grep -qx "$(re_quote "$T/sample.conf"): OK (3 services)" <<<"$out"
+else
+	echo "# SKIP stunnel's sample: no $SAMPLE"
+fi
 refuse_opt "libwrap = yes" "libwrap = yes is not supported: TCP wrappers"
 refuse_opt "transparent = source" "transparent = source is not supported: "
 refuse_opt "logId = unique" "logId = unique is not supported: connections are numbered in sequence"

@@ -1346,7 +1346,11 @@ START_TEST(compat_values_refused_with_reasons)
 			"0123456789012345678901234567890123456789\n", "connect = /x/", "Unix socket path longer than 107 bytes");
 	expect_error_at("compression = zlib\n[a]\n" SERVER, "compression",
 			"option 'compression' is not supported: TLS compression is insecure (CRIME)");
-	expect_error_at("[a]\n" SERVER "OCSPaia = yes\n", "OCSPaia", "option 'OCSPaia' is not supported: OCSP is not implemented yet");
+	expect_error_at("[a]\n" SERVER "OCSPaia = yes\n", "OCSPaia", "OCSPaia = yes is not supported: OCSP is not implemented yet");
+	expect_error_at("[a]\n" SERVER "OCSPnonce = on\n", "OCSPnonce", "OCSPnonce = on is not supported: OCSP is not implemented");
+	expect_error_at("[a]\n" SERVER "OCSPrequire = 1\n", "OCSPrequire", "OCSPrequire = 1 is not supported");
+	expect_error_at("[a]\n" SERVER "ocspaia = sometimes\n", "ocspaia", "OCSPaia: expected yes or no, got 'sometimes'");
+	expect_error_at("[a]\n" SERVER "OCSPflag = NOCERTS\n", "OCSPflag", "option 'OCSPflag' is not supported: OCSP is not implemented yet");
 	expect_error_at("engine = pkcs11\n[a]\n" SERVER, "engine", "OpenSSL engines are not supported");
 	expect_error_at("[a]\n" SERVER "libwrap = yes\n", "libwrap", "libwrap = yes is not supported");
 	expect_error_at("[a]\n" SERVER "transparent = source\n", "transparent", "transparent = source is not supported");
