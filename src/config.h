@@ -184,7 +184,8 @@ void cfg_free(struct cfg *c);
 
 /* cfg_notes: what --check should tell about S beyond errors, as lines ending in '\n' ("[NAME] ..."), into BUF
  * (LEN bytes; "" when nothing): a client service that verifies its server only because that is tlswrap's
- * default, which stunnel's is not. Returns BUF. */
+ * default, which stunnel's is not; the words of `ciphers` that select nothing (suites mbedTLS lacks, typos).
+ * Returns BUF. */
 const char *cfg_notes(const struct cfg_service *s, char *buf, size_t len);
 
 /* cfg_parse_addr: parse "[host:]port", "[v6]:port", stunnel's "v6:port" or a Unix socket path

@@ -3,6 +3,7 @@
 #include "config_int.h"
 #include "proto/connect.h"
 #include "sslopt.h"
+#include "suites.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -286,6 +287,8 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen)
 
 const char *cfg_notes(const struct cfg_service *s, char *buf, size_t len)
 {
+	char words[512];
+	size_t used;
 	if (len)
 		buf[0] = '\0';
 	if (s->client && s->verify_by_default)
@@ -293,5 +296,9 @@ const char *cfg_notes(const struct cfg_service *s, char *buf, size_t len)
 		snprintf(buf, len, "[%s] verifies the server's certificate chain against %s and its name (tlswrap's "
 			 "default; stunnel verifies nothing unless told): a self-signed or private-CA server needs its CA "
 			 "in CAfile, or verifyChain = no\n", s->name, s->cafile || s->capath ? "CAfile/CApath" : "the system trust store");
+	if (suites_skipped(s->ciphers, words, sizeof(words)) && (used = strlen(buf)) < len)
+		/* harmless in !DES-CBC3-SHA, a typo elsewhere: shown, as OpenSSL says nothing */
+		snprintf(buf + used, len - used, "[%s] ciphers: skipped %s (no suite mbedTLS has, nor a keyword: they select "
+			 "nothing, as OpenSSL skips what it does not have)\n", s->name, words);
 	return buf;
 }

@@ -302,6 +302,7 @@ CBC=ECDHE-ECDSA-AES128-SHA256
 	srv c-high "ciphers = HIGH:!aNULL:!MD5"
 	srv c-aesgcm "ciphers = ECDHE+AESGCM"
 	srv c-default "ciphers = DEFAULT"
+	srv c-lacks "ciphers = HIGH:!aNULL:!MD5:!DES-CBC3-SHA:!RC4-SHA:!NULL-SHA:EDH-RSA-DES-CBC3-SHA"
 	port c-psk
 	printf '%s\n' "[c-psk]" "accept = 127.0.0.1:${P[c-psk]}" "connect = 127.0.0.1:$E" "PSKsecrets = $T/psk.txt" \
 		"ciphers = PSK"
@@ -656,6 +657,9 @@ sc "${P[c-aesgcm]}" -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AE
 check "ciphers = ECDHE+AESGCM: the AES-GCM suite negotiated, not ChaCha20" echoed '+Cipher is ECDHE-ECDSA-AES256-GCM-SHA384'
 sc "${P[c-aesgcm]}" -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305
 check "ciphers = ECDHE+AESGCM: a ChaCha20-only client refused" refused
+sc "${P[c-lacks]}" -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA
+check "ciphers naming suites mbedTLS lacks (!DES-CBC3-SHA, EDH-RSA-DES-CBC3-SHA ...): a HIGH suite negotiated" \
+	echoed '+Cipher is ECDHE-ECDSA-AES128-SHA$'
 sc "${P[c-default]}" -tls1_2 -cipher ECDHE-ECDSA-AES256-SHA384
 check "ciphers = DEFAULT: a suite from OpenSSL's DEFAULT negotiated" echoed '+Cipher is ECDHE-ECDSA-AES256-SHA384'
 sc "${P[c-psk]}" -tls1_2 -psk_identity hexid -psk "$HEX16" -cipher PSK
@@ -686,9 +690,15 @@ check "--check prints no suite list for services without ciphers" not grep -q '^
 bad_svc "ciphers = ECDHE+AESGCM:!AESGCM"
 check "ciphers selecting nothing refused naming the line" refuses "$CONF" "ciphers: 'ECDHE+AESGCM:!AESGCM' selects no cipher suite" \
 	"ciphers = ECDHE+AESGCM:!AESGCM"
-bad_svc "ciphers = HIGH:NOSUCHKEYWORD"
-check "ciphers with an unknown keyword refused naming the line" refuses "$CONF" "ciphers: unknown cipher keyword 'NOSUCHKEYWORD'" \
-	"ciphers = HIGH:NOSUCHKEYWORD"
+check "--check lists [c-lacks]'s suites: openssl's for the same string, names mbedTLS lacks skipped as openssl skips them" \
+	like_openssl c-lacks 'HIGH:!aNULL:!MD5:!DES-CBC3-SHA:!RC4-SHA:!NULL-SHA:EDH-RSA-DES-CBC3-SHA'
+check "--check notes the words [c-lacks]'s string skips" \
+	grep -qxF "[c-lacks] ciphers: skipped DES-CBC3-SHA, RC4-SHA, NULL-SHA, EDH-RSA-DES-CBC3-SHA (no suite mbedTLS has, nor a keyword: they select nothing, as OpenSSL skips what it does not have)" "$T/check.out"
+check "--check notes nothing for [c-high]'s string (keywords only)" not grep -q '^\[c-high\] ciphers:' "$T/check.out"
+bad_svc "ciphers = DES-CBC3-SHA:NOSUCHKEYWORD"
+check "ciphers naming only what mbedTLS lacks refused naming the line (OpenSSL: no cipher match)" refuses "$CONF" \
+	"ciphers: 'DES-CBC3-SHA:NOSUCHKEYWORD' selects no cipher suite mbedTLS has (skipped, as OpenSSL skips what it does not have: DES-CBC3-SHA, NOSUCHKEYWORD)" \
+	"ciphers = DES-CBC3-SHA:NOSUCHKEYWORD"
 
 # ======== 9. renegotiation, fips ========
 bad_svc "renegotiation = yes"
