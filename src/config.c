@@ -53,6 +53,7 @@ static const struct opt opts[] = {
 	G("RNDfile", K_NOOP_STR, debug),
 	G("RNDoverwrite", K_NOOP_BOOL, debug),
 	G("EGD", K_NOOP_STR, debug),
+	S("debug", K_LEVEL, debug), /* in a section: that service's connection lines */
 	S("setuid", K_STR, sock_user),
 	S("setgid", K_STR, sock_group),
 	S("client", K_BOOL, client),
@@ -180,6 +181,7 @@ static void service_defaults(struct cfg_service *s)
 	s->client = 0;
 	s->verify_chain = s->verify_peer = s->require_cert = CFG_UNSET;
 	s->session_resume = CFG_UNSET;
+	s->debug = CFG_UNSET;
 	s->tls_min = CFG_TLS12;
 	s->tls_max = CFG_TLS13;
 	/* stunnel's defaults */

@@ -104,6 +104,8 @@ struct cfg_service {
 	char *local;                 /* local = HOST: source address of outgoing connections */
 	char *sock_user, *sock_group; /* setuid/setgid in a section: owner of a Unix accept socket */
 	int reset;                   /* reset = yes: a connection that ends in an error is reset (TCP RST) */
+	int debug;                   /* debug in the section: the level of its connections' lines (CFG_UNSET: the
+				      * global one) */
 };
 
 struct cfg_global {

@@ -136,7 +136,12 @@ static const char *stamp_now(int *ms)
 
 void log_record(int level, const char *fields)
 {
-	if (level > L.level)
+	log_record_as(L.level, level, fields);
+}
+
+void log_record_as(int threshold, int level, const char *fields)
+{
+	if (level > threshold)
 		return;
 	int saved = errno, ms;
 	if (L.use_syslog)
@@ -184,16 +189,13 @@ drop:
 	buf[start] = '\0';
 }
 
-void log_msg(int level, const char *fmt, ...)
+static void log_vmsg(int threshold, int level, const char *fmt, va_list ap)
 {
-	if (level > L.level)
+	if (level > threshold)
 		return;
 	int saved = errno;
 	char msg[2048];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (L.use_syslog)
 		syslog(LOG_DAEMON | level, "%s", msg);
 	if (L.to_stream) {
@@ -202,4 +204,20 @@ void log_msg(int level, const char *fmt, ...)
 		fprintf(L.file ? L.file : stderr, "%s.%03dZ %s %s\n", stamp, ms, level_names[level & 7], msg);
 	}
 	errno = saved;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(L.level, level, fmt, ap);
+	va_end(ap);
+}
+
+void log_msg_as(int threshold, int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(threshold, level, fmt, ap);
+	va_end(ap);
 }

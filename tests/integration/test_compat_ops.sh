@@ -371,6 +371,29 @@ else
 	not_ok "no-ops: tlswrap starts"
 fi
 # ================================================================================================
+# debug in a section: that service's connection lines use its level; the rest keep the global one
+# ================================================================================================
+DL=$(free_port); DQ=$(free_port); DP=$(free_port)
+printf 'foreground = yes\ndebug = notice\n%s\n[loud]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ndebug = debug\nciphers = HIGH\n[quiet]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ndebug = err\n[plain]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n' \
+	"$CERTKEY" "$DL" "$E" "$DQ" "$E" "$DP" "$E" >"$T/svcdebug.conf"
+if start_tlswrap "$T/svcdebug.conf"; then
+	DLOG=$T/svcdebug.conf.log
+	echo_ports "$DL" "$DQ" "$DP"
+	check "debug in a section: every service serves" eval 'echoed "$DL" && echoed "$DQ" && echoed "$DP"'
+	wait_log "$DLOG" '\[plain\] #[0-9]+ .*closed \(' && wait_log "$DLOG" '\[loud\] #[0-9]+ .*closed \('
+	check "[loud] debug = debug: its connections' debug lines are written (accepted, connected)" \
+		bash -c 'grep -Eq "DEBUG \[loud\] #[0-9]+ 127\.0\.0\.1:[0-9]+: accepted" "$1" && grep -Eq "DEBUG \[loud\] #[0-9]+ connected" "$1"' _ "$DLOG"
+	check "[quiet] debug = err: no established or closed line for its connection" lacks "$DLOG" '\[quiet\] #'
+	check "[plain], no debug of its own: the global notice level (established and closed, no debug lines)" \
+		bash -c 'grep -Eq "NOTICE \[plain\] #[0-9]+ .*established" "$1" && ! grep -Eq "DEBUG \[plain\]" "$1"' _ "$DLOG"
+	check "lines outside connections keep the global level ([loud]'s cipher suites are debug: not written)" \
+		lacks "$DLOG" 'cipher suites'
+	kill "$TLSWRAP_PID"
+else
+	not_ok "tlswrap starts with debug in sections"
+fi
+
+# ================================================================================================
 # named ports (a service name from /etc/services), and --check's note on a client service that verifies its
 # server only by tlswrap's default (stunnel's is to verify nothing)
 # ================================================================================================

@@ -382,6 +382,21 @@ START_TEST(err_global_after_section)
 }
 END_TEST
 
+/* debug is global and, as in stunnel, a service option: a section's level is its connections' */
+START_TEST(debug_in_a_section)
+{
+	struct cfg c;
+	load_ok("debug = warning\n[a]\n" SERVER "debug = info\n[b]\naccept = 8444\nconnect = 81\ncert = /c\n"
+		"[c]\naccept = 8445\nconnect = 82\ncert = /c\ndebug = daemon.7\n", &c);
+	ck_assert_int_eq(c.g.debug, 4);
+	ck_assert_int_eq(c.svc[0].debug, 6);
+	ck_assert_int_eq(c.svc[1].debug, CFG_UNSET); /* the global level */
+	ck_assert_int_eq(c.svc[2].debug, 7);
+	cfg_free(&c);
+	expect_error_at("[a]\n" SERVER "debug = loud\n", "debug", "debug: expected 0-7 or emerg..debug, got 'loud'");
+}
+END_TEST
+
 START_TEST(err_missing_accept)
 {
 	const char *t = "[a]\n" SERVER "[b]\nconnect = 80\ncert = /c\n";
@@ -1425,6 +1440,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, err_bad_host);
 	tcase_add_test(tc, err_bad_timeout);
 	tcase_add_test(tc, err_global_after_section);
+	tcase_add_test(tc, debug_in_a_section);
 	tcase_add_test(tc, err_missing_accept);
 	tcase_add_test(tc, inetd_flag_needs_no_accept);
 	tcase_add_test(tc, where_names_file_and_line);
