@@ -115,7 +115,7 @@ static const struct opt opts[] = {
 	S("curve", K_CURVES, curves), /* stunnel's older name */
 	S("reset", K_BOOL, reset),
 	S("logId", K_LOGID, timeout_busy),
-	S("securityLevel", K_SECLEVEL, timeout_busy),
+	S("securityLevel", K_SECLEVEL, security_level),
 	S("stack", K_NOOP_COUNT, timeout_busy), /* a thread's stack: tlswrap starts no thread per connection */
 	S("TIMEOUTbusy", K_SECONDS, timeout_busy),
 	S("TIMEOUTconnect", K_SECONDS, timeout_connect),
@@ -182,6 +182,7 @@ static void service_defaults(struct cfg_service *s)
 	s->verify_chain = s->verify_peer = s->require_cert = CFG_UNSET;
 	s->session_resume = CFG_UNSET;
 	s->debug = CFG_UNSET;
+	s->security_level = 2; /* stunnel's */
 	s->tls_min = CFG_TLS12;
 	s->tls_max = CFG_TLS13;
 	/* stunnel's defaults */
@@ -748,15 +749,11 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 			return fail(err, errlen, "logId = %s is not supported: connections are numbered in sequence "
 						 "(logId = sequential)", v);
 		return fail(err, errlen, "logId: expected sequential, unique, thread or process, got '%s'", v);
-	case K_SECLEVEL:
-		/* level 2 (stunnel's default) is what mbedTLS enforces already: 112-bit security, RSA keys of
-		 * 2048 bits, no SHA-1 signatures; tlswrap has no way to go below it or to ask for more */
-		if (strcmp(v, "2") == 0)
-			return 0;
-		if (strlen(v) == 1 && v[0] >= '0' && v[0] <= '5')
-			return fail(err, errlen, "securityLevel = %s is not supported: tlswrap enforces what level 2 does "
-						 "(securityLevel = 2)", v);
-		return fail(err, errlen, "securityLevel: expected 0-5, got '%s'", v);
+	case K_SECLEVEL: /* OpenSSL's levels, applied by seclevel.c */
+		if (strlen(v) != 1 || v[0] < '0' || v[0] > '5')
+			return fail(err, errlen, "securityLevel: expected 0-5, got '%s'", v);
+		*(int *)field = v[0] - '0';
+		return 0;
 	case K_ACCEPT: {
 		struct cfg_service *s = base;
 		if (cfg_parse_addr(v, &s->accept, err, errlen) < 0) {

@@ -106,6 +106,7 @@ struct cfg_service {
 	int reset;                   /* reset = yes: a connection that ends in an error is reset (TCP RST) */
 	int debug;                   /* debug in the section: the level of its connections' lines (CFG_UNSET: the
 				      * global one) */
+	int security_level;          /* securityLevel 0-5 (2), or the cipher string's @SECLEVEL, after cfg_finish */
 };
 
 struct cfg_global {

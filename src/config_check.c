@@ -62,6 +62,12 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	if (s->key && !s->cert)
 		return fail(why, len, "service [%s] has 'key' without 'cert'", s->name);
 	s->ssl_options = sslopt_effect(&s->ssl_option_lines);
+	/* @SECLEVEL=n in ciphers sets the level too, and wins: OpenSSL reads the cipher string after securityLevel */
+	int level = suites_seclevel(s->ciphers);
+	if (level >= 0)
+		s->security_level = level;
+	if (s->security_level >= 3) /* OpenSSL's level 3 and above issue and ask for no session tickets */
+		s->ssl_options |= SSLOPT_NO_TICKET;
 	if (s->ssl_options & SSLOPT_NO_TLS12 && s->tls_min < CFG_TLS13)
 		s->tls_min = CFG_TLS13;
 	if (s->ssl_options & SSLOPT_NO_TLS13 && s->tls_max > CFG_TLS12)

@@ -372,6 +372,12 @@ static int key_bits(int id)
 	return (int)mbedtls_ssl_ciphersuite_get_cipher_key_bitlen(mbedtls_ssl_ciphersuite_from_id(id));
 }
 
+/* A suite's own attributes, as a pattern that selects it. */
+static struct pattern pattern_of(const struct openssl_suite *s)
+{
+	return (struct pattern){ s->id, s->kx, s->au, s->enc, s->mac, strength_of(s->enc), s->version };
+}
+
 static void order_init(struct order *o)
 {
 	o->n = 0;
@@ -382,8 +388,7 @@ static void order_init(struct order *o)
 		const struct openssl_suite *s = &openssl_suites[i];
 		if (!mbedtls_has(s->id))
 			continue;
-		struct pattern p = { s->id, s->kx, s->au, s->enc, s->mac, strength_of(s->enc), s->version };
-		o->v[o->n++] = (struct slot){ .p = p, .bits = key_bits(s->id), .state = SLOT_OFF };
+		o->v[o->n++] = (struct slot){ .p = pattern_of(s), .bits = key_bits(s->id), .state = SLOT_OFF };
 	}
 }
 
@@ -698,6 +703,35 @@ static int build_ciphers(const char *str, int *out, size_t *n, char *err, size_t
 		return -1;
 	}
 	return 0;
+}
+
+int suites_seclevel(const char *tls12)
+{
+	struct order o;
+	char err[256];
+	if (!tls12 || evaluate(&o, tls12, err, sizeof(err)) < 0)
+		return -1;
+	return o.seclevel;
+}
+
+int suites_apply_level(int list[SUITES_MAX + 1], int level)
+{
+	size_t n = 0;
+	int left = 0;
+	for (size_t i = 0; list[i]; i++) {
+		/* a suite's attributes as OpenSSL has them; TLS 1.3's are all forward secret and AEAD; one OpenSSL has no
+		 * name for was named on purpose, and stays (as with @SECLEVEL) */
+		struct slot s = { .p = { .id = list[i] }, .bits = key_bits(list[i]) };
+		for (size_t k = 0; k < ARRAY_LEN(openssl_suites); k++)
+			if (openssl_suites[k].id == list[i])
+				s.p = pattern_of(&openssl_suites[k]);
+		if (is_tls13(list[i]))
+			s.p.kx = K_ECDHE, s.p.mac = M_AEAD;
+		if (seclevel_allows(&s, level))
+			list[n++] = list[i], left++;
+	}
+	list[n] = 0;
+	return left;
 }
 
 int suites_skipped(const char *tls12, char *buf, size_t len)

@@ -29,6 +29,16 @@ int suites_build(const char *tls12, const char *tls13, int out[SUITES_MAX + 1], 
  * (0 also when TLS12 is NULL or has an error suites_build reports). */
 int suites_skipped(const char *tls12, char *buf, size_t len);
 
+/* suites_seclevel: the level the last @SECLEVEL=n of cipher string TLS12 sets, or -1 when it has none (or TLS12
+ * is NULL, or has an error suites_build reports). */
+int suites_seclevel(const char *tls12);
+
+/* suites_apply_level: remove from LIST (as suites_build made it) the suites OpenSSL's security level LEVEL (0-5)
+ * refuses: keys shorter than 80, 112, 128, 192, 256 bits for levels 1 to 5, SHA-1 MACs from level 4, suites
+ * without forward secrecy from level 3. A TLS 1.2 suite OpenSSL has no name for stays. Returns how many are
+ * left. */
+int suites_apply_level(int list[SUITES_MAX + 1], int level);
+
 /* suites_use_psk: adapt a default list built by suites_build for PSK: append the PSK TLS 1.2 suites
  * and, when ONLY, drop the certificate-based TLS 1.2 suites (a PSK-only peer must never fall back to
  * an unauthenticated certificate exchange). */

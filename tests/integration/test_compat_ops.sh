@@ -359,10 +359,10 @@ check "foreground = quiet: accept address in use still goes to stderr, exit 1" \
 # stunnel options accepted as no-ops, and those refused with their reason
 # ================================================================================================
 NO=$(free_port)
-printf 'foreground = yes\nRNDfile = /dev/urandom\nRNDbytes = 64\nRNDoverwrite = yes\nEGD = /var/run/egd-pool\nfips = no\n[noops]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n%s\nstack = 65536\nlogId = sequential\nsecurityLevel = 2\nlibwrap = no\ntransparent = none\nrenegotiation = no\nOCSPaia = no\nOCSPnonce = no\nOCSPrequire = no\n' \
+printf 'foreground = yes\nRNDfile = /dev/urandom\nRNDbytes = 64\nRNDoverwrite = yes\nEGD = /var/run/egd-pool\nfips = no\n[noops]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n%s\nstack = 65536\nlogId = sequential\nlibwrap = no\ntransparent = none\nrenegotiation = no\nOCSPaia = no\nOCSPnonce = no\nOCSPrequire = no\n' \
 	"$NO" "$E" "$CERTKEY" >"$T/noops.conf"
 out=$("$TLSWRAP" --check "$T/noops.conf" 2>&1)
-check "no-ops: RNDfile RNDbytes RNDoverwrite EGD stack logId securityLevel libwrap transparent fips renegotiation OCSPaia OCSPnonce OCSPrequire pass --check" \
+check "no-ops: RNDfile RNDbytes RNDoverwrite EGD stack logId libwrap transparent fips renegotiation OCSPaia OCSPnonce OCSPrequire pass --check" \
 	test "$out" = "$T/noops.conf: OK (1 service)"
 if start_tlswrap "$T/noops.conf"; then
 	check "no-ops: the service serves" tls_ok "$NO"
@@ -454,7 +454,7 @@ fi
 refuse_opt "libwrap = yes" "libwrap = yes is not supported: TCP wrappers"
 refuse_opt "transparent = source" "transparent = source is not supported: "
 refuse_opt "logId = unique" "logId = unique is not supported: connections are numbered in sequence"
-refuse_opt "securityLevel = 3" "securityLevel = 3 is not supported: "
+refuse_opt "securityLevel = 9" "securityLevel: expected 0-5, got '9'"
 refuse_opt "fips = yes" "fips = yes is not supported: mbedTLS has no FIPS 140 mode" global
 refuse_opt "sslVersion = TLSv1" "sslVersion: TLSv1 is not supported \(TLSv1\.2 is the minimum"
 refuse_opt "options = -NO_SSLv3" "options: -NO_SSLv3 is refused: SSLv3 is never enabled"

@@ -1370,7 +1370,8 @@ START_TEST(compat_values_refused_with_reasons)
 	expect_error_at("[a]\n" SERVER "libwrap = yes\n", "libwrap", "libwrap = yes is not supported");
 	expect_error_at("[a]\n" SERVER "transparent = source\n", "transparent", "transparent = source is not supported");
 	expect_error_at("[a]\n" SERVER "logId = unique\n", "logId", "logId = unique is not supported");
-	expect_error_at("[a]\n" SERVER "securityLevel = 3\n", "securityLevel", "securityLevel = 3 is not supported");
+	expect_error_at("[a]\n" SERVER "securityLevel = 6\n", "securityLevel", "securityLevel: expected 0-5, got '6'");
+	expect_error_at("[a]\n" SERVER "securityLevel = high\n", "securityLevel", "securityLevel: expected 0-5");
 	expect_error_at("[a]\n" SERVER "stack = big\n", "stack", "stack: expected a number");
 	expect_error_at("RNDoverwrite = maybe\n[a]\n" SERVER, "RNDoverwrite", "RNDoverwrite: expected yes or no");
 	expect_error_at("[a]\n" SERVER "service = x\n", "service", "'service' is a global option");

@@ -555,6 +555,31 @@ START_TEST(cipher_string_names_mbedtls_lacks_select_nothing)
 }
 END_TEST
 
+/* securityLevel's part in the suites: what OpenSSL's level refuses leaves the list (forward secrecy from level 3,
+ * 192-bit keys at 4, 256 at 5, TLS 1.3 suites by key length too); @SECLEVEL is read for the service's level */
+START_TEST(apply_security_level)
+{
+	reset();
+	ck_assert_msg(suites_build("AES256-SHA:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+				   "TLS-ECDH-ECDSA-WITH-AES-128-GCM-SHA256", NULL, out, err, sizeof(err)) == 0, "failed: %s", err);
+	size_t n = count();
+	ck_assert_int_eq(suites_apply_level(out, 2), (int)n); /* level 2: nothing these have is below it */
+	ck_assert_int_eq(suites_apply_level(out, 3), (int)n - 1); /* AES256-SHA: no forward secrecy */
+	for (size_t i = 0; out[i]; i++)
+		ck_assert_int_ne(out[i], MBEDTLS_TLS_RSA_WITH_AES_256_CBC_SHA);
+	ck_assert_int_eq(suites_apply_level(out, 4), (int)n - 3); /* 128-bit keys, TLS 1.3's too; the ECDH one stays */
+	const int want4[] = { MBEDTLS_TLS1_3_AES_256_GCM_SHA384, MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+			      MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256, 0 };
+	for (size_t i = 0; i < sizeof(want4) / sizeof(want4[0]); i++)
+		ck_assert_msg(out[i] == want4[i], "level 4: out[%zu] = 0x%04x, want 0x%04x", i, (unsigned)out[i],
+			      (unsigned)want4[i]);
+	ck_assert_int_eq(suites_seclevel("HIGH:@SECLEVEL=3:@STRENGTH"), 3);
+	ck_assert_int_eq(suites_seclevel("@SECLEVEL=4:HIGH:@SECLEVEL=0"), 0); /* the last one */
+	ck_assert_int_eq(suites_seclevel("HIGH"), -1);
+	ck_assert_int_eq(suites_seclevel(NULL), -1);
+}
+END_TEST
+
 /* After an item that selects nothing, OpenSSL also skips an item glued to it without a separator ("RC4!PSK"
  * ignores !PSK); tlswrap reads every item. */
 START_TEST(cipher_string_glued_item_after_empty_one)
@@ -766,6 +791,7 @@ static Suite *suites_suite(void)
 	tcase_add_test(tc, cipher_string_all_fits);
 	tcase_add_test(tc, cipher_string_old_keywords_select_nothing);
 	tcase_add_test(tc, drop_psk_suites);
+	tcase_add_test(tc, apply_security_level);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("describe");
