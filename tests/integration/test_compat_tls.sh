@@ -142,15 +142,18 @@ for arg in sys.argv[2:]:
         print(arg, "refused:", e)
 PY
 }
-# through PORT: a plain line through a client service on PORT comes back (bash's /dev/tcp: no process to start)
-through() {
-	local fd reply=""
+# line_back PORT FILTER: a plain line through a client service on PORT comes back as FILTER makes it (cat:
+# unchanged, an echo server; rev: reversed, openssl s_server -rev) (bash's /dev/tcp: no process to start)
+line_back() {
+	local fd reply="" line="through $1"
 	exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
-	printf 'through %s\n' "$1" >&"$fd"
+	printf '%s\n' "$line" >&"$fd"
 	IFS= read -r -t 10 reply <&"$fd"
 	exec {fd}>&-
-	[ "$reply" = "through $1" ] || { echo "# through $1: got '$reply'" >&2; return 1; }
+	[ "$reply" = "$("$2" <<<"$line")" ] || { echo "# through $1: got '$reply'" >&2; return 1; }
 }
+through() { line_back "$1" cat; }
+reversed() { line_back "$1" rev; }
 is() { [ "$1" = "$2" ] || { echo "# got '$1', wanted '$2'" >&2; return 1; }; }
 starts() { [[ $1 == "$2"* ]] || { echo "# got '$1', wanted '$2...'" >&2; return 1; }; }
 not() { ! "$@"; }
@@ -800,15 +803,6 @@ secsrv() { # NAME LEVEL
 	secsrv s2 2
 	secsrv s3 3
 } >"$T/sec.conf"
-# reversed PORT: a line through the tlswrap client service on PORT comes back reversed (s_server -rev)
-reversed() {
-	local fd reply=""
-	exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
-	printf 'abc %s\n' "$1" >&"$fd"
-	IFS= read -r -t 10 reply <&"$fd"
-	exec {fd}>&-
-	[ "$reply" = "$(rev <<<"abc $1")" ] || { echo "# $1: got '$reply'" >&2; return 1; }
-}
 if start_tlswrap "$T/sec.conf"; then
 	SEC_PID=$TLSWRAP_PID
 	check "securityLevel 2 (default): a server with a 1024-bit RSA key is refused (verification)" not reversed "${SP[k1024-l2]}"
