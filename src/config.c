@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <netdb.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@ static const struct opt opts[] = {
 	G("RNDfile", K_NOOP_STR, debug),
 	G("RNDoverwrite", K_NOOP_BOOL, debug),
 	G("EGD", K_NOOP_STR, debug),
+	S("debug", K_LEVEL, debug), /* in a section: that service's connection lines */
 	S("setuid", K_STR, sock_user),
 	S("setgid", K_STR, sock_group),
 	S("client", K_BOOL, client),
@@ -114,15 +116,13 @@ static const struct opt opts[] = {
 	S("curve", K_CURVES, curves), /* stunnel's older name */
 	S("reset", K_BOOL, reset),
 	S("logId", K_LOGID, timeout_busy),
-	S("securityLevel", K_SECLEVEL, timeout_busy),
+	S("securityLevel", K_SECLEVEL, security_level),
 	S("stack", K_NOOP_COUNT, timeout_busy), /* a thread's stack: tlswrap starts no thread per connection */
 	S("TIMEOUTbusy", K_SECONDS, timeout_busy),
 	S("TIMEOUTconnect", K_SECONDS, timeout_connect),
 	S("TIMEOUTidle", K_SECONDS, timeout_idle),
 	S("TIMEOUTclose", K_SECONDS, timeout_close),
 };
-
-_Static_assert(sizeof(opts) / sizeof(opts[0]) <= CFG_MAX_OPTIONS, "raise CFG_MAX_OPTIONS");
 
 /* stunnel options tlswrap does not take, each with its reason (an unknown name says only "unknown"). */
 static const struct {
@@ -140,10 +140,7 @@ static const struct {
 	{ "iconIdle", "a Windows GUI option" },
 	{ "taskbar", "a Windows GUI option" },
 	{ "OCSP", "OCSP is not implemented yet" },
-	{ "OCSPaia", "OCSP is not implemented yet" },
 	{ "OCSPflag", "OCSP is not implemented yet" },
-	{ "OCSPnonce", "OCSP is not implemented yet" },
-	{ "OCSPrequire", "OCSP is not implemented yet" },
 	{ "TIMEOUTocsp", "OCSP is not implemented yet" },
 	{ "protocolDomain", "NTLM proxy authentication is not supported (protocolAuthentication = basic is)" },
 	{ "redirect", "a client that fails the certificate checks is refused, never redirected" },
@@ -185,6 +182,8 @@ static void service_defaults(struct cfg_service *s)
 	s->client = 0;
 	s->verify_chain = s->verify_peer = s->require_cert = CFG_UNSET;
 	s->session_resume = CFG_UNSET;
+	s->debug = CFG_UNSET;
+	s->security_level = 2; /* stunnel's */
 	s->tls_min = CFG_TLS12;
 	s->tls_max = CFG_TLS13;
 	/* stunnel's defaults */
@@ -259,6 +258,9 @@ static void service_free(struct cfg_service *s)
 	struct cfg_list *lists[] = SERVICE_LISTS(s);
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		list_free(lists[i]);
+	free(s->lines);
+	s->lines = NULL;
+	s->nlines = 0;
 }
 
 static int service_copy(struct cfg_service *dst, const struct cfg_service *src)
@@ -274,6 +276,12 @@ static int service_copy(struct cfg_service *dst, const struct cfg_service *src)
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (list_copy(lists[i], from[i]) < 0)
 			ok = 0;
+	dst->lines = NULL;
+	if (src->nlines && (dst->lines = malloc((size_t)src->nlines * sizeof(*dst->lines))))
+		memcpy(dst->lines, src->lines, (size_t)src->nlines * sizeof(*dst->lines));
+	else
+		dst->nlines = 0;
+	ok = ok && dst->nlines == src->nlines;
 	if (!ok)
 		service_free(dst);
 	return ok ? 0 : -1;
@@ -346,15 +354,23 @@ int cfg_parse_tls_version(const char *s)
 	return -1;
 }
 
+/* A port number, or a service name from /etc/services (imaps, https), as stunnel takes; kept as the number. */
 static int parse_port(const char *p, char out[6], char *err, size_t errlen)
 {
 	char *end;
 	if (!*p)
 		return fail(err, errlen, "missing port");
+	if (!isdigit((unsigned char)p[0])) {
+		const struct servent *se = getservbyname(p, "tcp");
+		if (!se)
+			return fail(err, errlen, "bad port '%s' (1-65535, or a service name in /etc/services)", p);
+		snprintf(out, 6, "%u", (unsigned)ntohs((uint16_t)se->s_port));
+		return 0;
+	}
 	errno = 0;
 	long v = strtol(p, &end, 10);
-	if (*end || errno || v < 1 || v > 65535 || !isdigit((unsigned char)p[0]))
-		return fail(err, errlen, "bad port '%s' (1-65535)", p);
+	if (*end || errno || v < 1 || v > 65535)
+		return fail(err, errlen, "bad port '%s' (1-65535, or a service name in /etc/services)", p);
 	snprintf(out, 6, "%ld", v);
 	return 0;
 }
@@ -743,15 +759,11 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 			return fail(err, errlen, "logId = %s is not supported: connections are numbered in sequence "
 						 "(logId = sequential)", v);
 		return fail(err, errlen, "logId: expected sequential, unique, thread or process, got '%s'", v);
-	case K_SECLEVEL:
-		/* level 2 (stunnel's default) is what mbedTLS enforces already: 112-bit security, RSA keys of
-		 * 2048 bits, no SHA-1 signatures; tlswrap has no way to go below it or to ask for more */
-		if (strcmp(v, "2") == 0)
-			return 0;
-		if (strlen(v) == 1 && v[0] >= '0' && v[0] <= '5')
-			return fail(err, errlen, "securityLevel = %s is not supported: tlswrap enforces what level 2 does "
-						 "(securityLevel = 2)", v);
-		return fail(err, errlen, "securityLevel: expected 0-5, got '%s'", v);
+	case K_SECLEVEL: /* OpenSSL's levels, applied by seclevel.c */
+		if (strlen(v) != 1 || v[0] < '0' || v[0] > '5')
+			return fail(err, errlen, "securityLevel: expected 0-5, got '%s'", v);
+		*(int *)field = v[0] - '0';
+		return 0;
 	case K_ACCEPT: {
 		struct cfg_service *s = base;
 		if (cfg_parse_addr(v, &s->accept, err, errlen) < 0) {
@@ -791,6 +803,19 @@ static int accept_default(const char *name, const char *v, char *err, size_t err
 			return 0;
 		return fail(err, errlen, "libwrap = %s is not supported: TCP wrappers (hosts.allow) are not used; use "
 					 "a firewall or the allow rules", v);
+	}
+	/* no: no OCSP check, which is what tlswrap does (yes: OCSP is not implemented yet) */
+	static const char *const ocsp[] = { "OCSPaia", "OCSPnonce", "OCSPrequire" };
+	for (size_t i = 0; i < sizeof(ocsp) / sizeof(ocsp[0]); i++) {
+		if (strcasecmp(name, ocsp[i]) != 0)
+			continue;
+		int n = cfg_parse_bool(v);
+		if (n < 0)
+			return fail(err, errlen, "%s: expected yes or no, got '%s'", ocsp[i], v);
+		if (n)
+			return fail(err, errlen, "%s = %s is not supported: OCSP is not implemented yet (without it nothing "
+						 "checks OCSP; CRLfile or CRLpath check revocation)", ocsp[i], v);
+		return 0;
 	}
 	if (strcasecmp(name, "transparent") == 0) {
 		if (strcasecmp(v, "none") == 0 || strcasecmp(v, "no") == 0)
@@ -832,19 +857,23 @@ int cfg_set_flag(struct cfg *c, const char *name, const char *value, char *err, 
 	return cfg_set(c, name, value, err, errlen);
 }
 
-void cfg_note_line(struct cfg *c, const char *name, int line)
+int cfg_note_line(struct cfg *c, const char *name, int line)
 {
 	const struct opt *o = opt_find_in(name, c->in_section);
 	if (!o)
-		return;
+		return 0;
 	if (o->scope != S_GLOBAL) {
 		struct cfg_service *s = c->in_section ? &c->svc[c->nsvc - 1] : &c->defaults;
-		s->opt_line[o - opts] = line;
-		s->opt_file[o - opts] = c->cur_file;
+		struct cfg_line *n = realloc(s->lines, (size_t)(s->nlines + 1) * sizeof(*n));
+		if (!n)
+			return -1;
+		s->lines = n;
+		n[s->nlines++] = (struct cfg_line){ (int)(o - opts), line, c->cur_file };
 	} else if (strcasecmp(o->name, "status") == 0) {
 		c->g.status_line = line;
 		c->g.status_file = c->cur_file;
 	}
+	return 0;
 }
 
 int cfg_section(struct cfg *c, const char *name, int line, char *err, size_t errlen)
@@ -883,14 +912,47 @@ const char *cfg_where(const struct cfg_service *s, char *buf, size_t len)
 	return buf;
 }
 
+/* "file:line" of the NTH line (from 0; -1: the last) that set option O in S, else where S starts. */
+static const char *where_line(const struct cfg_service *s, const struct opt *o, int nth, char *buf, size_t len)
+{
+	const struct cfg_line *found = NULL;
+	for (int i = 0, k = 0; o && o->scope != S_GLOBAL && i < s->nlines; i++)
+		if (s->lines[i].opt == o - opts && (nth < 0 || k++ == nth))
+			found = &s->lines[i];
+	if (!found)
+		return cfg_where(s, buf, len);
+	snprintf(buf, len, "%s:%d", found->file ? found->file : s->file, found->line);
+	return buf;
+}
+
+/* Which value of O's list MSG names after the option's name ("socket a:SO_RCVBUF=1024: reason"), or -1. */
+static int named_value(const struct cfg_service *s, const struct opt *o, const char *msg)
+{
+	if (o->kind != K_SOCKOPT && o->kind != K_LIST_NAME && o->kind != K_LIST_IP && o->kind != K_LIST_EMAIL &&
+	    o->kind != K_LIST_ANY && o->kind != K_LIST_PIN)
+		return -1;
+	const struct cfg_list *l = (const struct cfg_list *)((const char *)s + o->off);
+	const char *v = msg + strcspn(msg, " :");
+	if (*v++ != ' ')
+		return -1;
+	for (int i = 0; i < l->n; i++) {
+		size_t n = strlen(l->v[i]);
+		if (strncmp(v, l->v[i], n) == 0 && (v[n] == '\0' || v[n] == ':' || v[n] == ' '))
+			return i;
+	}
+	return -1;
+}
+
 const char *cfg_where_option(const struct cfg_service *s, const char *option, char *buf, size_t len)
 {
 	char word[32];
 	size_t n = strcspn(option, " :");
 	snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) ? n : sizeof(word) - 1), option);
 	const struct opt *o = opt_find_in(word, 1);
-	if (!o || o->scope == S_GLOBAL || s->opt_line[o - opts] <= 0)
-		return cfg_where(s, buf, len);
-	snprintf(buf, len, "%s:%d", s->opt_file[o - opts] ? s->opt_file[o - opts] : s->file, s->opt_line[o - opts]);
-	return buf;
+	return where_line(s, o, o ? named_value(s, o, option) : -1, buf, len);
+}
+
+const char *cfg_where_nth(const struct cfg_service *s, const char *option, int nth, char *buf, size_t len)
+{
+	return where_line(s, opt_find_in(option, 1), nth, buf, len);
 }

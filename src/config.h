@@ -42,14 +42,19 @@ enum { CFG_PROTO_NONE, CFG_PROTO_CONNECT, CFG_PROTO_PROXY, CFG_PROTO_SMTP, CFG_P
 /* Tri-state booleans: options never set stay CFG_UNSET so defaults can depend on mode. */
 enum { CFG_UNSET = -1 };
 
-#define CFG_MAX_OPTIONS 96 /* at least the number of options in config.c's table */
+/* Where an option was set: one per line, for errors found once the value is used. */
+struct cfg_line {
+	int opt;          /* the option (its place in config.c's table) */
+	int line;
+	const char *file; /* the file, main or included (points into struct cfg) */
+};
 
 struct cfg_service {
 	char name[64];
 	const char *file; /* where the section starts (points into struct cfg) */
 	int line;
-	int opt_line[CFG_MAX_OPTIONS]; /* the line each option was last set on (0: not in the file) */
-	const char *opt_file[CFG_MAX_OPTIONS]; /* ... and in which file (an included one, or NULL: FILE) */
+	struct cfg_line *lines; /* every option line of the section, in order, those of the defaults first */
+	int nlines;
 	int client;                 /* yes: accept plain, connect TLS */
 	struct cfg_addr accept;
 	int has_accept;
@@ -57,6 +62,7 @@ struct cfg_service {
 	int n_connect;
 	char *cert, *key, *cafile, *capath;
 	int verify_chain, verify_peer, require_cert; /* CFG_UNSET, 0 or 1 */
+	int verify_by_default;      /* client: verify_chain is on because nothing said otherwise (stunnel's is off) */
 	char *crlfile;
 	struct cfg_list check_host, check_ip, check_email; /* any match passes */
 	/* access rules on the peer certificate: a peer passes if any rule of any kind matches */
@@ -99,6 +105,9 @@ struct cfg_service {
 	char *local;                 /* local = HOST: source address of outgoing connections */
 	char *sock_user, *sock_group; /* setuid/setgid in a section: owner of a Unix accept socket */
 	int reset;                   /* reset = yes: a connection that ends in an error is reset (TCP RST) */
+	int debug;                   /* debug in the section: the level of its connections' lines (CFG_UNSET: the
+				      * global one) */
+	int security_level;          /* securityLevel 0-5 (2), or the cipher string's @SECLEVEL, after cfg_finish */
 };
 
 struct cfg_global {
@@ -144,8 +153,14 @@ const char *cfg_where(const struct cfg_service *s, char *buf, size_t len);
 
 /* cfg_where_option: as cfg_where, but "file:line" of the line that set OPTION (a name in any case, or
  * the first word of a message such as "cert /x: ..." up to a space or colon) when it was set in the
- * file, so an error about a file names the line that named it. Returns BUF. */
+ * file, so an error about a file names the line that named it: the last such line, or, for a
+ * repeatable option whose values are kept as given (socket, checkHost, ...), the line of the value the
+ * message names next ("socket a:SO_RCVBUF=1024: ..."). Returns BUF. */
 const char *cfg_where_option(const struct cfg_service *s, const char *option, char *buf, size_t len);
+
+/* cfg_where_nth: as cfg_where_option, for the NTH (from 0) line of repeatable OPTION in S (the NTH value of
+ * its list: connect[NTH], ...). Returns BUF. */
+const char *cfg_where_nth(const struct cfg_service *s, const char *option, int nth, char *buf, size_t len);
 
 /* cfg_load: parse PATH into C (initialised here) and validate it; with INETD (--inetd) its services
  * run on stdin/stdout and need no 'accept'. Returns 0, or -1 with a one-line "file:line: reason"
@@ -171,6 +186,12 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen);
 
 /* cfg_free: release everything C owns; C may be passed to cfg_init again. */
 void cfg_free(struct cfg *c);
+
+/* cfg_notes: what --check should tell about S beyond errors, as lines ending in '\n' ("[NAME] ..."), into BUF
+ * (LEN bytes; "" when nothing): a client service that verifies its server only because that is tlswrap's
+ * default, which stunnel's is not; the words of `ciphers` that select nothing (suites mbedTLS lacks, typos).
+ * Returns BUF. */
+const char *cfg_notes(const struct cfg_service *s, char *buf, size_t len);
 
 /* cfg_parse_addr: parse "[host:]port", "[v6]:port", stunnel's "v6:port" or a Unix socket path
  * (starting with '/') into OUT.

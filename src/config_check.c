@@ -3,6 +3,7 @@
 #include "config_int.h"
 #include "proto/connect.h"
 #include "sslopt.h"
+#include "suites.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -61,6 +62,12 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	if (s->key && !s->cert)
 		return fail(why, len, "service [%s] has 'key' without 'cert'", s->name);
 	s->ssl_options = sslopt_effect(&s->ssl_option_lines);
+	/* @SECLEVEL=n in ciphers sets the level too, and wins: OpenSSL reads the cipher string after securityLevel */
+	int level = suites_seclevel(s->ciphers);
+	if (level >= 0)
+		s->security_level = level;
+	if (s->security_level >= 3) /* OpenSSL's level 3 and above issue and ask for no session tickets */
+		s->ssl_options |= SSLOPT_NO_TICKET;
 	if (s->ssl_options & SSLOPT_NO_TLS12 && s->tls_min < CFG_TLS13)
 		s->tls_min = CFG_TLS13;
 	if (s->ssl_options & SSLOPT_NO_TLS13 && s->tls_max > CFG_TLS12)
@@ -84,7 +91,7 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 		/* secure default, unlike stunnel: verify the server unless told not to; a pin without a CA
 		 * is a trust decision of its own */
 		if (s->verify_chain == CFG_UNSET)
-			s->verify_chain = !((s->pin_sha256.n || s->psk_secrets) && !s->cafile && !s->capath);
+			s->verify_by_default = s->verify_chain = !((s->pin_sha256.n || s->psk_secrets) && !s->cafile && !s->capath);
 	} else {
 		if (s->verify_chain == CFG_UNSET)
 			s->verify_chain = 0;
@@ -283,3 +290,21 @@ int cfg_finish(struct cfg *c, char *err, size_t errlen)
 	return 0;
 }
 
+
+const char *cfg_notes(const struct cfg_service *s, char *buf, size_t len)
+{
+	char words[512];
+	size_t used;
+	if (len)
+		buf[0] = '\0';
+	if (s->client && s->verify_by_default)
+		/* a stunnel client configuration aimed at a self-signed server would fail every handshake */
+		snprintf(buf, len, "[%s] verifies the server's certificate chain against %s and its name (tlswrap's "
+			 "default; stunnel verifies nothing unless told): a self-signed or private-CA server needs its CA "
+			 "in CAfile, or verifyChain = no\n", s->name, s->cafile || s->capath ? "CAfile/CApath" : "the system trust store");
+	if (suites_skipped(s->ciphers, words, sizeof(words)) && (used = strlen(buf)) < len)
+		/* harmless in !DES-CBC3-SHA, a typo elsewhere: shown, as OpenSSL says nothing */
+		snprintf(buf + used, len - used, "[%s] ciphers: skipped %s (no suite mbedTLS has, nor a keyword: they select "
+			 "nothing, as OpenSSL skips what it does not have)\n", s->name, words);
+	return buf;
+}

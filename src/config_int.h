@@ -12,7 +12,7 @@ int cfg_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((form
 int cfg_list_add(struct cfg_list *l, const char *value);
 
 /* cfg_note_line: option NAME (already accepted by cfg_set) was set on LINE of the file: remember it for
- * errors found later (cfg_where_option). */
-void cfg_note_line(struct cfg *c, const char *name, int line);
+ * errors found later (cfg_where_option). 0, or -1 when out of memory. */
+int cfg_note_line(struct cfg *c, const char *name, int line);
 
 #endif

@@ -184,7 +184,10 @@ static int handler(void *user, const char *section, const char *name, const char
 				 " (a ';' after a value is not a comment: put comments on lines of their own)");
 		goto bad;
 	}
-	cfg_note_line(c, name, line);
+	if (cfg_note_line(c, name, line) < 0) {
+		snprintf(why, sizeof(why), "out of memory");
+		goto bad;
+	}
 	return 1;
 bad:
 	L->failed = 1;

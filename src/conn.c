@@ -173,9 +173,9 @@ static void conn_vend(struct conn *c, int level, const char *fmt, va_list ap)
 		log_json_add(j, sizeof(j), "bytes_to_tls", NULL, 1, c->to_tls_bytes);
 		log_json_add(j, sizeof(j), "bytes_to_plain", NULL, 1, c->to_plain_bytes);
 		log_json_add(j, sizeof(j), "duration_ms", NULL, 1, ms);
-		log_record(level, j);
+		log_record_as(conn_log_level(c), level, j);
 	} else {
-		log_msg(level, "[%s] #%lu %s: closed (%s); to_tls=%llu to_plain=%llu bytes; %llu.%03llus", c->sv->cfg->name,
+		conn_log(c, level, "[%s] #%lu %s: closed (%s); to_tls=%llu to_plain=%llu bytes; %llu.%03llus", c->sv->cfg->name,
 			c->id, c->peer_addr, why, c->to_tls_bytes, c->to_plain_bytes, (unsigned long long)(ms / 1000),
 			(unsigned long long)(ms % 1000));
 	}
@@ -218,7 +218,7 @@ static void conn_timeout(void *ctx)
 		service_addr_str((const struct sockaddr *)&c->targets[c->target].sa, to, sizeof(to));
 		char why[200];
 		snprintf(why, sizeof(why), "%s: timed out after %ds (TIMEOUTconnect)", to, c->route->cfg->timeout_connect);
-		log_info("[%s] #%lu connect %s", cf->name, c->id, why);
+		conn_log(c, LOG_INFO, "[%s] #%lu connect %s", cf->name, c->id, why);
 		int is_tls = conn_out_fd_is_tls(c);
 		loop_io_del(conn_loop(c), is_tls ? &c->tls_io : &c->plain_io);
 		close(is_tls ? c->tls.fd : c->plain_fd);
@@ -312,12 +312,12 @@ void conn_accept(struct service *sv, struct worker *w, int fd, const struct sock
 							      : sizeof(struct sockaddr_in));
 	socklen_t ll = sizeof(c->local_sa);
 	getsockname(fd, (struct sockaddr *)&c->local_sa, &ll);
-	log_debug("[%s] #%lu %s: accepted", sv->cfg->name, c->id, addr);
+	conn_log(c, LOG_DEBUG, "[%s] #%lu %s: accepted", sv->cfg->name, c->id, addr);
 	c->tls.fd = sv->cfg->client ? -1 : fd;
 	c->plain_fd = sv->cfg->client ? fd : -1;
 	char why[CFG_ERRLEN];
 	if (set_sockopts(sv, fd, c->local_sa.ss_family, 'l', why, sizeof(why)) < 0) /* as stunnel: go on */
-		log_warn("[%s] #%lu %s", sv->cfg->name, c->id, why);
+		conn_log(c, LOG_WARNING, "[%s] #%lu %s", sv->cfg->name, c->id, why);
 	if (sv->cfg->accept_proxy) {
 		struct loop_io *io = sv->cfg->client ? &c->plain_io : &c->tls_io;
 		/* edge-triggered while a header is incomplete: we only peek, so level-triggered would spin */
@@ -421,12 +421,12 @@ static void conn_resolved(void *ctx, struct resolve_addr *addrs, size_t n, const
 		return;
 	}
 	if (n && why) /* some name did not resolve: the others are tried */
-		log_info("[%s] #%lu connect: %s", c->sv->cfg->name, c->id, why);
+		conn_log(c, LOG_INFO, "[%s] #%lu connect: %s", c->sv->cfg->name, c->id, why);
 	c->own_targets = t;
 	c->targets = t;
 	c->ntargets = k;
 	if (n == 0)
-		log_info("[%s] #%lu connect: %s", c->sv->cfg->name, c->id, why);
+		conn_log(c, LOG_INFO, "[%s] #%lu connect: %s", c->sv->cfg->name, c->id, why);
 	conn_first_target(c);
 	conn_start_connect(c, n ? NULL : why);
 }
@@ -483,13 +483,13 @@ static void conn_start_connect(struct conn *c, const char *why)
 		if (set_sockopts(c->route, fd, t->sa.ss_family, 'r', e, sizeof(e)) < 0 ||
 		    service_bind_local(c->route, fd, t->sa.ss_family, e, sizeof(e)) < 0) {
 			snprintf(last, sizeof(last), "%s: %s", to, e);
-			log_info("[%s] #%lu connect %s", sv->cfg->name, c->id, last);
+			conn_log(c, LOG_INFO, "[%s] #%lu connect %s", sv->cfg->name, c->id, last);
 			close(fd);
 			continue;
 		}
 		if (connect(fd, (const struct sockaddr *)&t->sa, t->len) < 0 && errno != EINPROGRESS) {
 			snprintf(last, sizeof(last), "%s: %s", to, strerror(errno));
-			log_info("[%s] #%lu connect %s%s", sv->cfg->name, c->id, last,
+			conn_log(c, LOG_INFO, "[%s] #%lu connect %s%s", sv->cfg->name, c->id, last,
 				 c->tried + 1 < c->ntargets ? "; trying the next address" : "");
 			close(fd);
 			continue;
@@ -536,7 +536,7 @@ static void conn_log_established(struct conn *c)
 		log_json_add(j, sizeof(j), "peer_subject", subject[0] ? subject : NULL, 0, 0);
 		log_json_add(j, sizeof(j), "peer_serial", serial[0] ? serial : NULL, 0, 0);
 		log_json_add(j, sizeof(j), "rule", c->peer.rule[0] ? c->peer.rule : NULL, 0, 0);
-		log_record(LOG_NOTICE, j);
+		log_record_as(conn_log_level(c), LOG_NOTICE, j);
 		return;
 	}
 	if (subject[0])
@@ -551,7 +551,7 @@ static void conn_log_established(struct conn *c)
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, " route=[%s]", c->route->cfg->name);
 	if (c->peer.resumed == 1 && n < sizeof(extra))
 		snprintf(extra + n, sizeof(extra) - n, " resumed");
-	log_notice("[%s] #%lu %s: established %s %s to %s%s", c->sv->cfg->name, c->id, c->peer_addr,
+	conn_log(c, LOG_NOTICE, "[%s] #%lu %s: established %s %s to %s%s", c->sv->cfg->name, c->id, c->peer_addr,
 		   mbedtls_ssl_get_version(&c->ssl), mbedtls_ssl_get_ciphersuite(&c->ssl), to, extra);
 }
 
@@ -605,7 +605,7 @@ static void conn_start_exec(struct conn *c)
 		conn_fail(c, FAIL_CONNECT, LOG_ERR, "exec %s: %s", s->exec, strerror(errno));
 		return;
 	}
-	log_debug("[%s] #%lu exec %s: pid %ld", c->sv->cfg->name, c->id, s->exec, (long)pid);
+	conn_log(c, LOG_DEBUG, "[%s] #%lu exec %s: pid %ld", c->sv->cfg->name, c->id, s->exec, (long)pid);
 	c->plain_fd = fd;
 	if (loop_io_add(conn_loop(c), &c->plain_io, fd, 0, conn_on_plain, c) < 0) {
 		conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
@@ -632,7 +632,7 @@ void conn_exec_connect(struct service *sv, struct worker *w)
 		conn_fail(c, FAIL_CONNECT, LOG_ERR, "exec %s: %s", s->exec, strerror(errno));
 		return;
 	}
-	log_info("[%s] #%lu exec %s: pid %ld%s", s->name, c->id, s->exec, (long)pid, s->pty ? " on a pseudo-terminal" : "");
+	conn_log(c, LOG_INFO, "[%s] #%lu exec %s: pid %ld%s", s->name, c->id, s->exec, (long)pid, s->pty ? " on a pseudo-terminal" : "");
 	conn_connect_out(c);
 }
 
@@ -688,7 +688,7 @@ static void conn_connect_ready(struct conn *c)
 		err = errno;
 	if (err == 0) {
 		loop_timer_cancel(&c->timer);
-		log_debug("[%s] #%lu connected", c->sv->cfg->name, c->id);
+		conn_log(c, LOG_DEBUG, "[%s] #%lu connected", c->sv->cfg->name, c->id);
 		conn_connected(c);
 		return;
 	}
@@ -700,7 +700,7 @@ static void conn_connect_ready(struct conn *c)
 		conn_fail(c, FAIL_CONNECT, LOG_ERR, "connect failed: %s", why);
 		return;
 	}
-	log_info("[%s] #%lu connect %s; trying the next address", c->sv->cfg->name, c->id, why);
+	conn_log(c, LOG_INFO, "[%s] #%lu connect %s; trying the next address", c->sv->cfg->name, c->id, why);
 	loop_io_del(conn_loop(c), is_tls ? &c->tls_io : &c->plain_io);
 	close(fd);
 	*(is_tls ? &c->tls.fd : &c->plain_fd) = -1;
@@ -718,10 +718,10 @@ static int conn_retry_same_address(struct conn *c, int offer12)
 	if (c->retries == 2 || c->sv->cfg->protocol >= CFG_PROTO_SMTP)
 		return -1;
 	if (offer12 && !atomic_load_explicit(&c->sv->tls.prefer12, memory_order_relaxed))
-		log_notice("[%s] #%lu the TLS 1.2 server signed with RSA-PSS, which mbedTLS refuses after offering TLS 1.3: "
+		conn_log(c, LOG_NOTICE, "[%s] #%lu the TLS 1.2 server signed with RSA-PSS, which mbedTLS refuses after offering TLS 1.3: "
 			   "offering TLS 1.2 only to it from now on", c->sv->cfg->name, c->id);
 	if (!offer12) {
-		log_notice("[%s] #%lu the server supports TLS 1.3 now: offering it again", c->sv->cfg->name, c->id);
+		conn_log(c, LOG_NOTICE, "[%s] #%lu the server supports TLS 1.3 now: offering it again", c->sv->cfg->name, c->id);
 		tls_session_forget(&c->sv->tls); /* a TLS 1.2 session would make mbedTLS offer TLS 1.2 only */
 	}
 	atomic_store_explicit(&c->sv->tls.prefer12, offer12, memory_order_relaxed);

@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "loop.h"
 #include "proto/starttls.h"
+#include "log.h"
 #include "service.h"
 #include "tls.h"
 
@@ -161,5 +162,13 @@ void conn_read_negotiation(struct conn *c, uint32_t events);
 /* conn_send_proxy_header: protocol = proxy: the PROXY header to the backend, before any of the client's
  * data. FLOW_DEAD when the connection has ended. */
 int conn_send_proxy_header(struct conn *c);
+
+/* conn_log_level: the level of C's log lines: its service's own `debug` when the section sets one, else the
+ * global level. conn_log: a line about C at LEVEL, written when within it. */
+static inline int conn_log_level(const struct conn *c)
+{
+	return c->sv->cfg->debug >= 0 ? c->sv->cfg->debug : log_level();
+}
+#define conn_log(c, level, ...) log_msg_as(conn_log_level(c), level, __VA_ARGS__)
 
 #endif

@@ -59,7 +59,7 @@ void conn_read_proxy_header(struct conn *c, uint32_t events)
 		c->peer_sa = src;
 		c->local_sa = dst;
 		service_addr_str((struct sockaddr *)&src, c->peer_addr, sizeof(c->peer_addr));
-		log_debug("[%s] #%lu %s: PROXY header from %s", c->sv->cfg->name, c->id, c->peer_addr, was);
+		conn_log(c, LOG_DEBUG, "[%s] #%lu %s: PROXY header from %s", c->sv->cfg->name, c->id, c->peer_addr, was);
 	}
 	loop_io_set(conn_loop(c), c->sv->cfg->client ? &c->plain_io : &c->tls_io, 0);
 	conn_begin(c);

@@ -159,7 +159,12 @@ static void put_line(char *line, int len)
 
 void log_record(int level, const char *fields)
 {
-	if (level > log_level())
+	log_record_as(log_level(), level, fields);
+}
+
+void log_record_as(int threshold, int level, const char *fields)
+{
+	if (level > threshold)
 		return;
 	int saved = errno, ms;
 	if (L.use_syslog)
@@ -208,16 +213,13 @@ drop:
 	buf[start] = '\0';
 }
 
-void log_msg(int level, const char *fmt, ...)
+static void log_vmsg(int threshold, int level, const char *fmt, va_list ap)
 {
-	if (level > log_level())
+	if (level > threshold)
 		return;
 	int saved = errno;
 	char msg[2048];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (L.use_syslog)
 		syslog(LOG_DAEMON | level, "%s", msg);
 	if (L.to_stream) {
@@ -227,4 +229,20 @@ void log_msg(int level, const char *fmt, ...)
 		put_line(line, snprintf(line, sizeof(line), "%s.%03dZ %s %s\n", stamp, ms, level_names[level & 7], msg));
 	}
 	errno = saved;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(log_level(), level, fmt, ap);
+	va_end(ap);
+}
+
+void log_msg_as(int threshold, int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(threshold, level, fmt, ap);
+	va_end(ap);
 }

@@ -45,6 +45,10 @@ int log_json_on(void);
  * an object ("\"key\":value,..."), built with log_json_add. */
 void log_record(int level, const char *fields);
 
+/* log_record_as, log_msg_as: as log_record and log_msg, written when LEVEL is within THRESHOLD instead of the
+ * global level (a connection's line, against its service's own `debug`). */
+void log_record_as(int threshold, int level, const char *fields);
+
 /* log_json_add: append ,"KEY":"VALUE" (VALUE escaped; NULL appends nothing) or, when NUM_OK,
  * ,"KEY":NUM to the fields in BUF (length LEN, NUL-terminated); the leading comma is left out of the
  * first field. Never overflows: a field that does not fit is dropped. */
@@ -52,6 +56,7 @@ void log_json_add(char *buf, size_t len, const char *key, const char *value, int
 
 /* log_msg: one line "TIME LEVEL message". */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_msg_as(int threshold, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)

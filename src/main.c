@@ -348,6 +348,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < rt.cur->nsvc; i++) {
 			const struct service *sv = &rt.cur->svc[i];
 			char list[8192];
+			fputs(cfg_notes(sv->cfg, list, sizeof(list)), stdout);
 			if (!sv->cfg->ciphers && !sv->cfg->ciphersuites)
 				continue;
 			suites_describe(sv->tls.suites, list, sizeof(list));

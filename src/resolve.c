@@ -127,12 +127,15 @@ static void on_answers(void *ctx, uint32_t events)
 	struct resolve_req *q = r->done;
 	r->done = NULL;
 	r->done_tail = &r->done;
-	for (struct resolve_req *p = q; p; p = p->next)
-		p->done = p->cancelled ? NULL : p->done; /* decided under the lock */
 	pthread_mutex_unlock(&r->mu);
 	while (q) {
 		struct resolve_req *next = q->next;
-		if (q->done) {
+		/* decided under the lock, just before the callback: an earlier callback of this batch may have
+		 * cancelled it (its connection ended) */
+		pthread_mutex_lock(&r->mu);
+		int cancelled = q->cancelled;
+		pthread_mutex_unlock(&r->mu);
+		if (!cancelled) {
 			q->done(q->ctx, q->naddrs ? q->addrs : NULL, q->naddrs, q->why[0] ? q->why : q->naddrs ? NULL : "no addresses");
 			if (q->naddrs)
 				q->addrs = NULL; /* the callback's now */
@@ -170,9 +173,9 @@ void resolve_free(struct resolver *r)
 	if (!r)
 		return;
 	loop_io_del(r->loop, &r->io);
-	close(r->efd);
 	pthread_mutex_lock(&r->mu);
-	r->stop = 1;
+	r->stop = 1; /* first: a thread writes to efd only under the lock and while stop is 0 */
+	close(r->efd);
 	struct resolve_req *lists[2] = { r->pending, r->done };
 	r->pending = r->done = NULL;
 	int last = r->threads == 0;

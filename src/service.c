@@ -63,11 +63,14 @@ static int add_target(struct service *sv, const void *sa, socklen_t len, const c
 }
 
 /* The connect addresses, in the order of the connect lines. With delay = yes names are left for each
- * connection to look up (conn.c); so are they when DNS cannot be reached now (EAI_AGAIN), as stunnel
- * does, so a service starts before the network is up. A name that does not exist is an error. */
+ * connection to look up (conn.c); so are they when a name does not resolve now (DNS unreachable, or a name
+ * that does not exist yet), with a warning naming its line: stunnel engages delay then too, so a service
+ * starts before the network, a VPN or a DNS record is up. */
 static int resolve_targets(struct service *sv, const struct cfg_service *s, char *why, size_t len)
 {
-	sv->delayed = s->delay;
+	sv->delayed = 0;
+	for (int i = 0; i < s->n_connect; i++) /* only Unix sockets: no name to look up, nothing to delay */
+		sv->delayed |= s->delay && !s->connect[i].path[0];
 	for (int i = 0; i < s->n_connect; i++) {
 		const struct cfg_addr *a = &s->connect[i];
 		if (a->path[0]) {
@@ -85,15 +88,12 @@ static int resolve_targets(struct service *sv, const struct cfg_service *s, char
 			hints.ai_flags = 0; /* AI_ADDRCONFIG hides ::1 on hosts with only loopback IPv6 */
 			rc = getaddrinfo(a->host, a->port, &hints, &res);
 		}
-		if (rc == EAI_AGAIN) {
-			log_warn("[%s] connect %s:%s: %s; looking it up for each connection instead (as delay = yes)",
-				 s->name, a->host, a->port, gai_strerror(rc));
+		if (rc) {
+			char where[300];
+			log_warn("%s: [%s] connect %s:%s: %s; looking it up for each connection instead (as delay = yes)",
+				 cfg_where_nth(s, "connect", i, where, sizeof(where)), s->name, a->host, a->port, gai_strerror(rc));
 			sv->delayed = 1;
 			continue;
-		}
-		if (rc) {
-			snprintf(why, len, "connect %s:%s: %s", a->host, a->port, gai_strerror(rc));
-			return -1;
 		}
 		for (ai = res; ai; ai = ai->ai_next)
 			if (add_target(sv, ai->ai_addr, ai->ai_addrlen, a->host) < 0) {
@@ -184,7 +184,16 @@ static int parse_sockopts(struct service *sv, const struct cfg_service *s, char 
 
 int service_apply_sockopts(const struct service *sv, int fd, int family, char where, char *err, size_t errlen)
 {
-	return sockopt_apply(fd, family, where, sv->sockopts, sv->nsockopts, err, errlen);
+	/* one at a time, so a failure names the value as written, and so its line (cfg_where_option) */
+	for (size_t i = 0; i < sv->nsockopts; i++) {
+		char e[CFG_ERRLEN];
+		if (sockopt_apply(fd, family, where, &sv->sockopts[i], 1, e, sizeof(e)) < 0) {
+			const char *reason = strrchr(e, ':');
+			snprintf(err, errlen, "socket %s: %s", sv->cfg->sockopts.v[i], reason ? reason + 2 : e);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void ticket_refresh(void *ctx)
@@ -418,8 +427,8 @@ static int listen_unix(struct service *sv, int *out, char *why, size_t whylen)
 	if (bind_one(sv, (struct sockaddr *)&un, sizeof(un), 0, out, why, whylen) < 0)
 		return -1;
 	const struct privs *p = &sv->sock_owner;
-	if ((p->has_uid || p->has_gid) &&
-	    chown(un.sun_path, p->has_uid ? p->uid : (uid_t)-1, p->has_gid ? p->gid : (gid_t)-1) < 0) {
+	if ((p->has_uid || p->has_gid) && /* lchown: a symbolic link put there since bind leads nowhere else */
+	    lchown(un.sun_path, p->has_uid ? p->uid : (uid_t)-1, p->has_gid ? p->gid : (gid_t)-1) < 0) {
 		snprintf(why, whylen, "chown %s: %s", un.sun_path, strerror(errno));
 		close(*out);
 		unlink(un.sun_path);
@@ -466,7 +475,7 @@ int service_listen(struct service *sv, char *err, size_t errlen)
 	}
 	if (fd < 0) {
 		if (why[0]) /* a `socket = a:` option, or the Unix socket's owner */
-			snprintf(err, errlen, "%s: [%s] accept %s: %s", cfg_where_option(s, strncmp(why, "socket", 6) == 0 ? "socket" : "accept",
+			snprintf(err, errlen, "%s: [%s] accept %s: %s", cfg_where_option(s, strncmp(why, "socket", 6) == 0 ? why : "accept",
 				 where, sizeof(where)), s->name, cfg_addr_str(a, shown, sizeof(shown)), why);
 		else
 			snprintf(err, errlen, "%s: [%s] accept %s: %s", cfg_where_option(s, "accept", where, sizeof(where)),

@@ -360,7 +360,9 @@ struct slot {
 struct order {
 	struct slot v[ORDER_MAX];
 	size_t n;
-	int seclevel; /* the last @SECLEVEL=n, 0 when none */
+	int seclevel;      /* the last @SECLEVEL=n, -1 when none */
+	char skipped[512]; /* the words that name nothing here, "A, B" (cut when long) */
+	int nskipped;
 };
 
 enum op { OP_ADD, OP_DEL, OP_KILL, OP_ORD };
@@ -370,16 +372,23 @@ static int key_bits(int id)
 	return (int)mbedtls_ssl_ciphersuite_get_cipher_key_bitlen(mbedtls_ssl_ciphersuite_from_id(id));
 }
 
+/* A suite's own attributes, as a pattern that selects it. */
+static struct pattern pattern_of(const struct openssl_suite *s)
+{
+	return (struct pattern){ s->id, s->kx, s->au, s->enc, s->mac, strength_of(s->enc), s->version };
+}
+
 static void order_init(struct order *o)
 {
 	o->n = 0;
-	o->seclevel = 0;
+	o->seclevel = -1;
+	o->skipped[0] = '\0';
+	o->nskipped = 0;
 	for (size_t i = 0; i < ARRAY_LEN(openssl_suites); i++) {
 		const struct openssl_suite *s = &openssl_suites[i];
 		if (!mbedtls_has(s->id))
 			continue;
-		struct pattern p = { s->id, s->kx, s->au, s->enc, s->mac, strength_of(s->enc), s->version };
-		o->v[o->n++] = (struct slot){ .p = p, .bits = key_bits(s->id), .state = SLOT_OFF };
+		o->v[o->n++] = (struct slot){ .p = pattern_of(s), .bits = key_bits(s->id), .state = SLOT_OFF };
 	}
 }
 
@@ -484,7 +493,7 @@ static void sort_by_strength(struct order *o)
 static int seclevel_allows(const struct slot *s, int level)
 {
 	static const int minbits[] = { 0, 80, 112, 128, 192, 256 };
-	if (level == 0 || !s->p.kx)
+	if (level <= 0 || !s->p.kx)
 		return 1;
 	if (s->bits < minbits[level] || (minbits[level] > 160 && (s->p.mac & M_SHA1)))
 		return 0;
@@ -500,8 +509,27 @@ static int syntax_error(const char *at, const char *whole, char *err, size_t err
 	return -1;
 }
 
+/* Note WORD (LEN bytes) among the skipped ones, once. */
+static void note_skipped(struct order *o, const char *word, size_t len)
+{
+	for (const char *p = o->skipped; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == len && strncmp(p, word, len) == 0)
+			return;
+		p += n;
+		if (*p)
+			p += 2; /* ", " */
+	}
+	size_t used = strlen(o->skipped);
+	o->nskipped++;
+	if (used + len + 3 < sizeof(o->skipped))
+		snprintf(o->skipped + used, sizeof(o->skipped) - used, "%s%.*s", used ? ", " : "", (int)len, word);
+}
+
 /* The pattern of one word: a suite name (any spelling suites_lookup takes, as OpenSSL tries names first) or a
- * keyword. Unlike OpenSSL, which skips words it does not know, an unknown word is an error. */
+ * keyword. A word that is neither, such as a suite mbedTLS lacks (DES-CBC3-SHA) or a name OpenSSL does not know
+ * either, selects nothing, as OpenSSL skips what it does not have: 1, noted in O->skipped. A word misplaced
+ * (DEFAULT, SUITEB*) or a TLS 1.3 suite is an error: -1. */
 static int word_pattern(struct order *o, const char *word, size_t len, struct pattern *out, char *err, size_t errlen)
 {
 	char name[96];
@@ -529,15 +557,16 @@ static int word_pattern(struct order *o, const char *word, size_t len, struct pa
 		*out = k->p;
 		return 0;
 	}
-	if (len == 7 && strncmp(word, "DEFAULT", 7) == 0)
+	if (len == 7 && strncmp(word, "DEFAULT", 7) == 0) {
 		snprintf(err, errlen, "ciphers: DEFAULT only works at the start of the list");
-	else if (suiteb_find(word, len))
+		return -1;
+	}
+	if (suiteb_find(word, len)) {
 		snprintf(err, errlen, "ciphers: %.*s must be the whole list", (int)len, word);
-	else if (memchr(word, '-', len) || memchr(word, '_', len))
-		snprintf(err, errlen, "ciphers: unknown cipher suite '%.*s' (or one mbedTLS lacks)", (int)len, word);
-	else
-		snprintf(err, errlen, "ciphers: unknown cipher keyword '%.*s'", (int)len, word);
-	return -1;
+		return -1;
+	}
+	note_skipped(o, word, len);
+	return 1;
 }
 
 /* @STRENGTH sorts what is selected so far (sort_by_strength). @SECLEVEL=n: OpenSSL keeps its list as it is and
@@ -600,11 +629,12 @@ static int eval(struct order *o, const char *str, const char *whole, int *items,
 		for (;;) {
 			size_t len = strspn(p, word_chars);
 			struct pattern w;
+			int r;
 			if (len == 0)
 				return syntax_error(p, whole, err, errlen);
-			if (word_pattern(o, p, len, &w, err, errlen) < 0)
+			if ((r = word_pattern(o, p, len, &w, err, errlen)) < 0)
 				return -1;
-			possible = possible && narrow(&item, &w);
+			possible = possible && r == 0 && narrow(&item, &w);
 			p += len;
 			if (*p != '+')
 				break;
@@ -616,19 +646,18 @@ static int eval(struct order *o, const char *str, const char *whole, int *items,
 	return 0;
 }
 
-/* `ciphers`: the TLS 1.2 suites cipher string STR selects, appended to OUT. */
-static int build_ciphers(const char *str, int *out, size_t *n, char *err, size_t errlen)
+/* Evaluate cipher string STR into O as OpenSSL reads it: a lone SUITEB name, a leading DEFAULT, then the items. */
+static int evaluate(struct order *o, const char *str, char *err, size_t errlen)
 {
-	struct order o;
 	const char *rules = str;
-	size_t first = strspn(str, word_chars), before = *n;
+	size_t first = strspn(str, word_chars);
 	const struct suiteb *b;
 	int items = 0;
 	if (strlen(str) > CIPHER_STRING_MAX) {
 		snprintf(err, errlen, "ciphers: list too long (more than %d characters)", CIPHER_STRING_MAX);
 		return -1;
 	}
-	order_init(&o);
+	order_init(o);
 	if ((b = suiteb_find(str, first))) {
 		if (str[first + strspn(str + first, separators)]) { /* OpenSSL would ignore the rest */
 			snprintf(err, errlen, "ciphers: %s must be the whole list", b->name);
@@ -637,17 +666,27 @@ static int build_ciphers(const char *str, int *out, size_t *n, char *err, size_t
 		rules = b->suites;
 	}
 	if (strncmp(rules, "DEFAULT", 7) == 0) { /* only there, as in OpenSSL: DEFAULT:!PSK, DEFAULT+AES */
-		(void)eval(&o, default_rules, str, &items, err, errlen);
+		(void)eval(o, default_rules, str, &items, err, errlen);
 		rules += 7;
 		if (*rules == ':')
 			rules++;
 	}
-	if (eval(&o, rules, str, &items, err, errlen) < 0)
+	if (eval(o, rules, str, &items, err, errlen) < 0)
 		return -1;
 	if (items == 0) {
 		snprintf(err, errlen, "ciphers: empty cipher list");
 		return -1;
 	}
+	return 0;
+}
+
+/* `ciphers`: the TLS 1.2 suites cipher string STR selects, appended to OUT. */
+static int build_ciphers(const char *str, int *out, size_t *n, char *err, size_t errlen)
+{
+	struct order o;
+	size_t before = *n;
+	if (evaluate(&o, str, err, errlen) < 0)
+		return -1;
 	for (size_t i = 0; i < o.n; i++) {
 		if (o.v[i].state != SLOT_ON || !seclevel_allows(&o.v[i], o.seclevel))
 			continue;
@@ -657,11 +696,54 @@ static int build_ciphers(const char *str, int *out, size_t *n, char *err, size_t
 		}
 		out[(*n)++] = o.v[i].p.id;
 	}
-	if (*n == before) {
-		snprintf(err, errlen, "ciphers: '%s' selects no cipher suite mbedTLS has", str);
+	if (*n == before) { /* OpenSSL: "no cipher match" */
+		int w = snprintf(err, errlen, "ciphers: '%s' selects no cipher suite mbedTLS has", str);
+		if (o.nskipped && w >= 0 && (size_t)w < errlen)
+			snprintf(err + w, errlen - (size_t)w, " (skipped, as OpenSSL skips what it does not have: %s)", o.skipped);
 		return -1;
 	}
 	return 0;
+}
+
+int suites_seclevel(const char *tls12)
+{
+	struct order o;
+	char err[256];
+	if (!tls12 || evaluate(&o, tls12, err, sizeof(err)) < 0)
+		return -1;
+	return o.seclevel;
+}
+
+int suites_apply_level(int list[SUITES_MAX + 1], int level)
+{
+	size_t n = 0;
+	int left = 0;
+	for (size_t i = 0; list[i]; i++) {
+		/* a suite's attributes as OpenSSL has them; TLS 1.3's are all forward secret and AEAD; one OpenSSL has no
+		 * name for was named on purpose, and stays (as with @SECLEVEL) */
+		struct slot s = { .p = { .id = list[i] }, .bits = key_bits(list[i]) };
+		for (size_t k = 0; k < ARRAY_LEN(openssl_suites); k++)
+			if (openssl_suites[k].id == list[i])
+				s.p = pattern_of(&openssl_suites[k]);
+		if (is_tls13(list[i]))
+			s.p.kx = K_ECDHE, s.p.mac = M_AEAD;
+		if (seclevel_allows(&s, level))
+			list[n++] = list[i], left++;
+	}
+	list[n] = 0;
+	return left;
+}
+
+int suites_skipped(const char *tls12, char *buf, size_t len)
+{
+	struct order o;
+	char err[256];
+	if (len)
+		buf[0] = '\0';
+	if (!tls12 || evaluate(&o, tls12, err, sizeof(err)) < 0)
+		return 0;
+	snprintf(buf, len, "%s", o.skipped);
+	return o.nskipped;
 }
 
 /* `ciphersuites`: a plain list of TLS 1.3 suite names, as in OpenSSL, appended to OUT. */

@@ -23,6 +23,7 @@
 
 #include "match.h"
 #include "psk.h"
+#include "seclevel.h"
 #include "sslopt.h"
 
 #define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
@@ -367,10 +368,6 @@ static int load_rules(struct tls_svc *t, const struct cfg_service *s, char *err,
 static void conf_options(struct tls_svc *t, const struct cfg_service *s)
 {
 	unsigned o = s->ssl_options;
-	/* a DHE-RSA server's group (a cipher string such as HIGH offers DHE): at least 2048 bits, as OpenSSL's
-	 * default security level asks, where mbedTLS would take 1024 */
-	if (s->client)
-		mbedtls_ssl_conf_dhm_min_bitlen(&t->conf, 2048);
 	if (o & SSLOPT_CLIENT_PREFERENCE)
 		mbedtls_ssl_conf_preference_order(&t->conf, MBEDTLS_SSL_SRV_CIPHERSUITE_ORDER_CLIENT);
 	if (o & SSLOPT_NO_EMS)
@@ -452,6 +449,8 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 	if (tls_setup_sessions(t, s, err, errlen) < 0)
 		goto err0;
 	if (setup_psk(t, s, err, errlen) < 0)
+		goto err0;
+	if (seclevel_apply(t, s, err, errlen) < 0) /* of all set up above: before conf12 copies conf */
 		goto err0;
 	if (!s->client) /* the client's server name: logged, passed on in PROXY v2, and routing (if any) */
 		mbedtls_ssl_conf_sni(&t->conf, sni_cb, t);

@@ -57,7 +57,7 @@ wait_log "$HOLE_OUT" '^full$'
 eventually test -S "$T/back.sock"
 "${NP[@]}" stale "$T/dead.sock" # a socket file nobody listens on: connecting is refused
 
-for v in S_PRIO S_RR S_PDOWN S_RDOWN S_RR16 S_TMO S_DRR S_LOCAL S_KA S_NOKA S_LBAD S_ECHO C_UOUT S_UDOWN; do
+for v in S_PRIO S_RR S_PDOWN S_RDOWN S_RR16 S_TMO S_DRR S_LOCAL S_KA S_NOKA S_LBAD S_ECHO C_UOUT S_UDOWN S_DUONLY; do
 	eval "$v=$(free_port)"
 done
 rr16_lines() { # 16 connect lines: 7 down, A, 7 down, B
@@ -123,6 +123,10 @@ accept = 127.0.0.1:$S_UDOWN
 connect = $T/dead.sock
 connect = $T/missing.sock
 connect = 127.0.0.1:$A
+[delay-unix-only]
+accept = 127.0.0.1:$S_DUONLY
+delay = yes
+connect = $T/back.sock
 [unix-cli-in]
 client = yes
 accept = $T/cli.sock
@@ -248,6 +252,12 @@ out=$("${NP[@]}" ask "127.0.0.1:$S_UDOWN" 1 "$CA")
 check "connect = /path down (refused, missing): failover goes on to the next address" all_are "$out" "A 127.0.0.1"
 check "the failed Unix targets are logged by path" bash -c 'grep -q "\[unix-down\] #[0-9]* connect $1/dead.sock: Connection refused" "$2" &&
 	grep -q "\[unix-down\] #[0-9]* connect $1/missing.sock: No such file or directory" "$2"' _ "$T" "$LOG"
+out=$("${NP[@]}" ask "127.0.0.1:$S_DUONLY" 1 "$CA")
+check "delay = yes with only Unix connect lines: the connection reaches the socket" all_are "$out" "U unix"
+check "delay = yes with only Unix connect lines: no lookup (nothing logged as 'no addresses')" \
+	bash -c '! grep -q "\[delay-unix-only\] .*no addresses" "$1"' _ "$LOG"
+check "delay = yes with only Unix connect lines: the start-up line does not say 'looked up per connection'" \
+	bash -c 'grep "\[delay-unix-only\] server mode: accepting" "$1" | grep -qv "looked up per connection"' _ "$LOG"
 out=$("${NP[@]}" ask "$T/cli.sock" 1)
 check "client mode: accept = /path takes plaintext clients" all_are "$out" "A 127.0.0.1"
 out=$("${NP[@]}" ask "127.0.0.1:$C_UOUT" 1)
@@ -258,6 +268,48 @@ check "the socket file's mode is 0777 & ~umask (umask 027: srwxr-x---)" test "$(
 check "setuid/setgid in the section own the socket file (daemon:bin)" test "$(stat -c %U:%G "$T/owned.sock")" = daemon:bin
 check "setgid alone in the section: group bin, owner unchanged" test "$(stat -c %U:%G "$T/group.sock")" = root:bin
 check "no section setuid/setgid and none global: owned by tlswrap's user" test "$(stat -c %U:%G "$T/cli.sock")" = root:root
+
+# a symbolic link put at the socket's path between bind and the owner change (a race a local user may win in a
+# directory it can write to): the change must not follow the link to the file it names. A preloaded bind()
+# makes the swap at that moment.
+if command -v cc >/dev/null; then
+	cat >"$T/swap.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int (*real)(int, const struct sockaddr *, socklen_t) = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
+	const char *path = getenv("SWAP_PATH"), *target = getenv("SWAP_TARGET");
+	int rc = real(fd, sa, len);
+	if (rc == 0 && sa->sa_family == AF_UNIX && path && target && strcmp(((const struct sockaddr_un *)sa)->sun_path, path) == 0 &&
+	    unlink(path) == 0 && symlink(target, path) < 0)
+		return -1;
+	return rc;
+}
+C
+	cc -shared -fPIC -o "$T/swap.so" "$T/swap.c" -ldl
+	: >"$T/victim"
+	sconf=$T/swap.conf
+	printf 'foreground = yes\n[swap]\nclient = yes\naccept = %s\nconnect = 127.0.0.1:%s\nCAfile = %s\nsetuid = daemon\nsetgid = bin\n' \
+		"$T/swap.sock" "$S_PRIO" "$CA" >"$sconf"
+	if SWAP_PATH=$T/swap.sock SWAP_TARGET=$T/victim LD_PRELOAD=$T/swap.so \
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 start_tlswrap "$sconf"; then
+		check "a symbolic link swapped in after bind: the file it names keeps its owner (root:root)" \
+			test "$(stat -c %U:%G "$T/victim")" = root:root
+		check "a symbolic link swapped in after bind: the link itself is what changes owner" \
+			test "$(stat -c %U:%G "$T/swap.sock")" = daemon:bin
+		check "symbolic link instance: SIGTERM, status 0" stops "$TLSWRAP_PID" "$sconf.log"
+	else
+		not_ok "tlswrap starts with a bind() that swaps in a symbolic link"
+	fi
+else
+	echo "# SKIP the symbolic link check: no C compiler"
+fi
 
 # -- socket options, seen with ss ---------------------------------------------------------------------------------
 # keepalive_left FILTER: seconds left on the keepalive timer of the established socket matching the ss FILTER
@@ -294,7 +346,7 @@ kill "$KA_PID" "$NOKA_PID" # the held connections end
 out=$("${NP[@]}" ask "127.0.0.1:$S_LBAD" 1 "$CA")
 check "l: option that fails when applied: the connection goes on" all_are "$out" "A 127.0.0.1"
 check "l: option that fails when applied: a warning names it" \
-	grep -Eq 'WARN \[l-baddev\] #[0-9]+ .*SO_BINDTODEVICE: No such device' "$LOG"
+	grep -Eq 'WARN \[l-baddev\] #[0-9]+ socket l:SO_BINDTODEVICE=nosuchdev0: No such device' "$LOG"
 bad=$T/badopt.conf
 printf 'foreground = yes\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nsocket = l:SO_KEEPALIVE=maybe\n' \
 	"$DEAD" "$A" >"$bad" # --check binds nothing
@@ -302,12 +354,12 @@ out=$("$TLSWRAP" --check "$bad" 2>&1)
 check "a bad socket option value is refused at load, naming the line of socket" \
 	grep -q "badopt.conf:$(line_of "$bad" 'socket =')"': socket: SO_KEEPALIVE' <<<"$out"
 bad=$T/baddev.conf
-printf 'foreground = yes\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nsocket = a:SO_BINDTODEVICE=nosuchdev0\n' \
+printf 'foreground = yes\n[x]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nsocket = a:SO_RCVBUF=32768\nsocket = a:SO_BINDTODEVICE=nosuchdev0\nsocket = l:SO_KEEPALIVE=yes\n' \
 	"$(free_port)" "$A" >"$bad"
 out=$(timeout 10 "$TLSWRAP" -f "$bad" 2>&1)
 rc=$?
-check "a: option that fails when applied: start-up fails (status $rc), naming the line of socket" \
-	failed_naming "$rc" "$out" "baddev.conf:$(line_of "$bad" 'socket =')"': .*SO_BINDTODEVICE: No such device'
+check "a: option that fails when applied: start-up fails (status $rc), naming its socket line (of three)" \
+	failed_naming "$rc" "$out" "baddev.conf:$(line_of "$bad" 'SO_BINDTODEVICE')"': .*socket a:SO_BINDTODEVICE=nosuchdev0: No such device'
 
 # -- exec+connect results ------------------------------------------------------------------------------------------
 runs() { grep -c " $1 " "$T/exec.out"; } # how many times program NAME ran to its end
@@ -449,20 +501,39 @@ delay = yes
 failover = rr
 connect = multi.tlswrap-test:$P
 CONF
+S_ND=$(free_port)
 ndconf=$T/nodelay.conf
-printf 'foreground = yes\n[nodelay]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nconnect = nosuch.tlswrap-test:%s\n' \
-	"$(free_port)" "$A" "$P" >"$ndconf"
+printf 'foreground = yes\ndebug = info\ncert = %s\nkey = %s\n[nodelay]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nconnect = nosuch.tlswrap-test:%s\nconnect = 127.0.0.1:%s\n' \
+	"$PKI/server.crt" "$PKI/server.key" "$S_ND" "$A" "$P" "$B" >"$ndconf"
+# nodelay_checks [PREFIX...]: without delay, a name that does not resolve at start (it does not exist) engages
+# delay, as stunnel does, with a warning naming its line; PREFIX runs tlswrap (in the private namespace)
+nodelay_checks() {
+	local warn="WARN [^ ]*/nodelay\.conf:$(line_of "$ndconf" nosuch): \[nodelay\] connect nosuch\.tlswrap-test:$P: .*; looking it up for each connection instead \(as delay = yes\)"
+	out=$(timeout 10 "$@" "$TLSWRAP" --check "$ndconf" 2>&1)
+	rc=$?
+	check "without delay, a name that does not resolve: --check passes (status $rc)" test "$rc" = 0
+	check "without delay, a name that does not resolve: --check warns, naming its connect line (the 2nd of 3)" \
+		grep -Eq -- "$warn" <<<"$out"
+	bg "$@" "$TLSWRAP" -f "$ndconf"
+	local log pid=$LAST_PID
+	log=$(bg_out)
+	if wait_log "$log" 'started, pid'; then
+		ok "without delay, a name that does not resolve: tlswrap starts"
+		check "the start logs the warning, naming the connect line" has "$log" "$warn"
+		check "the start-up line says the names are looked up per connection" \
+			has "$log" '\[nodelay\] server mode: accepting on 127\.0\.0\.1:[0-9]+, connecting to 127\.0\.0\.1:[0-9]+ \(and more\) \(looked up per connection\)'
+		out=$("${NP[@]}" ask "127.0.0.1:$S_ND" 2 "$CA")
+		check "connections go to the first line's address, looking the names up each time" all_are "$out" "A 127.0.0.1"
+		check "nodelay instance: SIGTERM, status 0" stops "$pid" "$log"
+	else
+		not_ok "without delay, a name that does not resolve: tlswrap starts"
+	fi
+}
 if ! "${IN_NS[@]}" grep -q 'tlswrap test hosts' /etc/hosts 2>/dev/null; then
 	echo "# SKIP delay = yes name checks: cannot bind-mount a private /etc/hosts (unshare --mount)"
-	out=$(timeout 10 "$TLSWRAP" -f "$ndconf" 2>&1)
-	rc=$?
-	check "without delay, a name that does not exist fails the start, naming the connect line" \
-		failed_naming "$rc" "$out" "nodelay.conf:$(line_of "$ndconf" nosuch): \[nodelay\] connect nosuch.tlswrap-test:$P: "
+	nodelay_checks
 else
-	out=$(timeout 10 "${IN_NS[@]}" "$TLSWRAP" -f "$ndconf" 2>&1)
-	rc=$?
-	check "without delay, a name that does not exist fails the start, naming the connect line" \
-		failed_naming "$rc" "$out" "nodelay.conf:$(line_of "$ndconf" nosuch): \[nodelay\] connect nosuch.tlswrap-test:$P: "
+	nodelay_checks "${IN_NS[@]}"
 	check "delay = yes: --check passes while the name does not resolve" quiet "${IN_NS[@]}" "$TLSWRAP" --check "$dconf"
 	bg "${IN_NS[@]}" "$TLSWRAP" -f "$dconf"
 	DLOG=$(bg_out)

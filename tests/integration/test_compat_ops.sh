@@ -359,10 +359,10 @@ check "foreground = quiet: accept address in use still goes to stderr, exit 1" \
 # stunnel options accepted as no-ops, and those refused with their reason
 # ================================================================================================
 NO=$(free_port)
-printf 'foreground = yes\nRNDfile = /dev/urandom\nRNDbytes = 64\nRNDoverwrite = yes\nEGD = /var/run/egd-pool\nfips = no\n[noops]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n%s\nstack = 65536\nlogId = sequential\nsecurityLevel = 2\nlibwrap = no\ntransparent = none\nrenegotiation = no\n' \
+printf 'foreground = yes\nRNDfile = /dev/urandom\nRNDbytes = 64\nRNDoverwrite = yes\nEGD = /var/run/egd-pool\nfips = no\n[noops]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n%s\nstack = 65536\nlogId = sequential\nlibwrap = no\ntransparent = none\nrenegotiation = no\nOCSPaia = no\nOCSPnonce = no\nOCSPrequire = no\n' \
 	"$NO" "$E" "$CERTKEY" >"$T/noops.conf"
 out=$("$TLSWRAP" --check "$T/noops.conf" 2>&1)
-check "no-ops: RNDfile RNDbytes RNDoverwrite EGD stack logId securityLevel libwrap transparent fips renegotiation pass --check" \
+check "no-ops: RNDfile RNDbytes RNDoverwrite EGD stack logId libwrap transparent fips renegotiation OCSPaia OCSPnonce OCSPrequire pass --check" \
 	test "$out" = "$T/noops.conf: OK (1 service)"
 if start_tlswrap "$T/noops.conf"; then
 	check "no-ops: the service serves" tls_ok "$NO"
@@ -370,6 +370,56 @@ if start_tlswrap "$T/noops.conf"; then
 else
 	not_ok "no-ops: tlswrap starts"
 fi
+# ================================================================================================
+# debug in a section: that service's connection lines use its level; the rest keep the global one
+# ================================================================================================
+DL=$(free_port); DQ=$(free_port); DP=$(free_port)
+printf 'foreground = yes\ndebug = notice\n%s\n[loud]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ndebug = debug\nciphers = HIGH\n[quiet]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ndebug = err\n[plain]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n' \
+	"$CERTKEY" "$DL" "$E" "$DQ" "$E" "$DP" "$E" >"$T/svcdebug.conf"
+if start_tlswrap "$T/svcdebug.conf"; then
+	DLOG=$T/svcdebug.conf.log
+	echo_ports "$DL" "$DQ" "$DP"
+	check "debug in a section: every service serves" eval 'echoed "$DL" && echoed "$DQ" && echoed "$DP"'
+	wait_log "$DLOG" '\[plain\] #[0-9]+ .*closed \(' && wait_log "$DLOG" '\[loud\] #[0-9]+ .*closed \('
+	check "[loud] debug = debug: its connections' debug lines are written (accepted, connected)" \
+		bash -c 'grep -Eq "DEBUG \[loud\] #[0-9]+ 127\.0\.0\.1:[0-9]+: accepted" "$1" && grep -Eq "DEBUG \[loud\] #[0-9]+ connected" "$1"' _ "$DLOG"
+	check "[quiet] debug = err: no established or closed line for its connection" lacks "$DLOG" '\[quiet\] #'
+	check "[plain], no debug of its own: the global notice level (established and closed, no debug lines)" \
+		bash -c 'grep -Eq "NOTICE \[plain\] #[0-9]+ .*established" "$1" && ! grep -Eq "DEBUG \[plain\]" "$1"' _ "$DLOG"
+	check "lines outside connections keep the global level ([loud]'s cipher suites are debug: not written)" \
+		lacks "$DLOG" 'cipher suites'
+	kill "$TLSWRAP_PID"
+else
+	not_ok "tlswrap starts with debug in sections"
+fi
+
+# ================================================================================================
+# named ports (a service name from /etc/services), and --check's note on a client service that verifies its
+# server only by tlswrap's default (stunnel's is to verify nothing)
+# ================================================================================================
+CV=$(free_port)
+printf 'foreground = yes\ndebug = info\n[named]\nclient = yes\naccept = 127.0.0.1:imaps\nconnect = 127.0.0.1:https\n[own-ca]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nCAfile = %s\n[no-verify]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nverifyChain = no\n[asked]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nverifyChain = yes\nCAfile = %s\n' \
+	"$CV" "$E" "$PKI/ca.crt" "$(free_port)" "$E" "$(free_port)" "$E" "$PKI/ca.crt" >"$T/named.conf"
+out=$("$TLSWRAP" --check "$T/named.conf" 2>/dev/null)
+check "named ports: accept = 127.0.0.1:imaps and connect = 127.0.0.1:https pass --check" \
+	grep -qx "$(re_quote "$T/named.conf"): OK (4 services)" <<<"$out"
+check "--check notes a client service that verifies the server by default (system trust store)" \
+	grep -qx "\[named\] verifies the server's certificate chain against the system trust store and its name (tlswrap's default; stunnel verifies nothing unless told): a self-signed or private-CA server needs its CA in CAfile, or verifyChain = no" <<<"$out"
+check "--check notes it with CAfile but no verifyChain too" grep -q "^\[own-ca\] verifies the server's certificate chain against CAfile/CApath and its name" <<<"$out"
+check "--check notes nothing for verifyChain = no, nor for verifyChain = yes (asked for)" \
+	bash -c '! grep -Eq "^\[(no-verify|asked)\]" <<<"$1"' _ "$out"
+if python3 -c 'import socket; socket.socket().bind(("127.0.0.1", 993))' 2>/dev/null; then
+	if start_tlswrap "$T/named.conf"; then
+		check "named ports: accept = 127.0.0.1:imaps listens on port 993, connect = ...:https goes to 443" \
+			has "$T/named.conf.log" '\[named\] client mode: accepting on 127\.0\.0\.1:993, connecting to 127\.0\.0\.1:443'
+		kill "$TLSWRAP_PID"
+	else
+		not_ok "named ports: tlswrap starts with accept = 127.0.0.1:imaps"
+	fi
+else
+	echo "# SKIP starting on 127.0.0.1:imaps: port 993 is taken"
+fi
+
 n=0
 refuse_opt() { # refuse_opt LINE REASON-REGEX [global]
 	local conf=$T/refuse-$n.conf
@@ -385,10 +435,26 @@ refuse_opt() { # refuse_opt LINE REASON-REGEX [global]
 refuse_opt "compression = zlib" "option 'compression' is not supported: TLS compression is insecure"
 refuse_opt "engine = pkcs11" "option 'engine' is not supported: OpenSSL engines are not supported"
 refuse_opt "OCSP = http://x" "option 'OCSP' is not supported: OCSP is not implemented"
+refuse_opt "OCSPaia = yes" "OCSPaia = yes is not supported: OCSP is not implemented yet \(without it nothing checks OCSP; CRLfile or CRLpath check revocation\)"
+refuse_opt "OCSPnonce = yes" "OCSPnonce = yes is not supported: OCSP is not implemented yet"
+refuse_opt "OCSPrequire = yes" "OCSPrequire = yes is not supported: OCSP is not implemented yet"
+refuse_opt "OCSPaia = maybe" "OCSPaia: expected yes or no, got 'maybe'"
+refuse_opt "TIMEOUTocsp = 5" "option 'TIMEOUTocsp' is not supported: OCSP is not implemented"
+# stunnel's own sample: what stops it is its OCSPaia = yes, deliberately (no OCSP yet); without that it passes
+SAMPLE=/usr/share/doc/stunnel4/examples/stunnel.conf-sample
+if [ -r "$SAMPLE" ]; then
+	refused "stunnel's stunnel.conf-sample: refused at its first OCSPaia = yes, with the reason" \
+		"^tlswrap: $(re_quote "$SAMPLE"):$(grep -n '^OCSPaia = yes' "$SAMPLE" | head -n 1 | cut -d: -f1): OCSPaia = yes is not supported: OCSP is not implemented yet" "$SAMPLE"
+	sed 's/^OCSPaia = yes/OCSPaia = no/' "$SAMPLE" >"$T/sample.conf"
+	out=$("$TLSWRAP" --check "$T/sample.conf" 2>/dev/null)
+	check "stunnel's stunnel.conf-sample with OCSPaia = no passes --check" grep -qx "$(re_quote "$T/sample.conf"): OK (3 services)" <<<"$out"
+else
+	echo "# SKIP stunnel's sample: no $SAMPLE"
+fi
 refuse_opt "libwrap = yes" "libwrap = yes is not supported: TCP wrappers"
 refuse_opt "transparent = source" "transparent = source is not supported: "
 refuse_opt "logId = unique" "logId = unique is not supported: connections are numbered in sequence"
-refuse_opt "securityLevel = 3" "securityLevel = 3 is not supported: "
+refuse_opt "securityLevel = 9" "securityLevel: expected 0-5, got '9'"
 refuse_opt "fips = yes" "fips = yes is not supported: mbedTLS has no FIPS 140 mode" global
 refuse_opt "sslVersion = TLSv1" "sslVersion: TLSv1 is not supported \(TLSv1\.2 is the minimum"
 refuse_opt "options = -NO_SSLv3" "options: -NO_SSLv3 is refused: SSLv3 is never enabled"

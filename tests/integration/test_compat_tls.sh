@@ -142,15 +142,18 @@ for arg in sys.argv[2:]:
         print(arg, "refused:", e)
 PY
 }
-# through PORT: a plain line through a client service on PORT comes back (bash's /dev/tcp: no process to start)
-through() {
-	local fd reply=""
+# line_back PORT FILTER: a plain line through a client service on PORT comes back as FILTER makes it (cat:
+# unchanged, an echo server; rev: reversed, openssl s_server -rev) (bash's /dev/tcp: no process to start)
+line_back() {
+	local fd reply="" line="through $1"
 	exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
-	printf 'through %s\n' "$1" >&"$fd"
+	printf '%s\n' "$line" >&"$fd"
 	IFS= read -r -t 10 reply <&"$fd"
 	exec {fd}>&-
-	[ "$reply" = "through $1" ] || { echo "# through $1: got '$reply'" >&2; return 1; }
+	[ "$reply" = "$("$2" <<<"$line")" ] || { echo "# through $1: got '$reply'" >&2; return 1; }
 }
+through() { line_back "$1" cat; }
+reversed() { line_back "$1" rev; }
 is() { [ "$1" = "$2" ] || { echo "# got '$1', wanted '$2'" >&2; return 1; }; }
 starts() { [[ $1 == "$2"* ]] || { echo "# got '$1', wanted '$2...'" >&2; return 1; }; }
 not() { ! "$@"; }
@@ -302,6 +305,7 @@ CBC=ECDHE-ECDSA-AES128-SHA256
 	srv c-high "ciphers = HIGH:!aNULL:!MD5"
 	srv c-aesgcm "ciphers = ECDHE+AESGCM"
 	srv c-default "ciphers = DEFAULT"
+	srv c-lacks "ciphers = HIGH:!aNULL:!MD5:!DES-CBC3-SHA:!RC4-SHA:!NULL-SHA:EDH-RSA-DES-CBC3-SHA"
 	port c-psk
 	printf '%s\n' "[c-psk]" "accept = 127.0.0.1:${P[c-psk]}" "connect = 127.0.0.1:$E" "PSKsecrets = $T/psk.txt" \
 		"ciphers = PSK"
@@ -656,6 +660,9 @@ sc "${P[c-aesgcm]}" -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AE
 check "ciphers = ECDHE+AESGCM: the AES-GCM suite negotiated, not ChaCha20" echoed '+Cipher is ECDHE-ECDSA-AES256-GCM-SHA384'
 sc "${P[c-aesgcm]}" -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305
 check "ciphers = ECDHE+AESGCM: a ChaCha20-only client refused" refused
+sc "${P[c-lacks]}" -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA
+check "ciphers naming suites mbedTLS lacks (!DES-CBC3-SHA, EDH-RSA-DES-CBC3-SHA ...): a HIGH suite negotiated" \
+	echoed '+Cipher is ECDHE-ECDSA-AES128-SHA$'
 sc "${P[c-default]}" -tls1_2 -cipher ECDHE-ECDSA-AES256-SHA384
 check "ciphers = DEFAULT: a suite from OpenSSL's DEFAULT negotiated" echoed '+Cipher is ECDHE-ECDSA-AES256-SHA384'
 sc "${P[c-psk]}" -tls1_2 -psk_identity hexid -psk "$HEX16" -cipher PSK
@@ -686,9 +693,15 @@ check "--check prints no suite list for services without ciphers" not grep -q '^
 bad_svc "ciphers = ECDHE+AESGCM:!AESGCM"
 check "ciphers selecting nothing refused naming the line" refuses "$CONF" "ciphers: 'ECDHE+AESGCM:!AESGCM' selects no cipher suite" \
 	"ciphers = ECDHE+AESGCM:!AESGCM"
-bad_svc "ciphers = HIGH:NOSUCHKEYWORD"
-check "ciphers with an unknown keyword refused naming the line" refuses "$CONF" "ciphers: unknown cipher keyword 'NOSUCHKEYWORD'" \
-	"ciphers = HIGH:NOSUCHKEYWORD"
+check "--check lists [c-lacks]'s suites: openssl's for the same string, names mbedTLS lacks skipped as openssl skips them" \
+	like_openssl c-lacks 'HIGH:!aNULL:!MD5:!DES-CBC3-SHA:!RC4-SHA:!NULL-SHA:EDH-RSA-DES-CBC3-SHA'
+check "--check notes the words [c-lacks]'s string skips" \
+	grep -qxF "[c-lacks] ciphers: skipped DES-CBC3-SHA, RC4-SHA, NULL-SHA, EDH-RSA-DES-CBC3-SHA (no suite mbedTLS has, nor a keyword: they select nothing, as OpenSSL skips what it does not have)" "$T/check.out"
+check "--check notes nothing for [c-high]'s string (keywords only)" not grep -q '^\[c-high\] ciphers:' "$T/check.out"
+bad_svc "ciphers = DES-CBC3-SHA:NOSUCHKEYWORD"
+check "ciphers naming only what mbedTLS lacks refused naming the line (OpenSSL: no cipher match)" refuses "$CONF" \
+	"ciphers: 'DES-CBC3-SHA:NOSUCHKEYWORD' selects no cipher suite mbedTLS has (skipped, as OpenSSL skips what it does not have: DES-CBC3-SHA, NOSUCHKEYWORD)" \
+	"ciphers = DES-CBC3-SHA:NOSUCHKEYWORD"
 
 # ======== 9. renegotiation, fips ========
 bad_svc "renegotiation = yes"
@@ -697,6 +710,124 @@ check "renegotiation = yes refused with its reason" refuses "$CONF" "renegotiati
 conf fips-yes "fips = yes" "foreground = yes" "$(svc_lines svc "$DUMMY")"
 check "fips = yes refused" refuses "$CONF" "mbedTLS has no FIPS 140 mode" "fips = yes"
 check "fips = no and renegotiation = no accepted (the main configuration)" accepts "$MAIN"
+
+# ======== 10. securityLevel: OpenSSL's levels, for the own certificate, peer chains, groups and suites ========
+SEC=$T/sec
+mkdir -p "$SEC"
+(
+	cd "$SEC" || exit 1
+	# leaf NAME CA-BASE DIGEST KEYOPTS...: a localhost certificate for a new key, signed by CA-BASE with DIGEST
+	leaf() {
+		local n=$1 ca=$2 md=$3
+		shift 3
+		openssl req -newkey "$@" -nodes -keyout "$n.key" -out "$n.csr" -subj /CN=localhost 2>/dev/null &&
+			printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$n.ext" &&
+			openssl x509 -req -in "$n.csr" -CA "$ca.crt" -CAkey "$ca.key" -CAcreateserial -"$md" -days 5 \
+				-extfile "$n.ext" -out "$n.crt" 2>/dev/null
+	}
+	cp "$PKI/ca.crt" "$PKI/ca.key" .
+	leaf rsa1024 ca sha256 rsa:1024 && leaf rsa2048 ca sha256 rsa:2048 && leaf rsa3072 ca sha256 rsa:3072 &&
+		leaf sha1 ca sha1 ec -pkeyopt ec_paramgen_curve:P-256 || exit 1
+	# a P-384 CA signing with SHA-384, for level 4 (192 bits)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout ca384.key -out ca384.crt -days 5 \
+		-sha384 -subj "/CN=tlswrap test ca384" 2>/dev/null &&
+		leaf p384 ca384 sha384 ec -pkeyopt ec_paramgen_curve:P-384 || exit 1
+	chmod 600 ./*.key
+) || { not_ok "securityLevel test certificates made"; finish; }
+# own SUFFIX CERT-BASE LINE...: a server configuration with the certificate SEC/CERT-BASE and LINE...; path in $CONF
+own() {
+	conf "own-$1" "foreground = yes" "[svc]" "accept = 127.0.0.1:$DUMMY" "connect = 127.0.0.1:$E" \
+		"cert = $SEC/$2.crt" "key = $SEC/$2.key" "${@:3}"
+}
+own 1024 rsa1024
+check "securityLevel 2 (default): a 1024-bit RSA own key refused at --check, naming the cert line (as stunnel: ee key too small)" \
+	refuses "$CONF" "[svc] cert $SEC/rsa1024.crt: its key is a 1024-bit RSA key; securityLevel 2 needs 2048 bits at least (OpenSSL: ee key too small)" \
+	"cert = $SEC/rsa1024.crt"
+own 1024-l1 rsa1024 "securityLevel = 1"
+check "securityLevel = 1: a 1024-bit RSA own key accepted" accepts "$CONF"
+own 1024-cipher rsa1024 "ciphers = DEFAULT:@SECLEVEL=1"
+check "ciphers = ...:@SECLEVEL=1 sets the level as in OpenSSL: a 1024-bit RSA own key accepted" accepts "$CONF"
+own 2048-l3 rsa2048 "securityLevel = 3"
+check "securityLevel = 3: a 2048-bit RSA own key refused" refuses "$CONF" "securityLevel 3 needs 3072 bits at least" \
+	"cert = $SEC/rsa2048.crt"
+own 3072-l3 rsa3072 "securityLevel = 3"
+check "securityLevel = 3: a 3072-bit RSA own key accepted" accepts "$CONF"
+conf own-p256-l4 "foreground = yes" "[svc]" "accept = 127.0.0.1:$DUMMY" "connect = 127.0.0.1:$E" "cert = $PKI/server.crt" \
+	"key = $PKI/server.key" "securityLevel = 4"
+check "securityLevel = 4: a P-256 own key refused" refuses "$CONF" "its key is a 256-bit EC key; securityLevel 4 needs 384 bits" \
+	"cert = $PKI/server.crt"
+own p384-l4 p384 "securityLevel = 4"
+check "securityLevel = 4: a P-384 own key, signed with SHA-384, accepted" accepts "$CONF"
+own p384-l5 p384 "securityLevel = 5"
+check "securityLevel = 5: a P-384 own key refused" refuses "$CONF" "securityLevel 5 needs 512 bits" "cert = $SEC/p384.crt"
+own sha1 sha1
+check "securityLevel 2: an own certificate signed with SHA-1 refused (ee md too weak)" refuses "$CONF" \
+	"[svc] cert $SEC/sha1.crt: the certificate is signed with SHA1, worth 63 security bits; securityLevel 2 needs 112 (OpenSSL: ee md too weak)" \
+	"cert = $SEC/sha1.crt"
+own sha1-l0 sha1 "securityLevel = 0"
+check "securityLevel = 0: an own certificate signed with SHA-1 accepted" accepts "$CONF"
+own l6 rsa2048 "securityLevel = 6"
+check "securityLevel = 6 refused" refuses "$CONF" "securityLevel: expected 0-5, got '6'" "securityLevel = 6"
+own curves-l4 p384 "securityLevel = 4" "curves = X25519:P-256"
+check "securityLevel = 4 with curves that are all below it refused, naming the line of curves" refuses "$CONF" \
+	"curves: securityLevel 4 allows none of X25519:P-256" "curves = X25519:P-256"
+
+# peers: tlswrap clients verifying openssl s_server with weak and strong keys; a level 4 client and the groups
+# s_server offers; tlswrap servers at levels 2 and 3 and the suites and tickets s_client gets
+read -r S1024 S2048 S384WEAK S384 <<<"$(free_ports 4)"
+ss_keep=$T/ss-sec.in
+mkfifo "$ss_keep"
+# s_server keeps to its own level 0 for the 1024-bit key it must load
+bg openssl s_server -4 -accept "$S1024" -cert "$SEC/rsa1024.crt" -key "$SEC/rsa1024.key" -cipher 'DEFAULT:@SECLEVEL=0' -rev <>"$ss_keep"
+bg openssl s_server -4 -accept "$S2048" -cert "$SEC/rsa2048.crt" -key "$SEC/rsa2048.key" -rev <>"$ss_keep"
+bg openssl s_server -4 -accept "$S384WEAK" -cert "$SEC/p384.crt" -key "$SEC/p384.key" -groups X25519:P-256 -rev <>"$ss_keep"
+bg openssl s_server -4 -accept "$S384" -cert "$SEC/p384.crt" -key "$SEC/p384.key" -groups P-384 -rev <>"$ss_keep"
+for p in "$S1024" "$S2048" "$S384WEAK" "$S384"; do wait_port "$p" || not_ok "openssl s_server on $p starts"; done
+declare -A SP
+read -r SP[k1024-l2] SP[k1024-l1] SP[k2048-l3] SP[k2048-l2] SP[g4-weak] SP[g4] SP[s2] SP[s3] <<<"$(free_ports 8)"
+seccli() { # NAME S_SERVER-PORT CAFILE LINE...
+	printf '%s\n' "[$1]" "client = yes" "accept = 127.0.0.1:${SP[$1]}" "connect = localhost:$2" "CAfile = $3" "${@:4}"
+}
+secsrv() { # NAME LEVEL
+	printf '%s\n' "[$1]" "accept = 127.0.0.1:${SP[$1]}" "connect = 127.0.0.1:$E" "cert = $SEC/rsa3072.crt" \
+		"key = $SEC/rsa3072.key" "ciphers = HIGH" "securityLevel = $2"
+}
+{
+	echo "foreground = yes"
+	seccli k1024-l2 "$S1024" "$SEC/ca.crt"
+	seccli k1024-l1 "$S1024" "$SEC/ca.crt" "securityLevel = 1"
+	seccli k2048-l3 "$S2048" "$SEC/ca.crt" "securityLevel = 3"
+	seccli k2048-l2 "$S2048" "$SEC/ca.crt"
+	seccli g4-weak "$S384WEAK" "$SEC/ca384.crt" "securityLevel = 4"
+	seccli g4 "$S384" "$SEC/ca384.crt" "securityLevel = 4"
+	secsrv s2 2
+	secsrv s3 3
+} >"$T/sec.conf"
+if start_tlswrap "$T/sec.conf"; then
+	SEC_PID=$TLSWRAP_PID
+	check "securityLevel 2 (default): a server with a 1024-bit RSA key is refused (verification)" not reversed "${SP[k1024-l2]}"
+	check "... the log says why: the key is unacceptable" \
+		wait_log "$T/sec.conf.log" '\[k1024-l2\] #[0-9]+ .*TLS handshake failed: .*unacceptable key'
+	check "securityLevel = 1: a server with a 1024-bit RSA key is reached" reversed "${SP[k1024-l1]}"
+	check "securityLevel = 3: a server with a 2048-bit RSA key is refused" not reversed "${SP[k2048-l3]}"
+	check "securityLevel 2: a server with a 2048-bit RSA key is reached" reversed "${SP[k2048-l2]}"
+	check "securityLevel = 4: a server offering only X25519 and P-256 is refused (no group of 192 bits)" \
+		not reversed "${SP[g4-weak]}"
+	check "securityLevel = 4: a P-384 server (SHA-384 chain) offering P-384 is reached" reversed "${SP[g4]}"
+	sc "${SP[s3]}" -tls1_2 -cipher AES256-SHA
+	check "securityLevel = 3 server: a suite without forward secrecy (AES256-SHA) is refused" refused
+	sc "${SP[s2]}" -tls1_2 -cipher AES256-SHA
+	check "securityLevel 2 server, the same string: AES256-SHA negotiated" echoed '+Cipher is AES256-SHA$'
+	sc "${SP[s3]}" -tls1_2 -cipher ECDHE-RSA-AES256-SHA
+	check "securityLevel = 3 server: a forward-secret suite negotiated, and no session ticket issued (level 3)" \
+		echoed '+Cipher is ECDHE-RSA-AES256-SHA$' '-TLS session ticket:'
+	sc "${SP[s2]}" -tls1_2 -cipher ECDHE-RSA-AES256-SHA
+	check "securityLevel 2 server: a session ticket issued" echoed '+TLS session ticket:'
+	TLSWRAP_PID=$SEC_PID
+	stop_checked "$T/sec.conf.log"
+else
+	not_ok "tlswrap starts with securityLevel services"
+fi
 
 check "tlswrap still running after all of it" kill -0 "$MAIN_PID"
 TLSWRAP_PID=$TK_PID

@@ -54,7 +54,7 @@ pid = /tmp/x.pid"
 expect_error "TLS 1.1 is refused" "@FILE@:5: sslVersionMin: TLSv1.1 is not supported" "$SRV
 cert = $PKI/server.crt
 sslVersionMin = TLSv1.1"
-expect_error "unknown cipher suite: the line of ciphers" "@FILE@:6: \\[s\\] ciphers: unknown cipher suite 'NOPE-CIPHER'" "$SRV
+expect_error "a cipher string that selects nothing: the line of ciphers" "@FILE@:6: \\[s\\] ciphers: 'NOPE-CIPHER' selects no cipher suite mbedTLS has \\(skipped, as OpenSSL skips what it does not have: NOPE-CIPHER\\)" "$SRV
 cert = $PKI/server.crt
 key = $PKI/server.key
 ciphers = NOPE-CIPHER"
@@ -80,11 +80,6 @@ cert = $PKI/client.crt
 key = $PKI/client.key"
 fi
 chmod 600 "$PKI/client.key"
-expect_error "unresolvable connect host: the line of connect" "@FILE@:3: \\[s\\] connect no-such-host.invalid:80: " "[s]
-accept = $P
-connect = no-such-host.invalid:80
-cert = $PKI/server.crt
-key = $PKI/server.key"
 expect_error "duplicate section" "@FILE@:6: duplicate section \\[s\\]" "$SRV
 cert = $PKI/server.crt
 key = $PKI/server.key
@@ -116,8 +111,12 @@ key = $PKI/server.key
 sni = s:b.example"
 expect_error "bad logFormat" "@FILE@:1: logFormat: expected text or json, got 'xml'" "logFormat = xml
 $SRV"
-expect_error "bad status address" "@FILE@:1: status: bad port" "status = 127.0.0.1:http
+expect_error "bad status address" "@FILE@:1: status: bad port 'no-such-service'" "status = 127.0.0.1:no-such-service
 $SRV"
+expect_error "connect: a port name not in /etc/services" "@FILE@:3: connect: bad port 'no-such-service' \\(1-65535, or a service name in /etc/services\\)" "[s]
+accept = $P
+connect = 127.0.0.1:no-such-service
+cert = $PKI/server.crt"
 expect_error "no services" "@FILE@: no services defined" "foreground = yes"
 expect_error "no sections and no connect: the whole advice" \
 	"^tlswrap: @FILE@: no services defined: add a \\[section\\] with accept and connect \\(or, for inetd mode, connect or exec without any section\\)\$" \

@@ -382,6 +382,21 @@ START_TEST(err_global_after_section)
 }
 END_TEST
 
+/* debug is global and, as in stunnel, a service option: a section's level is its connections' */
+START_TEST(debug_in_a_section)
+{
+	struct cfg c;
+	load_ok("debug = warning\n[a]\n" SERVER "debug = info\n[b]\naccept = 8444\nconnect = 81\ncert = /c\n"
+		"[c]\naccept = 8445\nconnect = 82\ncert = /c\ndebug = daemon.7\n", &c);
+	ck_assert_int_eq(c.g.debug, 4);
+	ck_assert_int_eq(c.svc[0].debug, 6);
+	ck_assert_int_eq(c.svc[1].debug, CFG_UNSET); /* the global level */
+	ck_assert_int_eq(c.svc[2].debug, 7);
+	cfg_free(&c);
+	expect_error_at("[a]\n" SERVER "debug = loud\n", "debug", "debug: expected 0-7 or emerg..debug, got 'loud'");
+}
+END_TEST
+
 START_TEST(err_missing_accept)
 {
 	const char *t = "[a]\n" SERVER "[b]\nconnect = 80\ncert = /c\n";
@@ -435,6 +450,40 @@ START_TEST(where_option_names_its_line)
 	ck_assert_str_eq(cfg_where_option(&c.svc[0], "key /k: bad", w, sizeof(w)), want);
 	ck_assert_str_eq(cfg_where_option(&c.svc[0], "out of memory", w, sizeof(w)), want);
 	ck_assert_str_eq(cfg_where_option(&c.svc[0], "alpn: no protocol given", w, sizeof(w)), want);
+	cfg_free(&c);
+}
+END_TEST
+
+/* A repeatable option: an error about one of its values names that value's line, not the option's last line. */
+START_TEST(where_names_the_line_of_each_value)
+{
+	struct cfg c;
+	char w[300], want[80];
+	const char *t = "socket = l:SO_KEEPALIVE=yes\n"
+			"[a]\nclient = yes\naccept = 1\n"
+			"connect = 127.0.0.1:2\nconnect = nosuch.example:3\nconnect = /run/x.sock\n"
+			"socket = a:SO_RCVBUF=32768\nsocket = a:SO_BINDTODEVICE=nosuchdev0\nsocket = r:SO_KEEPALIVE=yes\n"
+			"checkHost = a.example\ncheckHost = b.example\n";
+	load_ok(t, &c);
+	const struct cfg_service *s = &c.svc[0];
+	const char *connects[] = { "127.0.0.1:2", "nosuch.example:3", "/run/x.sock" };
+	for (int k = 0; k < 3; k++) {
+		snprintf(want, sizeof(want), "%s:%d", path, line_of(t, connects[k]));
+		ck_assert_str_eq(cfg_where_nth(s, "connect", k, w, sizeof(w)), want);
+	}
+	snprintf(want, sizeof(want), "%s:2", path); /* no such line: the section */
+	ck_assert_str_eq(cfg_where_nth(s, "connect", 3, w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:%d", path, line_of(t, "nosuchdev0"));
+	ck_assert_str_eq(cfg_where_option(s, "socket a:SO_BINDTODEVICE=nosuchdev0: No such device", w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:1", path); /* among the defaults */
+	ck_assert_str_eq(cfg_where_option(s, "socket l:SO_KEEPALIVE=yes: Bad file descriptor", w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:%d", path, line_of(t, "a:SO_RCVBUF"));
+	ck_assert_str_eq(cfg_where_option(s, "socket a:SO_RCVBUF=32768: x", w, sizeof(w)), want);
+	snprintf(want, sizeof(want), "%s:%d", path, line_of(t, "r:SO_KEEPALIVE")); /* no value named: the last line */
+	ck_assert_str_eq(cfg_where_option(s, "socket", w, sizeof(w)), want);
+	ck_assert_str_eq(cfg_where_option(s, "socket a:SO_RCVBUF=3: x", w, sizeof(w)), want); /* only a prefix */
+	snprintf(want, sizeof(want), "%s:%d", path, line_of(t, "a.example"));
+	ck_assert_str_eq(cfg_where_option(s, "checkHost a.example", w, sizeof(w)), want);
 	cfg_free(&c);
 }
 END_TEST
@@ -703,6 +752,23 @@ START_TEST(addr_bad_ports)
 	addr_bad("host:+80", "bad port '+80'");
 	addr_bad("host:80x", "bad port '80x'");
 	addr_bad("host: 80", "bad port");
+	addr_bad("host:no-such-service", "bad port 'no-such-service' (1-65535, or a service name in /etc/services)");
+	addr_bad("host:", "missing port");
+}
+END_TEST
+
+/* A service name from /etc/services stands for its port, as in stunnel: kept as the number. */
+START_TEST(addr_named_ports)
+{
+	addr_ok("127.0.0.1:imaps", "127.0.0.1", "993");
+	addr_ok("mail.example.com:https", "mail.example.com", "443");
+	addr_ok("[::1]:ssh", "::1", "22");
+	addr_ok("::1:smtp", "::1", "25");
+	struct cfg_addr a;
+	char err[CFG_ERRLEN];
+	ck_assert_int_eq(cfg_parse_addr("https", &a, err, sizeof(err)), 0); /* a bare port */
+	ck_assert_str_eq(a.host, "");
+	ck_assert_str_eq(a.port, "443");
 }
 END_TEST
 
@@ -1295,12 +1361,17 @@ START_TEST(compat_values_refused_with_reasons)
 			"0123456789012345678901234567890123456789\n", "connect = /x/", "Unix socket path longer than 107 bytes");
 	expect_error_at("compression = zlib\n[a]\n" SERVER, "compression",
 			"option 'compression' is not supported: TLS compression is insecure (CRIME)");
-	expect_error_at("[a]\n" SERVER "OCSPaia = yes\n", "OCSPaia", "option 'OCSPaia' is not supported: OCSP is not implemented yet");
+	expect_error_at("[a]\n" SERVER "OCSPaia = yes\n", "OCSPaia", "OCSPaia = yes is not supported: OCSP is not implemented yet");
+	expect_error_at("[a]\n" SERVER "OCSPnonce = on\n", "OCSPnonce", "OCSPnonce = on is not supported: OCSP is not implemented");
+	expect_error_at("[a]\n" SERVER "OCSPrequire = 1\n", "OCSPrequire", "OCSPrequire = 1 is not supported");
+	expect_error_at("[a]\n" SERVER "ocspaia = sometimes\n", "ocspaia", "OCSPaia: expected yes or no, got 'sometimes'");
+	expect_error_at("[a]\n" SERVER "OCSPflag = NOCERTS\n", "OCSPflag", "option 'OCSPflag' is not supported: OCSP is not implemented yet");
 	expect_error_at("engine = pkcs11\n[a]\n" SERVER, "engine", "OpenSSL engines are not supported");
 	expect_error_at("[a]\n" SERVER "libwrap = yes\n", "libwrap", "libwrap = yes is not supported");
 	expect_error_at("[a]\n" SERVER "transparent = source\n", "transparent", "transparent = source is not supported");
 	expect_error_at("[a]\n" SERVER "logId = unique\n", "logId", "logId = unique is not supported");
-	expect_error_at("[a]\n" SERVER "securityLevel = 3\n", "securityLevel", "securityLevel = 3 is not supported");
+	expect_error_at("[a]\n" SERVER "securityLevel = 6\n", "securityLevel", "securityLevel: expected 0-5, got '6'");
+	expect_error_at("[a]\n" SERVER "securityLevel = high\n", "securityLevel", "securityLevel: expected 0-5");
 	expect_error_at("[a]\n" SERVER "stack = big\n", "stack", "stack: expected a number");
 	expect_error_at("RNDoverwrite = maybe\n[a]\n" SERVER, "RNDoverwrite", "RNDoverwrite: expected yes or no");
 	expect_error_at("[a]\n" SERVER "service = x\n", "service", "'service' is a global option");
@@ -1370,10 +1441,12 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, err_bad_host);
 	tcase_add_test(tc, err_bad_timeout);
 	tcase_add_test(tc, err_global_after_section);
+	tcase_add_test(tc, debug_in_a_section);
 	tcase_add_test(tc, err_missing_accept);
 	tcase_add_test(tc, inetd_flag_needs_no_accept);
 	tcase_add_test(tc, where_names_file_and_line);
 	tcase_add_test(tc, where_option_names_its_line);
+	tcase_add_test(tc, where_names_the_line_of_each_value);
 	tcase_add_test(tc, err_missing_connect);
 	tcase_add_test(tc, err_server_without_cert);
 	tcase_add_test(tc, err_key_without_cert);
@@ -1405,6 +1478,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, addr_empty_host);
 	tcase_add_test(tc, addr_missing_port);
 	tcase_add_test(tc, addr_bad_ports);
+	tcase_add_test(tc, addr_named_ports);
 	tcase_add_test(tc, addr_bad_host_characters);
 	tcase_add_test(tc, addr_host_length);
 	tcase_add_test(tc, addr_empty);

@@ -127,6 +127,29 @@ START_TEST(defaults_of_new_options)
 }
 END_TEST
 
+/* securityLevel 0-5, stunnel's default 2; a cipher string's @SECLEVEL sets it too, after securityLevel as in
+ * OpenSSL; from level 3 on no session tickets, as OpenSSL's level 3 */
+START_TEST(security_level)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER "[b]\n" SERVER "accept = 8444\nsecurityLevel = 3\n"
+		"[c]\n" SERVER "accept = 8445\nsecurityLevel = 3\nciphers = HIGH:@SECLEVEL=1\n"
+		"[d]\n" SERVER "accept = 8446\nciphers = @SECLEVEL=5:HIGH\n"
+		"[e]\n" SERVER "accept = 8447\nsecurityLevel = 0\n",
+		&c);
+	ck_assert_int_eq(c.svc[0].security_level, 2);
+	ck_assert_int_eq(c.svc[1].security_level, 3);
+	ck_assert_int_eq(c.svc[2].security_level, 1);
+	ck_assert_int_eq(c.svc[3].security_level, 5);
+	ck_assert_int_eq(c.svc[4].security_level, 0);
+	ck_assert_uint_eq(c.svc[0].ssl_options & SSLOPT_NO_TICKET, 0);
+	ck_assert_uint_eq(c.svc[1].ssl_options & SSLOPT_NO_TICKET, SSLOPT_NO_TICKET);
+	ck_assert_uint_eq(c.svc[2].ssl_options & SSLOPT_NO_TICKET, 0);
+	ck_assert_uint_eq(c.svc[3].ssl_options & SSLOPT_NO_TICKET, SSLOPT_NO_TICKET);
+	cfg_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config_check");
@@ -138,6 +161,7 @@ int main(void)
 	tcase_add_test(tc, socket_owner_needs_a_unix_accept);
 	tcase_add_test(tc, crlpath_needs_verify_chain);
 	tcase_add_test(tc, defaults_of_new_options);
+	tcase_add_test(tc, security_level);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

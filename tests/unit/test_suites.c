@@ -269,9 +269,15 @@ START_TEST(build_keywords_in_ciphersuites)
 }
 END_TEST
 
+/* In `ciphers` a name nobody has selects nothing, as in OpenSSL; `ciphersuites` names only the five TLS 1.3
+ * suites both libraries have, so an unknown name there is a typo. */
 START_TEST(build_unknown_name)
 {
-	expect_build_error("ECDHE-RSA-AES128-GCM-SHA256:NO-SUCH-SUITE", NULL, "unknown cipher suite 'NO-SUCH-SUITE'");
+	reset();
+	ck_assert_msg(suites_build("ECDHE-RSA-AES128-GCM-SHA256:NO-SUCH-SUITE", "TLS_AES_128_GCM_SHA256", out, err,
+				   sizeof(err)) == 0, "failed: %s", err);
+	ck_assert_uint_eq(count(), 2);
+	ck_assert_int_eq(out[1], MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256);
 	expect_build_error(NULL, "TLS_NO_SUCH_SUITE", "unknown cipher suite 'TLS_NO_SUCH_SUITE'");
 }
 END_TEST
@@ -399,6 +405,19 @@ static const char *const openssl_strings[] = {
 	"ALL:@SECLEVEL=4",
 	"HIGH:@SECLEVEL=5",
 	"@SECLEVEL=3:ALL:@SECLEVEL=1",
+	/* names OpenSSL knows for suites mbedTLS lacks, and words neither knows: skipped by both */
+	"HIGH:!aNULL:!DES-CBC3-SHA",
+	"HIGH:!RC4-SHA",
+	"HIGH:!NULL-SHA",
+	"HIGH:!aNULL:!MD5:!DES-CBC3-SHA:!RC4-SHA:+EDH-RSA-DES-CBC3-SHA",
+	"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:EDH-RSA-DES-CBC3-SHA",
+	"ALL:-DES-CBC3-SHA:+RC4-MD5:-NULL-MD5",
+	"HIGH:NOT-A-SUITE:!FOOBAR",
+	"DES-CBC3-SHA+RSA:AES256-SHA",
+	"AES128-SHA+FOOBAR:AES256-SHA",
+	"high:AES128-SHA",
+	"DES-CBC3-SHA",
+	"DES-CBC3-SHA:RC4-SHA:EDH-RSA-DES-CBC3-SHA",
 };
 
 /* Whether this mbedTLS build has suite ID (the universe: OpenSSL lists only suites it names) */
@@ -464,11 +483,13 @@ END_TEST
 
 START_TEST(cipher_string_errors)
 {
-	expect_build_error("HIGH:FOO", NULL, "ciphers: unknown cipher keyword 'FOO'");
-	expect_build_error("high", NULL, "unknown cipher keyword 'high'"); /* keywords are case-sensitive */
-	expect_build_error("ECDHE+FOO+AES", NULL, "unknown cipher keyword 'FOO'");
-	expect_build_error("kRSA+kECDHE+FOO", NULL, "unknown cipher keyword 'FOO'"); /* checked even when empty */
-	expect_build_error("ALL:ECDHE-RSA-DES-CBC3-SHA", NULL, "unknown cipher suite 'ECDHE-RSA-DES-CBC3-SHA'");
+	/* keywords are case-sensitive: as in OpenSSL, 'high' is no keyword and selects nothing */
+	expect_build_error("high", NULL, "ciphers: 'high' selects no cipher suite mbedTLS has (skipped, as OpenSSL skips "
+			   "what it does not have: high)");
+	expect_build_error("ECDHE+FOO+AES", NULL, "selects no cipher suite mbedTLS has (skipped, as OpenSSL skips what it "
+			   "does not have: FOO)");
+	expect_build_error("DES-CBC3-SHA:RC4-SHA:!DES-CBC3-SHA", NULL, "(skipped, as OpenSSL skips what it does not have: "
+			   "DES-CBC3-SHA, RC4-SHA)");
 	expect_build_error("!", NULL, "ciphers: '!' ends where a suite name or keyword should follow");
 	expect_build_error("ALL:+", NULL, "ends where a suite name or keyword should follow");
 	expect_build_error("ALL:AES+", NULL, "ends where");
@@ -493,6 +514,69 @@ START_TEST(cipher_string_errors)
 	expect_build_error("ALL:@SECLEVEL=10", NULL, "unknown command");
 	expect_build_error("ALL:@STRENGTH+X", NULL, "unexpected '+'");
 	expect_build_error("AES128:@SECLEVEL=4", NULL, "'AES128:@SECLEVEL=4' selects no cipher suite");
+}
+END_TEST
+
+/* Names OpenSSL knows (or knew) for suites mbedTLS lacks, and words nobody knows, select nothing, as OpenSSL
+ * skips what it does not have: removing them removes nothing, adding them adds nothing; suites_skipped lists
+ * them for --check. */
+START_TEST(cipher_string_names_mbedtls_lacks_select_nothing)
+{
+	static const char *const same[][2] = {
+		{ "HIGH:!aNULL:!DES-CBC3-SHA", "HIGH:!aNULL" },
+		{ "HIGH:!RC4-SHA", "HIGH" },
+		{ "HIGH:!NULL-SHA", "HIGH" },
+		{ "HIGH:-DES-CBC3-SHA:+RC4-MD5", "HIGH" },
+		{ "ECDHE-RSA-AES128-GCM-SHA256:EDH-RSA-DES-CBC3-SHA", "ECDHE-RSA-AES128-GCM-SHA256" },
+		{ "HIGH:FOO:!NOT-A-SUITE", "HIGH" },
+		{ "DES-CBC3-SHA+RSA:AES256-SHA", "AES256-SHA" }, /* an item with one such word selects nothing */
+		{ "AES128-SHA+FOO:AES256-SHA", "AES256-SHA" },
+	};
+	int want[SUITES_MAX + 1];
+	char words[256];
+	for (size_t k = 0; k < sizeof(same) / sizeof(same[0]); k++) {
+		reset();
+		ck_assert_msg(suites_build(same[k][1], NULL, out, err, sizeof(err)) == 0, "%s failed: %s", same[k][1], err);
+		size_t n = count();
+		memcpy(want, out, (n + 1) * sizeof(int));
+		reset();
+		ck_assert_msg(suites_build(same[k][0], NULL, out, err, sizeof(err)) == 0, "%s failed: %s", same[k][0], err);
+		ck_assert_msg(count() == n && memcmp(out, want, (n + 1) * sizeof(int)) == 0, "%s is not %s", same[k][0],
+			      same[k][1]);
+	}
+	ck_assert_int_eq(suites_skipped("HIGH:!aNULL:!DES-CBC3-SHA:!SAH1:EDH-RSA-DES-CBC3-SHA:!DES-CBC3-SHA", words,
+					sizeof(words)), 3);
+	ck_assert_str_eq(words, "DES-CBC3-SHA, SAH1, EDH-RSA-DES-CBC3-SHA");
+	ck_assert_int_eq(suites_skipped("HIGH:!aNULL:!MD5:!RC4:!SSLv2", words, sizeof(words)), 0); /* keywords all */
+	ck_assert_str_eq(words, "");
+	ck_assert_int_eq(suites_skipped(NULL, words, sizeof(words)), 0);
+	ck_assert_int_eq(suites_skipped("ALL:!!PSK", words, sizeof(words)), 0); /* an error: suites_build says it */
+	expect_build_error("DES-CBC3-SHA", NULL, "ciphers: 'DES-CBC3-SHA' selects no cipher suite mbedTLS has");
+}
+END_TEST
+
+/* securityLevel's part in the suites: what OpenSSL's level refuses leaves the list (forward secrecy from level 3,
+ * 192-bit keys at 4, 256 at 5, TLS 1.3 suites by key length too); @SECLEVEL is read for the service's level */
+START_TEST(apply_security_level)
+{
+	reset();
+	ck_assert_msg(suites_build("AES256-SHA:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+				   "TLS-ECDH-ECDSA-WITH-AES-128-GCM-SHA256", NULL, out, err, sizeof(err)) == 0, "failed: %s", err);
+	size_t n = count();
+	ck_assert_int_eq(suites_apply_level(out, 2), (int)n); /* level 2: nothing these have is below it */
+	ck_assert_int_eq(suites_apply_level(out, 3), (int)n - 1); /* AES256-SHA: no forward secrecy */
+	for (size_t i = 0; out[i]; i++)
+		ck_assert_int_ne(out[i], MBEDTLS_TLS_RSA_WITH_AES_256_CBC_SHA);
+	ck_assert_int_eq(suites_apply_level(out, 4), (int)n - 3); /* 128-bit keys, TLS 1.3's too; the ECDH one stays */
+	const int want4[] = { MBEDTLS_TLS1_3_AES_256_GCM_SHA384, MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+			      MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDH_ECDSA_WITH_AES_128_GCM_SHA256, 0 };
+	for (size_t i = 0; i < sizeof(want4) / sizeof(want4[0]); i++)
+		ck_assert_msg(out[i] == want4[i], "level 4: out[%zu] = 0x%04x, want 0x%04x", i, (unsigned)out[i],
+			      (unsigned)want4[i]);
+	ck_assert_int_eq(suites_seclevel("HIGH:@SECLEVEL=3:@STRENGTH"), 3);
+	ck_assert_int_eq(suites_seclevel("@SECLEVEL=4:HIGH:@SECLEVEL=0"), 0); /* the last one */
+	ck_assert_int_eq(suites_seclevel("HIGH"), -1);
+	ck_assert_int_eq(suites_seclevel(NULL), -1);
 }
 END_TEST
 
@@ -701,11 +785,13 @@ static Suite *suites_suite(void)
 	tcase_add_test(tc, openssl_is_there);
 	tcase_add_loop_test(tc, same_order_as_openssl, 0, (int)(sizeof(openssl_strings) / sizeof(openssl_strings[0])));
 	tcase_add_test(tc, cipher_string_errors);
+	tcase_add_test(tc, cipher_string_names_mbedtls_lacks_select_nothing);
 	tcase_add_test(tc, cipher_string_glued_item_after_empty_one);
 	tcase_add_test(tc, cipher_string_mbedtls_only_suite);
 	tcase_add_test(tc, cipher_string_all_fits);
 	tcase_add_test(tc, cipher_string_old_keywords_select_nothing);
 	tcase_add_test(tc, drop_psk_suites);
+	tcase_add_test(tc, apply_security_level);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("describe");
