@@ -18,8 +18,8 @@
 static struct {
 	atomic_int level;
 	int fd;        /* the output file, or -1: stderr */
-	int use_syslog;
-	int to_stream; /* write to file/stderr as well as (or instead of) syslog */
+	atomic_int use_syslog; /* atomics: a reopen (SIGUSR1) sets them again while workers log */
+	atomic_int to_stream;  /* write to file/stderr as well as (or instead of) syslog */
 	atomic_int json; /* per-connection records as JSON */
 	int opened;    /* log_open has run */
 	int stderr_was_client; /* inetd gave us the client's socket as stderr (log_keep_off_client) */
@@ -220,9 +220,9 @@ static void log_vmsg(int threshold, int level, const char *fmt, va_list ap)
 	int saved = errno;
 	char msg[2048];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (L.use_syslog)
+	if (atomic_load_explicit(&L.use_syslog, memory_order_relaxed))
 		syslog(LOG_DAEMON | level, "%s", msg);
-	if (L.to_stream) {
+	if (atomic_load_explicit(&L.to_stream, memory_order_relaxed)) {
 		char line[LOG_LINE_MAX];
 		int ms;
 		const char *stamp = stamp_now(&ms);

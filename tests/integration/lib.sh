@@ -176,5 +176,5 @@ stop_checked() {
 	PIDS=("${keep[@]}")
 	check "SIGTERM: tlswrap exits 0 (exit $rc)" [ "$rc" = 0 ]
 	check "SIGTERM: no connection was left open" has "$log" 'shutting down \(0 connections open\)'
-	check "no sanitizer report in the tlswrap log" eval "! has '$log' 'AddressSanitizer|LeakSanitizer|runtime error:'"
+	check "no sanitizer report in the tlswrap log" eval "! has '$log' 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:'"
 }

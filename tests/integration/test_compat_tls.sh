@@ -95,7 +95,7 @@ refuses() {
 	sed 's/^/#   /' <<<"$out" >&2
 	return 1
 }
-sanitizer_report() { grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:'; }
+sanitizer_report() { grep -Eq 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:'; }
 # accepts FILE: tlswrap --check FILE says OK
 accepts() {
 	local out
