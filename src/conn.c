@@ -121,6 +121,7 @@ static void conn_free(struct conn *c)
 	if (c->plain_fd >= 0)
 		close(c->plain_fd);
 	mbedtls_ssl_free(&c->ssl);
+	tls_peer_release(&c->peer);
 	free(c->to_tls);
 	free(c->to_plain);
 	if (c->resolving)
@@ -511,7 +512,7 @@ static void conn_log_established(struct conn *c)
 	char subject[256], to[320], extra[512] = "";
 	size_t n = 0;
 	const char *alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl);
-	tls_peer_subject(&c->ssl, subject, sizeof(subject));
+	tls_peer_subject(&c->ssl, &c->peer, subject, sizeof(subject));
 	if (c->route->cfg->exec && !c->sv->cfg->client)
 		snprintf(to, sizeof(to), "exec %s", c->route->cfg->exec);
 	else
@@ -520,7 +521,7 @@ static void conn_log_established(struct conn *c)
 		svc_stat_add(conn_sw(c), resumed, 1);
 	if (log_json_on()) {
 		char j[1536], serial[96] = "";
-		const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&c->ssl);
+		const mbedtls_x509_crt *crt = tls_peer_cert(&c->ssl, &c->peer);
 		if (crt && mbedtls_x509_serial_gets(serial, sizeof(serial), &crt->serial) < 0)
 			serial[0] = '\0';
 		json_head(c, "open", j, sizeof(j));
@@ -594,7 +595,7 @@ static void conn_start_exec(struct conn *c)
 	if (host[0] == '[' && strchr(e_host, ']'))
 		*strchr(e_host, ']') = '\0';
 	snprintf(e_port, sizeof(e_port), "REMOTE_PORT=%s", port);
-	tls_peer_subject(&c->ssl, dn, sizeof(dn));
+	tls_peer_subject(&c->ssl, &c->peer, dn, sizeof(dn));
 	if (dn[0]) {
 		snprintf(e_dn, sizeof(e_dn), "SSL_CLIENT_DN=%s", dn);
 		env[env[0] ? 2 : 0] = e_dn;
@@ -734,6 +735,7 @@ static int conn_retry_same_address(struct conn *c, int offer12)
 	mbedtls_ssl_free(&c->ssl);
 	mbedtls_ssl_init(&c->ssl);
 	c->ssl_ready = 0;
+	tls_peer_release(&c->peer);
 	memset(&c->peer, 0, sizeof(c->peer));
 	conn_start_connect(c, NULL); /* the same address: the count of addresses tried is unchanged */
 	return 0;

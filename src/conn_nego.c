@@ -292,10 +292,10 @@ int conn_send_proxy_header(struct conn *c)
 				      sizeof(hdr));
 	} else {
 		char cn[128] = "";
-		const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&c->ssl);
+		const mbedtls_x509_crt *crt = tls_peer_cert(&c->ssl, &c->peer);
 		int verified = crt && c->peer.cert_ok;
 		if (verified)
-			tls_peer_cn(&c->ssl, cn, sizeof(cn));
+			tls_peer_cn(&c->ssl, &c->peer, cn, sizeof(cn));
 		struct proxy_tlv_info tlv = { .alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl),
 					      .authority = c->peer.sni[0] ? c->peer.sni : NULL,
 					      .ssl = 1,

@@ -78,6 +78,12 @@ int gen_listen(struct generation *g, struct generation *old, char *err, size_t e
 	for (size_t i = 0; i < g->nsvc; i++)
 		if (from[i])
 			service_adopt_listener(&g->svc[i], from[i]);
+	/* ... and the client certificates kept beside sessions, by service name: sessions that survive the
+	 * reload (ticketKeyFile) resume, judged by the new configuration */
+	for (size_t i = 0; old && i < g->nsvc; i++)
+		for (size_t j = 0; j < old->nsvc; j++)
+			if (strcmp(g->svc[i].cfg->name, old->svc[j].cfg->name) == 0)
+				tls_svc_share_idents(&g->svc[i].tls, &old->svc[j].tls);
 	free(from);
 	return 0;
 err0:

@@ -27,6 +27,7 @@ struct generation *gen_build(struct runtime *rt, struct cfg *cfg, char *err, siz
 
 /* gen_listen: give G's services their listeners: those whose accept address OLD (may be NULL)
  * already listens on are carried over, so no connection is refused in between; the others are bound.
+ * Services named as in OLD also take over its store of client certificates kept beside sessions.
  * All or nothing: on failure nothing of OLD has changed. Returns 0, or -1 with the reason in ERR. */
 int gen_listen(struct generation *g, struct generation *old, char *err, size_t errlen);
 

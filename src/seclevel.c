@@ -168,6 +168,7 @@ int seclevel_apply(struct tls_svc *t, const struct cfg_service *s, char *err, si
 	if (s->cert && check_own(&t->own_cert, s->cert, level, err, errlen) < 0)
 		return -1;
 	mbedtls_ssl_conf_cert_profile(&t->conf, &profiles[level]);
+	t->profile = &profiles[level]; /* a resumed session's kept chain is verified again against it */
 	if (s->client)
 		mbedtls_ssl_conf_dhm_min_bitlen(&t->conf, (unsigned)dh_min[level]);
 	if (level >= 4)

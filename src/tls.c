@@ -319,12 +319,10 @@ int tls_svc_add_route(struct tls_svc *primary, const char *pattern, struct tls_s
 	primary->routes = r;
 	r[primary->nroutes++] = (struct tls_route){ pattern, secondary, owner };
 	mbedtls_ssl_conf_sni(&primary->conf, sni_cb, primary);
-	if (tls_authmode(secondary->cfg) != MBEDTLS_SSL_VERIFY_NONE) {
-		/* a route that judges client certificates: no resumption on this listener (see setup_sessions) */
-		mbedtls_ssl_conf_session_cache(&primary->conf, NULL, NULL, NULL);
-		mbedtls_ssl_conf_session_tickets_cb(&primary->conf, NULL, NULL, NULL);
-		mbedtls_ssl_conf_new_session_tickets(&primary->conf, 0);
-	}
+	/* a route that judges client certificates: the listener's sessions keep the clients' chains, so that a
+	 * resumption through that route is judged again (tls_ident.c) */
+	if (tls_authmode(secondary->cfg) != MBEDTLS_SSL_VERIFY_NONE && (primary->has_cache || primary->has_ticket))
+		return tls_idents_setup(primary, primary->cfg);
 	return 0;
 }
 
@@ -476,6 +474,7 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_x509_crt_free(&t->ca);
 	mbedtls_x509_crl_free(&t->crl);
 	mbedtls_ssl_cache_free(&t->cache);
+	tls_idents_free(t);
 	mbedtls_ssl_ticket_free(&t->ticket);
 	mbedtls_ssl_session_free(&t->saved);
 	pthread_mutex_destroy(&t->saved_mu);
@@ -551,6 +550,21 @@ int tls_conn_setup(mbedtls_ssl_context *ssl, const struct tls_svc *t, struct tls
 	return rc;
 }
 
+/* A server's hooks found the session the client offered (and its kept chain): did the handshake resume it? Not
+ * always: mbedTLS makes a full handshake when it cannot use a TLS 1.3 ticket (its age, the key exchange
+ * modes) or a TLS 1.2 cache entry (another suite). A full handshake asked for a certificate: one the client
+ * presented ran the verify callback; none left the result "missing"; and in TLS 1.3 only a resumption leaves
+ * no certificate with a clean result (mbedTLS sets it so when it skips the certificate messages). */
+static int server_resumed(const mbedtls_ssl_context *ssl, const struct tls_peer *peer)
+{
+	uint32_t vr = mbedtls_ssl_get_verify_result(ssl);
+	if (peer->verified || (vr & MBEDTLS_X509_BADCERT_MISSING) || !peer->kept)
+		return 0;
+	if (mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_3)
+		return mbedtls_ssl_get_peer_cert(ssl) == NULL && vr == 0;
+	return 1;
+}
+
 int tls_handshake(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 {
 	const struct tls_svc *t = peer->home;
@@ -559,6 +573,10 @@ int tls_handshake(mbedtls_ssl_context *ssl, struct tls_peer *peer)
 	tls_current = NULL;
 	if (rc != 0)
 		return rc;
+	if (!t->cfg->client && peer->resumed == 1 && t->idents && !server_resumed(ssl, peer)) {
+		peer->resumed = 0;
+		tls_peer_release(peer);
+	}
 	if (t->cfg->client) {
 		/* resumption skips certificate verification: no callback after an offered session means resumed */
 		if (!peer->offered)

@@ -23,6 +23,7 @@
 #define TLS_MAX_ALPN 8
 
 struct tls_svc;
+struct tls_idents;
 
 
 /* Server SNI routing: a client naming PATTERN gets this secondary service's TLS settings. */
@@ -56,6 +57,9 @@ struct tls_svc {
 	struct psk_list psk;                 /* PSKsecrets */
 	const struct psk_entry *client_psk;  /* client: the identity presented */
 	int psk_only;                        /* no certificate-based trust: PSK key exchanges only */
+	struct tls_idents *idents;        /* server, judging client certificates: their chains, kept beside the
+					   * sessions so that a resumption is judged again (tls_ident.c) */
+	const mbedtls_x509_crt_profile *profile; /* what certificates must meet (securityLevel) */
 	mbedtls_ssl_cache_context cache;  /* server, TLS 1.2 session IDs */
 	mbedtls_ssl_ticket_context ticket; /* server, tickets for TLS 1.2 and 1.3 */
 	int has_cache, has_ticket;
@@ -95,6 +99,9 @@ struct tls_peer {
 	unsigned char cert_ok;   /* ... because its certificate passed a check (chain, verifyPeer, a rule, a pin) */
 	char psk_identity[PSK_MAX_IDENTITY + 1]; /* the PSK identity used, or "" */
 	char sni[256];           /* server: the name the client asked for, or "" */
+	unsigned char *kept;     /* server: the chain kept with the session the client offered (tls_ident.c) */
+	size_t kept_len;
+	mbedtls_x509_crt *chain; /* ... parsed, when the session resumed: judged as the peer's certificate */
 	void *route;             /* server: the owner of the tls_route taken, or NULL (primary) */
 };
 
@@ -127,6 +134,11 @@ int tls_needs_tls12_only(const mbedtls_ssl_context *ssl, const struct tls_svc *t
  * Returns 0 or -1 when out of memory. */
 int tls_svc_add_route(struct tls_svc *primary, const char *pattern, struct tls_svc *secondary, void *owner);
 
+/* tls_svc_share_idents: a reload: TO (the new service) keeps client identities in FROM's store (the old one
+ * of the same name), if both keep them, so that sessions surviving the reload resume, judged by TO's
+ * configuration. Control thread; FROM may still be serving. */
+void tls_svc_share_idents(struct tls_svc *to, struct tls_svc *from);
+
 /* tls_svc_not_after: when T's own certificate expires (Unix time), or 0 when T has none. */
 long long tls_svc_not_after(const struct tls_svc *t);
 
@@ -158,14 +170,21 @@ void tls_session_ticket(mbedtls_ssl_context *ssl, struct tls_peer *peer);
  * the peer is acceptable (PEER->rule names what let it in), or -1 with the check that failed in WHY. */
 int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char *why, size_t len);
 
+/* tls_peer_cert: the peer's certificate (chain) as judged: the one of this handshake, or the one kept with
+ * the session it resumed (server). NULL when there is none. */
+const mbedtls_x509_crt *tls_peer_cert(const mbedtls_ssl_context *ssl, const struct tls_peer *peer);
+
+/* tls_peer_release: free what PEER holds (a kept chain); it may be set up again. */
+void tls_peer_release(struct tls_peer *peer);
+
 /* tls_error: words for an mbedTLS error code; verification failures get the X.509 reasons. */
 void tls_error(int err, const mbedtls_ssl_context *ssl, char *buf, size_t len);
 
 /* tls_peer_cn: the peer certificate's first subject CN, or "" when there is none. */
-void tls_peer_cn(const mbedtls_ssl_context *ssl, char *buf, size_t len);
+void tls_peer_cn(const mbedtls_ssl_context *ssl, const struct tls_peer *peer, char *buf, size_t len);
 
 /* tls_peer_subject: the peer certificate's subject DN, or "" when there is none. */
-void tls_peer_subject(const mbedtls_ssl_context *ssl, char *buf, size_t len);
+void tls_peer_subject(const mbedtls_ssl_context *ssl, const struct tls_peer *peer, char *buf, size_t len);
 
 /* tls_cert_has_name / tls_cert_has_ip: identity checks on a certificate (SANs; CN only when the
  * certificate has no DNS SAN). 1 match, 0 no match. */

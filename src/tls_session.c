@@ -14,12 +14,17 @@
 
 #include "sslopt.h"
 
-/* The session cache and ticket hooks tell the connection whose handshake is running that its
- * session was found, which mbedTLS has no public way to say. */
+/* The session cache and ticket hooks tell the connection whose handshake is running that its session was
+ * found, which mbedTLS has no public way to say. On a service that judges client certificates they also keep
+ * the client's chain beside each session and hand it to the connection that resumes it (tls_ident.c); a
+ * session whose chain is not kept is not resumed (as if unknown or expired: the client makes a full
+ * handshake). */
 static int cache_get_cb(void *data, unsigned char const *id, size_t len, mbedtls_ssl_session *session)
 {
 	struct tls_svc *t = data;
 	int rc = mbedtls_ssl_cache_get(&t->cache, id, len, session);
+	if (rc == 0 && t->idents && tls_idents_get(t, session) < 0)
+		rc = MBEDTLS_ERR_SSL_CACHE_ENTRY_NOT_FOUND;
 	if (rc == 0 && tls_current)
 		tls_current->resumed = 1;
 	return rc;
@@ -28,13 +33,18 @@ static int cache_get_cb(void *data, unsigned char const *id, size_t len, mbedtls
 static int cache_set_cb(void *data, unsigned char const *id, size_t len, const mbedtls_ssl_session *session)
 {
 	struct tls_svc *t = data;
-	return mbedtls_ssl_cache_set(&t->cache, id, len, session);
+	int rc = mbedtls_ssl_cache_set(&t->cache, id, len, session);
+	if (rc == 0 && t->idents)
+		tls_idents_put(t, session);
+	return rc;
 }
 
 static int ticket_parse_cb(void *data, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
 {
 	struct tls_svc *t = data;
 	int rc = mbedtls_ssl_ticket_parse(&t->ticket, session, buf, len);
+	if (rc == 0 && t->idents && tls_idents_get(t, session) < 0)
+		rc = MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED; /* mbedTLS then ignores the ticket */
 	if (rc == 0 && tls_current)
 		tls_current->resumed = 1;
 	return rc;
@@ -44,7 +54,10 @@ static int ticket_write_cb(void *data, const mbedtls_ssl_session *session, unsig
 			   const unsigned char *end, size_t *tlen, uint32_t *lifetime)
 {
 	struct tls_svc *t = data;
-	return mbedtls_ssl_ticket_write(&t->ticket, session, start, end, tlen, lifetime);
+	int rc = mbedtls_ssl_ticket_write(&t->ticket, session, start, end, tlen, lifetime);
+	if (rc == 0 && t->idents)
+		tls_idents_put(t, session);
+	return rc;
 }
 
 /* ticketKeyFile: base64 of at least 36 random bytes (4-byte key name, 32-byte AES-256 key), e.g.
@@ -136,9 +149,9 @@ int tls_svc_refresh_ticket_key(struct tls_svc *t)
 	return mbedtls_ssl_ticket_rotate(&t->ticket, t->ticket_key, 4, t->ticket_key + 4, 32, t->ticket_life);
 }
 
-/* Server: resumption by session ID (TLS 1.2) and tickets (TLS 1.2 and 1.3). Not on services that ask for
- * client certificates: mbedTLS skips verification on resumption and keeps no client certificate after a
- * TLS 1.3 ticket, so a resumed session could not get the same access decision as a full handshake. */
+/* Server: resumption by session ID (TLS 1.2) and tickets (TLS 1.2 and 1.3). On services that ask for client
+ * certificates, their chains are kept beside the sessions (tls_ident.c): mbedTLS skips verification on
+ * resumption and keeps no client certificate in a TLS 1.3 ticket, and every resumption is judged again. */
 int tls_setup_sessions(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
 {
 	int tickets = s->session_resume && !(s->ssl_options & SSLOPT_NO_TICKET);
@@ -151,9 +164,13 @@ int tls_setup_sessions(struct tls_svc *t, const struct cfg_service *s, char *err
 					  : MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_DISABLED);
 		return 0;
 	}
-	if (tls_authmode(s) != MBEDTLS_SSL_VERIFY_NONE || !s->session_resume) {
+	if (!s->session_resume) {
 		mbedtls_ssl_conf_new_session_tickets(&t->conf, 0);
 		return 0;
+	}
+	if (tls_authmode(s) != MBEDTLS_SSL_VERIFY_NONE && tls_idents_setup(t, s) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	if (s->session_cache_size > 0) {
 		mbedtls_ssl_cache_set_max_entries(&t->cache, s->session_cache_size);

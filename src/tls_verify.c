@@ -3,6 +3,7 @@
 #include "tls_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/error.h>
@@ -187,11 +188,57 @@ static void verify_words(uint32_t flags, char *buf, size_t len)
 		*nl = *(nl + 1) ? ';' : '\0';
 }
 
+const mbedtls_x509_crt *tls_peer_cert(const mbedtls_ssl_context *ssl, const struct tls_peer *peer)
+{
+	return peer->chain ? peer->chain : mbedtls_ssl_get_peer_cert(ssl);
+}
+
+void tls_peer_release(struct tls_peer *peer)
+{
+	if (peer->chain) {
+		mbedtls_x509_crt_free(peer->chain);
+		free(peer->chain);
+		peer->chain = NULL;
+	}
+	free(peer->kept);
+	peer->kept = NULL;
+	peer->kept_len = 0;
+}
+
+/* A server's client resumed a session: verify the chain kept with it again, now, as its handshake did: the
+ * CAs and CRLs of the route taken (a secondary without its own, the listener's), the certificate profile,
+ * and the verify callback (verifyPeer, names). A certificate revoked or expired since is refused here. Its
+ * flags in *FLAGS; -1 when the kept chain does not parse. */
+static int reverify(struct tls_peer *peer, uint32_t *flags)
+{
+	const struct tls_svc *home = peer->home, *ca_of = peer->svc->has_ca ? peer->svc : home;
+	if (!peer->chain) {
+		if (!peer->kept || !(peer->chain = malloc(sizeof(*peer->chain))))
+			return -1;
+		mbedtls_x509_crt_init(peer->chain);
+		if (tls_idents_parse(peer->kept, peer->kept_len, peer->chain) < 0) {
+			tls_peer_release(peer);
+			return -1;
+		}
+	}
+	mbedtls_x509_crt none;
+	mbedtls_x509_crt_init(&none);
+	peer->verified = peer->listed = peer->name_bad = 0;
+	*flags = 0;
+	mbedtls_x509_crt_verify_with_profile(peer->chain, ca_of->has_ca ? (mbedtls_x509_crt *)&ca_of->ca : &none,
+					     ca_of->has_crl ? (mbedtls_x509_crl *)&ca_of->crl : NULL,
+					     home->profile ? home->profile : &mbedtls_x509_crt_profile_default, NULL, flags,
+					     tls_verify_cb, peer);
+	mbedtls_x509_crt_free(&none);
+	return 0;
+}
+
 int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char *why, size_t len)
 {
 	const struct tls_svc *t = peer->svc;
 	const struct cfg_service *s = t->cfg;
 	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(ssl);
+	uint32_t vflags = mbedtls_ssl_get_verify_result(ssl);
 	int judged = s->verify_chain || s->verify_peer || t->npins;
 	int required = s->client ? judged : s->require_cert;
 	peer->rule[0] = '\0';
@@ -202,6 +249,14 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 		 * checks that would judge it again (the verify callback does not run) */
 		snprintf(peer->rule, sizeof(peer->rule), "resumed session");
 		return 0;
+	}
+	if (!s->client && peer->resumed == 1 && peer->kept) {
+		/* judged again on the chain kept with the session, as the full handshake judged it */
+		if (reverify(peer, &vflags) < 0) {
+			snprintf(why, len, "resumed session: the certificate kept with it does not parse");
+			return -1;
+		}
+		crt = peer->chain;
 	}
 	if (!judged && !required) {
 		if (peer->psk_identity[0])
@@ -221,7 +276,7 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 		return 0;
 	}
 	if (s->verify_chain) {
-		uint32_t flags = mbedtls_ssl_get_verify_result(ssl);
+		uint32_t flags = vflags;
 		flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_CN_MISMATCH | MBEDTLS_X509_BADCERT_OTHER); /* ours, below */
 		if (flags) {
 			char words[400];
@@ -272,9 +327,9 @@ void tls_error(int err, const mbedtls_ssl_context *ssl, char *buf, size_t len)
 	mbedtls_strerror(err, buf, len);
 }
 
-void tls_peer_cn(const mbedtls_ssl_context *ssl, char *buf, size_t len)
+void tls_peer_cn(const mbedtls_ssl_context *ssl, const struct tls_peer *peer, char *buf, size_t len)
 {
-	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(ssl);
+	const mbedtls_x509_crt *crt = tls_peer_cert(ssl, peer);
 	buf[0] = '\0';
 	for (const mbedtls_x509_name *n = crt ? &crt->subject : NULL; n; n = n->next)
 		if (n->oid.p && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
@@ -288,9 +343,9 @@ void tls_peer_cn(const mbedtls_ssl_context *ssl, char *buf, size_t len)
 		}
 }
 
-void tls_peer_subject(const mbedtls_ssl_context *ssl, char *buf, size_t len)
+void tls_peer_subject(const mbedtls_ssl_context *ssl, const struct tls_peer *peer, char *buf, size_t len)
 {
-	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(ssl);
+	const mbedtls_x509_crt *crt = tls_peer_cert(ssl, peer);
 	buf[0] = '\0';
 	if (crt && mbedtls_x509_dn_gets(buf, len, &crt->subject) < 0)
 		buf[0] = '\0';

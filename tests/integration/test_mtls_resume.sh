@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Resumption on services that verify client certificates: TLS 1.2 (session ID and ticket) and TLS 1.3
+# (ticket) sessions resume, and every resumption is judged again on the certificate chain kept with the
+# session: the allow rule is logged, a certificate that has expired since is refused, a revoked one is
+# refused after the CRL is reloaded, a chain through an intermediate is kept whole, and a session whose
+# chain is not kept (another instance's ticket) falls back to a full handshake. openssl s_client is the client.
+. "$(dirname "$0")/lib.sh"
+
+# A root CA, an intermediate that issues the clients (CAfile holds the root only: the clients send the
+# intermediate), and the intermediate's CRL. `soon` expires SOON seconds after it is made.
+SOON=25
+P=$T/p
+mkdir -p "$P"
+(
+	cd "$P" || exit 1
+	set -e
+	key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
+	key root
+	openssl req -x509 -new -key root.key -out root.crt -days 30 -subj "/CN=mtls-resume root" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+	key inter
+	openssl req -new -key inter.key -out inter.csr -subj "/CN=mtls-resume intermediate" 2>/dev/null
+	printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >inter.ext
+	openssl x509 -req -in inter.csr -CA root.crt -CAkey root.key -CAcreateserial -out inter.crt -days 30 \
+		-extfile inter.ext 2>/dev/null
+	key server
+	openssl req -new -key server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+	openssl x509 -req -in server.csr -CA root.crt -CAkey root.key -CAcreateserial -out server.crt -days 30 \
+		-extfile server.ext 2>/dev/null
+	mkdir -p db/new
+	: >db/index.txt
+	echo 1000 >db/serial
+	echo 01 >db/crlnumber
+	cat >inter.cnf <<EOF
+[ca]
+default_ca = this
+[this]
+database = $P/db/index.txt
+new_certs_dir = $P/db/new
+serial = $P/db/serial
+crlnumber = $P/db/crlnumber
+certificate = $P/inter.crt
+private_key = $P/inter.key
+default_md = sha256
+default_days = 30
+default_crl_days = 30
+unique_subject = no
+policy = any
+[any]
+organizationalUnitName = optional
+commonName = supplied
+EOF
+	printf 'extendedKeyUsage=clientAuth\n' >client.ext
+	issue() { # NAME SUBJECT [openssl ca options]
+		local name=$1 subj=$2
+		shift 2
+		key "$name"
+		openssl req -new -key "$name.key" -out "$name.csr" -subj "$subj" 2>/dev/null
+		openssl ca -batch -notext -config inter.cnf -in "$name.csr" -out "$name.crt" -extfile client.ext "$@" 2>/dev/null
+	}
+	issue client "/OU=ops/CN=client"
+	issue doomed "/OU=ops/CN=doomed"
+	issue outsider "/OU=other/CN=outsider"
+	issue soon "/OU=ops/CN=soon" -enddate "$(date -u -d "+$SOON seconds" +%Y%m%d%H%M%SZ)"
+	openssl ca -config inter.cnf -gencrl -out inter.crl 2>/dev/null
+) || { not_ok "certificates made"; finish; }
+SOON_END=$(( $(date +%s) + SOON ))
+
+E=$(free_port)
+read -r M M2 OPT <<<"$(free_ports 3)"
+echo_server "$E"
+(umask 077 && openssl rand -base64 48 >"$T/ticket.key")
+conf() { # NAME PORT: an mTLS service allowing OU=ops
+	printf '[%s]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s/server.crt\nkey = %s/server.key\n' \
+		"$1" "$2" "$E" "$P" "$P"
+	printf 'CAfile = %s/root.crt\nCRLfile = %s/inter.crl\nverifyChain = yes\nrequireCert = yes\nallowOU = ops\n' "$P" "$P"
+	printf 'ticketKeyFile = %s/ticket.key\n' "$T"
+}
+{
+	echo "foreground = yes"
+	conf m "$M"
+	printf '[opt]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s/server.crt\nkey = %s/server.key\n' \
+		"$OPT" "$E" "$P" "$P"
+	printf 'CAfile = %s/root.crt\nverifyChain = yes\nrequireCert = no\n' "$P"
+} >"$T/m.conf"
+start_tlswrap "$T/m.conf" || { not_ok "tlswrap starts"; finish; }
+LOG=$T/m.conf.log
+
+# sclient PORT MODE SESSFILE CERT [extra args]: one connection offering SESSFILE's session if there is one, as
+# CERT (or none for "-"); prints "New" or "Reused" and the echo. MODE: tls1_2, tls1_2-id (no tickets: the
+# session-ID cache), tls1_3.
+sclient() {
+	local port=$1 mode=$2 sess=$3 cert=$4
+	shift 4
+	local args=(-connect "127.0.0.1:$port" -CAfile "$P/root.crt" -sess_out "$sess.new")
+	[ -s "$sess" ] && args+=(-sess_in "$sess")
+	case $mode in
+	tls1_2) args+=(-tls1_2) ;;
+	tls1_2-id) args+=(-tls1_2 -no_ticket) ;;
+	tls1_3) args+=(-tls1_3) ;;
+	esac
+	[ "$cert" = - ] || args+=(-cert "$P/$cert.crt" -key "$P/$cert.key" -cert_chain "$P/inter.crt")
+	(echo "ping $port"; sleep 1) | timeout 10 openssl s_client "${args[@]}" "$@" 2>/dev/null |
+		grep -E '^(New|Reused),|^ping' | tr '\n' ' '
+	[ -s "$sess.new" ] && mv "$sess.new" "$sess"
+	rm -f "$sess.new"
+}
+lacks() { ! grep -q -- "$1" <<<"$2"; }
+MODES="tls1_2 tls1_2-id tls1_3"
+ver() { case $1 in tls1_3) echo 'TLSv1\.3' ;; *) echo 'TLSv1\.2' ;; esac; }
+
+# the sessions of `soon` are made first: it expires while the rest runs
+for m in $MODES; do
+	rm -f "$T/soon-$m"
+	out=$(sclient "$M" "$m" "$T/soon-$m" soon)
+	check "$m: a certificate valid for ${SOON}s more gets in" grep -q '^New,.*ping' <<<"$out"
+done
+
+for m in $MODES; do
+	rm -f "$T/s-$m"
+	mark_log "$LOG"
+	first=$(sclient "$M" "$m" "$T/s-$m" client)
+	check "$m: the first connection is a full handshake, let in" grep -q '^New,.*ping' <<<"$first"
+	check "$m: ... logged with its rule, not resumed" wait_log_since_mark "$LOG" \
+		"\[m\] .*established $(ver "$m") .*peer=\"OU=ops, CN=client\" rule=\"allowOU=ops\"\$"
+	mark_log "$LOG"
+	second=$(sclient "$M" "$m" "$T/s-$m" client)
+	check "$m: the second connection resumes the session (openssl says Reused), let in" grep -q '^Reused,.*ping' <<<"$second"
+	check "$m: ... logged as resumed, with the client and the rule that let it in" wait_log_since_mark "$LOG" \
+		"\[m\] .*established $(ver "$m") .*peer=\"OU=ops, CN=client\" rule=\"allowOU=ops\" resumed\$"
+	third=$(sclient "$M" "$m" "$T/s-$m" client)
+	check "$m: and again (a TLS 1.3 resumption's new ticket keeps the chain too)" grep -q '^Reused,.*ping' <<<"$third"
+done
+check "the resumptions are counted in the log" test "$(grep -c '\[m\] .* resumed$' "$LOG")" -eq 6
+
+# an outsider's certificate is refused by the allow rule; its session, kept like any other, is refused again
+for m in $MODES; do
+	rm -f "$T/o-$m"
+	out=$(sclient "$M" "$m" "$T/o-$m" outsider)
+	check "$m: a certificate no allow rule matches gets no data through" lacks ping "$out"
+	if [ -s "$T/o-$m" ]; then
+		mark_log "$LOG"
+		out=$(sclient "$M" "$m" "$T/o-$m" outsider)
+		check "$m: ... nor by resuming its session" lacks ping "$out"
+		check "$m: ... which is judged again and refused" wait_log_since_mark "$LOG" \
+			'\[m\] #[0-9]+ .*closed \(peer refused: no allow rule or pin matched \(subject "OU=other, CN=outsider"'
+	fi
+done
+
+# requireCert = no: an anonymous session keeps nothing to judge again, so it is not resumed
+rm -f "$T/anon"
+sclient "$OPT" tls1_3 "$T/anon" - >/dev/null
+mark_log "$LOG"
+out=$(sclient "$OPT" tls1_3 "$T/anon" -)
+check "requireCert = no: an anonymous client's next connection is a full handshake" grep -q '^New,.*ping' <<<"$out"
+check "requireCert = no: ... logged as anonymous" wait_log_since_mark "$LOG" \
+	'\[opt\] .*established .*rule="anonymous \(requireCert = no\)"$'
+
+# a second instance under the same ticket key decrypts the tickets, but keeps no chain for them: the client
+# makes a full handshake there (and is judged on the certificate it presents)
+{ echo "foreground = yes"; conf m2 "$M2"; } >"$T/m2.conf"
+"$TLSWRAP" -f "$T/m2.conf" >"$T/m2.conf.log" 2>&1 &
+PIDS+=($!)
+wait_log "$T/m2.conf.log" 'started, pid' || not_ok "second instance starts"
+for m in tls1_2 tls1_3; do
+	cp "$T/s-$m" "$T/x-$m"
+	out=$(sclient "$M2" "$m" "$T/x-$m" client)
+	check "$m: a ticket from another instance makes a full handshake there, let in" grep -q '^New,.*ping' <<<"$out"
+done
+
+# `soon` has expired: its sessions are refused on resumption, by the verdict on the kept chain
+while [ "$(date +%s)" -le "$SOON_END" ]; do sleep 1; done
+for m in $MODES; do
+	mark_log "$LOG"
+	out=$(sclient "$M" "$m" "$T/soon-$m" soon)
+	check "$m: a session whose certificate has expired since gets no data through" lacks ping "$out"
+	check "$m: ... refused on resumption: the kept certificate has expired" wait_log_since_mark "$LOG" \
+		'\[m\] #[0-9]+ .*closed \(peer refused: certificate verification failed: The certificate validity has expired'
+done
+
+# revoked: the CRL is reloaded; the doomed client's sessions (their tickets survive the reload: ticketKeyFile)
+# are refused on resumption
+for m in $MODES; do
+	rm -f "$T/d-$m"
+	sclient "$M" "$m" "$T/d-$m" doomed >/dev/null
+	check "$m: doomed's session resumes before its revocation" grep -q '^Reused,.*ping' <<<"$(sclient "$M" "$m" "$T/d-$m" doomed)"
+done
+(cd "$P" && openssl ca -config inter.cnf -revoke doomed.crt 2>/dev/null && openssl ca -config inter.cnf -gencrl -out inter.crl 2>/dev/null) ||
+	not_ok "doomed revoked"
+mark_log "$LOG"
+kill -HUP "$TLSWRAP_PID"
+wait_log_since_mark "$LOG" 'configuration reloaded' || not_ok "reload"
+for m in $MODES; do
+	mark_log "$LOG"
+	out=$(sclient "$M" "$m" "$T/d-$m" doomed)
+	check "$m: a revoked client offering its session gets no data through" lacks ping "$out"
+	# tickets resume and are judged again; the session-ID cache is a configuration's own (a full handshake)
+	how='peer refused'
+	[ "$m" = tls1_2-id ] && how='TLS handshake failed'
+	check "$m: ... refused ($how): revoked" wait_log_since_mark "$LOG" \
+		"\\[m\\] #[0-9]+ .*closed \\($how: certificate verification failed: The certificate has been revoked"
+done
+# the good client's sessions resume across the reload, judged by the new configuration
+for m in tls1_2 tls1_3; do
+	mark_log "$LOG"
+	out=$(sclient "$M" "$m" "$T/s-$m" client)
+	check "$m: after the reload the client's session resumes" grep -q '^Reused,.*ping' <<<"$out"
+	check "$m: ... logged with its rule" wait_log_since_mark "$LOG" \
+		"\[m\] .*established $(ver "$m") .*peer=\"OU=ops, CN=client\" rule=\"allowOU=ops\" resumed\$"
+done
+# (a session-ID cache is a configuration's own: that client makes a full handshake)
+check "tls1_2-id: after the reload the client is let in" grep -q 'ping' <<<"$(sclient "$M" tls1_2-id "$T/s-tls1_2-id" client)"
+
+stop_checked "$LOG"
+finish
