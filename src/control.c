@@ -364,7 +364,6 @@ static void stop_gracefully(struct control *c, const char *why)
 	struct runtime *rt = c->rt;
 	int wait_s = 0;
 	c->stopping = 1;
-	atomic_store(&rt->stopping, 1);
 	for (int i = 0; i < rt->nworkers; i++) /* no worker watches a listener after this */
 		worker_post(&rt->workers[i], W_STOP, NULL, NULL, 1);
 	for (size_t i = 0; i < rt->cur->nsvc; i++) {
@@ -495,7 +494,6 @@ int control_run(struct runtime *rt, const struct control_opts *o, char started_w
 	if (c.status < 0)
 		log_err("event loop: %s", strerror(errno));
 out:
-	atomic_store(&rt->stopping, 1);
 	c.stopping = 1;
 	loop_timer_cancel(&c.drain);
 	loop_timer_cancel(&c.expiry);

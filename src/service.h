@@ -105,7 +105,6 @@ struct runtime {
 	int nworkers;
 	struct control *ctl;        /* the control thread's inbox (control.c) */
 	atomic_ulong conn_seq;      /* connection numbers, unique across workers */
-	atomic_int stopping;        /* set once, when tlswrap stops: no more restarts or lingering */
 };
 
 /* runtime_open: connections open on every worker (metrics, status, drain). */
