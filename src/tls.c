@@ -450,6 +450,10 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 		goto err0;
 	if (seclevel_apply(t, s, err, errlen) < 0) /* of all set up above: before conf12 copies conf */
 		goto err0;
+	if (tls_idents_trust(t) < 0) {
+		snprintf(err, errlen, "hashing the CAs: out of memory");
+		goto err0;
+	}
 	if (!s->client) /* the client's server name: logged, passed on in PROXY v2, and routing (if any) */
 		mbedtls_ssl_conf_sni(&t->conf, sni_cb, t);
 	if (s->client && s->tls_min == CFG_TLS12 && s->tls_max == CFG_TLS13) {

@@ -60,6 +60,8 @@ struct tls_svc {
 	struct tls_idents *idents;        /* server, judging client certificates: their chains, kept beside the
 					   * sessions so that a resumption is judged again (tls_ident.c) */
 	const mbedtls_x509_crt_profile *profile; /* what certificates must meet (securityLevel) */
+	unsigned char trust[32];          /* a digest of the CAs, CRLs and profile: a chain verified under the same
+					   * need not have its signatures checked again on resumption */
 	mbedtls_ssl_cache_context cache;  /* server, TLS 1.2 session IDs */
 	mbedtls_ssl_ticket_context ticket; /* server, tickets for TLS 1.2 and 1.3 */
 	int has_cache, has_ticket;
@@ -101,6 +103,7 @@ struct tls_peer {
 	char sni[256];           /* server: the name the client asked for, or "" */
 	unsigned char *kept;     /* server: the chain kept with the session the client offered (tls_ident.c) */
 	size_t kept_len;
+	unsigned char kept_trust[32]; /* ... the trust it was verified under (all zero: not verified) */
 	mbedtls_x509_crt *chain; /* ... parsed, when the session resumed: judged as the peer's certificate */
 	void *route;             /* server: the owner of the tls_route taken, or NULL (primary) */
 };

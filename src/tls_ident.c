@@ -30,6 +30,7 @@ struct ident {
 	struct ident *hnext;        /* the bucket's chain */
 	struct ident *older, *newer; /* by age, for expiry and eviction */
 	unsigned char key[32];
+	unsigned char trust[32];    /* the trust its signatures were verified under (all zero: not verified) */
 	time_t expires;
 	size_t len;
 	unsigned char der[];        /* each certificate: 4-byte big-endian length, then its DER */
@@ -189,6 +190,44 @@ static size_t encode_chain(const mbedtls_ssl_session *session, const struct tls_
 	return n;
 }
 
+/* The trust E's chain was verified under: a resumption's, carried over; else that of the handshake that made
+ * SESSION, when mbedTLS verified its chain with no fault (its flags less the name and verifyPeer ones, which are
+ * tlswrap's own and judged on every resumption anyway), under the CAs of the route taken. */
+static void note_trust(struct ident *e, const mbedtls_ssl_session *session, const struct tls_peer *cur)
+{
+	memset(e->trust, 0, sizeof(e->trust));
+	if (!cur)
+		return;
+	if (cur->kept) {
+		memcpy(e->trust, cur->kept_trust, sizeof(e->trust));
+		return;
+	}
+	uint32_t flags = session->MBEDTLS_PRIVATE(verify_result) &
+			 ~(uint32_t)(MBEDTLS_X509_BADCERT_CN_MISMATCH | MBEDTLS_X509_BADCERT_OTHER);
+	const struct tls_svc *ca_of = cur->svc && cur->svc->has_ca ? cur->svc : cur->home;
+	if (flags == 0 && ca_of && ca_of->has_ca)
+		memcpy(e->trust, ca_of->trust, sizeof(e->trust));
+}
+
+int tls_idents_trust(struct tls_svc *t)
+{
+	mbedtls_sha256_context h;
+	mbedtls_sha256_init(&h);
+	int rc = mbedtls_sha256_starts(&h, 0);
+	for (const mbedtls_x509_crt *c = t->has_ca ? &t->ca : NULL; c && rc == 0; c = c->next)
+		rc = mbedtls_sha256_update(&h, c->raw.p, c->raw.len);
+	for (const mbedtls_x509_crl *c = t->has_crl ? &t->crl : NULL; c && rc == 0; c = c->next)
+		rc = mbedtls_sha256_update(&h, c->raw.p, c->raw.len);
+	if (rc == 0) /* the profile is one of a static table: its address names the level */
+		rc = mbedtls_sha256_update(&h, (const unsigned char *)&t->profile, sizeof(t->profile));
+	if (rc == 0)
+		rc = mbedtls_sha256_finish(&h, t->trust);
+	mbedtls_sha256_free(&h);
+	if (rc == 0 && t->has_ca)
+		t->trust[0] |= 1; /* never all zero, which means "not verified" */
+	return rc ? -1 : 0;
+}
+
 void tls_idents_put(struct tls_svc *t, const mbedtls_ssl_session *session)
 {
 	struct tls_idents *st = t->idents;
@@ -203,6 +242,7 @@ void tls_idents_put(struct tls_svc *t, const mbedtls_ssl_session *session)
 	memcpy(e->key, key, sizeof(key));
 	mbedtls_platform_zeroize(key, sizeof(key));
 	e->len = encode_chain(session, tls_current, e->der);
+	note_trust(e, session, tls_current);
 	time_t now = time(NULL);
 	e->expires = now + st->lifetime;
 	pthread_mutex_lock(&st->mu);
@@ -241,8 +281,10 @@ int tls_idents_get(struct tls_svc *t, const mbedtls_ssl_session *session)
 	expire(st, time(NULL));
 	const struct ident *e = find(st, key);
 	unsigned char *copy = e ? malloc(e->len) : NULL;
-	if (copy)
+	if (copy) {
 		memcpy(copy, e->der, e->len);
+		memcpy(cur->kept_trust, e->trust, sizeof(e->trust));
+	}
 	size_t len = e ? e->len : 0;
 	pthread_mutex_unlock(&st->mu);
 	mbedtls_platform_zeroize(key, sizeof(key));
