@@ -64,6 +64,8 @@ EOF
 	issue outsider "/OU=other/CN=outsider"
 	issue soon "/OU=ops/CN=soon" -enddate "$(date -u -d "+$SOON seconds" +%Y%m%d%H%M%SZ)"
 	openssl ca -config inter.cnf -gencrl -out inter.crl 2>/dev/null
+	key rogue # self-signed: no CA vouches for it
+	openssl req -x509 -new -key rogue.key -out rogue.crt -days 30 -subj "/OU=ops/CN=rogue" 2>/dev/null
 ) || { not_ok "certificates made"; finish; }
 SOON_END=$(( $(date +%s) + SOON ))
 
@@ -156,6 +158,14 @@ out=$(sclient "$OPT" tls1_3 "$T/anon" -)
 check "requireCert = no: an anonymous client's next connection is a full handshake" grep -q '^New,.*ping' <<<"$out"
 check "requireCert = no: ... logged as anonymous" wait_log_since_mark "$LOG" \
 	'\[opt\] .*established .*rule="anonymous \(requireCert = no\)"$'
+
+# requireCert = no: a certificate no CA vouches for is refused by the verdict after the handshake (the
+# client keeps no session of a refused handshake: OpenSSL drops it on the alert)
+for m in tls1_2 tls1_3; do
+	rm -f "$T/r-$m"
+	out=$(sclient "$OPT" "$m" "$T/r-$m" rogue -cert_chain /dev/null)
+	check "$m: requireCert = no: an untrusted certificate gets no data through" lacks ping "$out"
+done
 
 # a second instance under the same ticket key decrypts the tickets, but keeps no chain for them: the client
 # makes a full handshake there (and is judged on the certificate it presents)
