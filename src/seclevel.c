@@ -54,11 +54,6 @@ static const uint16_t sig_algs_192[] = {
 static const uint16_t sig_algs_256[] = { MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
 					 MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512, MBEDTLS_TLS1_3_SIG_NONE };
 
-/* The elliptic-curve groups, in mbedTLS's default order, that a level above 2 narrows when `curves` is not set. */
-static const uint16_t default_groups[] = { CFG_GROUP_X25519, CFG_GROUP_SECP256R1, CFG_GROUP_SECP384R1,
-					   CFG_GROUP_SECP521R1, CFG_GROUP_X448, CFG_GROUP_BP256R1,
-					   CFG_GROUP_BP384R1, CFG_GROUP_BP512R1, 0 };
-
 /* Security bits of a key exchange group, as OpenSSL counts them. */
 static int group_bits(uint16_t g)
 {
@@ -140,11 +135,11 @@ static int check_own(const mbedtls_x509_crt *chain, const char *file, int level,
 	return 0;
 }
 
-/* The groups of `curves` (in T->groups already), or the default ones, that LEVEL allows. */
+/* The groups in T->groups (`curves`, or the default ones) that LEVEL allows. */
 static int narrow_groups(struct tls_svc *t, const struct cfg_service *s, int level, char *err, size_t errlen)
 {
 	uint16_t kept[CFG_MAX_GROUPS + 1];
-	const uint16_t *from = s->curves ? t->groups : default_groups;
+	const uint16_t *from = t->groups;
 	size_t n = 0;
 	for (size_t i = 0; from[i] && n < CFG_MAX_GROUPS; i++)
 		if (group_bits(from[i]) >= min_bits[level])

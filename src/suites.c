@@ -285,12 +285,15 @@ static const char default_rules[] = "ALL:!COMPLEMENTOFDEFAULT:!eNULL";
 static const char word_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=";
 static const char separators[] = ":,; \t";
 
-static const char *const default_tls13[] = { "TLS1-3-AES-256-GCM-SHA384", "TLS1-3-CHACHA20-POLY1305-SHA256",
+/* The defaults put ChaCha20-Poly1305 first: in mbedTLS 3.6 on x86-64 it seals and opens records ~1.8x faster than
+ * AES-GCM (bench/crypto.sh; OpenSSL is the other way round). A TLS 1.2 server picks by this order; a TLS 1.3 server
+ * by the client's (mbedTLS takes the client's first suite it has); a client offers this order. */
+static const char *const default_tls13[] = { "TLS1-3-CHACHA20-POLY1305-SHA256", "TLS1-3-AES-256-GCM-SHA384",
 					     "TLS1-3-AES-128-GCM-SHA256", NULL };
 static const char *const default_tls12[] = {
-	"TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384", "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256",
-	"TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384",
-	"TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256", "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256", NULL
+	"TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256", "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
+	"TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256", "TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
+	"TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384", "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256", NULL
 };
 
 /* Whether this mbedTLS build offers suite ID */

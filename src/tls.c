@@ -374,15 +374,26 @@ static void conf_options(struct tls_svc *t, const struct cfg_service *s)
 		mbedtls_ssl_conf_encrypt_then_mac(&t->conf, MBEDTLS_SSL_ETM_DISABLED);
 	if (o & SSLOPT_NO_CA_NAMES)
 		mbedtls_ssl_conf_cert_req_ca_list(&t->conf, MBEDTLS_SSL_CERT_REQ_CA_LIST_DISABLED);
+	int n = 0;
 	if (s->curves) { /* checked when the configuration was read */
 		char buf[512], *save = NULL;
-		int n = 0;
 		snprintf(buf, sizeof(buf), "%s", s->curves);
 		for (char *tok = strtok_r(buf, ":", &save); tok && n < CFG_MAX_GROUPS; tok = strtok_r(NULL, ":", &save))
 			t->groups[n++] = (uint16_t)cfg_parse_curve(tok);
-		t->groups[n] = 0;
-		mbedtls_ssl_conf_groups(&t->conf, t->groups);
+	} else {
+		/* mbedTLS's default groups (X25519 first). A server takes P-256 first: where the server chooses (TLS 1.2,
+		 * and a HelloRetryRequest) mbedTLS's P-256 ECDHE costs half its X25519 (bench/crypto.sh). A TLS 1.3 server
+		 * takes the client's first key share it knows, so an X25519-only client gets no HelloRetryRequest; a
+		 * client keeps X25519 first, the share most servers take without a retry. */
+		const uint16_t *def = t->conf.MBEDTLS_PRIVATE(group_list);
+		if (!s->client)
+			t->groups[n++] = CFG_GROUP_SECP256R1;
+		for (size_t i = 0; def && def[i] && n < CFG_MAX_GROUPS; i++)
+			if (s->client || def[i] != CFG_GROUP_SECP256R1)
+				t->groups[n++] = def[i];
 	}
+	t->groups[n] = 0;
+	mbedtls_ssl_conf_groups(&t->conf, t->groups);
 }
 
 /* Signature algorithms, RSA PKCS#1 v1.5 before RSA-PSS: mbedTLS 3.6.6 offers RSA-PSS in a ClientHello that

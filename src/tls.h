@@ -53,7 +53,7 @@ struct tls_svc {
 	char *alpn_buf;                /* storage for alpn[] */
 	const char *alpn[TLS_MAX_ALPN + 1];
 	int suites[SUITES_MAX + 1];
-	uint16_t groups[CFG_MAX_GROUPS + 1]; /* curves, zero-terminated (unused without `curves`) */
+	uint16_t groups[CFG_MAX_GROUPS + 1]; /* curves or the default order, zero-terminated */
 	struct psk_list psk;                 /* PSKsecrets */
 	const struct psk_entry *client_psk;  /* client: the identity presented */
 	int psk_only;                        /* no certificate-based trust: PSK key exchanges only */

@@ -576,6 +576,17 @@ sc "${P[curvelist]}" -groups X25519:P-521
 check "curves = X448:P-521: the shared P-521 negotiated" echoed '+Server Temp Key: ECDH, (secp521r1|P-521)'
 sc "${P[curvelist]}" -groups X25519:X448
 check "curves = X448:P-521: X448 negotiated" echoed '+Server Temp Key: X448'
+# the defaults (bench/crypto.sh's figures): a TLS 1.2 server takes P-256 and ChaCha20-Poly1305 by its own order;
+# a TLS 1.3 client sharing only X25519 (OpenSSL's default) keeps it, without a HelloRetryRequest
+sc "${P[resume]}" -tls1_2
+check "default server, TLS 1.2: P-256 and ChaCha20-Poly1305 first (client lists X25519 and AES-GCM first)" \
+	echoed '+Server Temp Key: ECDH, (prime256v1|P-256)' '+Cipher is ECDHE-ECDSA-CHACHA20-POLY1305'
+sc "${P[resume]}" -tls1_3 -groups X25519:P-256 -msg
+check "default server, TLS 1.3: the client's X25519 share is taken" echoed '+Server Temp Key: X25519'
+check "default server, TLS 1.3: ... without a HelloRetryRequest (one ClientHello)" \
+	test "$(grep -c 'Handshake .*ClientHello' "$SC_OUT")" = 1
+sc "${P[p384]}" -tls1_3 -groups X25519:P-384 -msg
+check "control: a HelloRetryRequest shows as a second ClientHello" test "$(grep -c 'Handshake .*ClientHello' "$SC_OUT")" = 2
 {
 	echo "foreground = yes"
 	i=0
