@@ -46,24 +46,37 @@ skip_all() { echo "# SKIP $TEST_NAME: $*"; trap - EXIT; rm -rf "$T"; exit 77; }
 # free_ports N: N distinct TCP ports nobody listens on right now, on one line, none handed out before in
 # this test (the kernel may offer a just-closed port again: the record is a file, as callers run in
 # $(...)). One python run for all of them (a python start costs a noticeable part of a second here); the
-# sockets stay bound until every port is picked, so none comes twice.
+# sockets stay bound until every port is picked, so none comes twice. The ports are drawn below the kernel's
+# ephemeral range (net.ipv4.ip_local_port_range): a port from that range can be taken, between the pick and
+# the bind, by the source port of any outgoing connection (a backend then fails with EADDRINUSE while the port
+# "opens" for wait_port because someone else's socket answers there).
 free_ports() {
 	python3 - "$1" "$T/.ports" <<-'PY'
-	import socket, sys
+	import random, socket, sys
 	n, rec = int(sys.argv[1]), sys.argv[2]
 	try:
 	    used = set(open(rec).read().split())
 	except FileNotFoundError:
 	    used = set()
+	try:
+	    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+	except (OSError, ValueError, IndexError):
+	    low = 32768
+	low = max(low, 12000)
 	held, ports = [], []
 	while len(ports) < n:
+	    p = str(random.randrange(10000, low))
+	    if p in used:
+	        continue
 	    s = socket.socket()
-	    s.bind(("127.0.0.1", 0))
+	    try:
+	        s.bind(("127.0.0.1", int(p)))
+	    except OSError:
+	        s.close()
+	        continue
 	    held.append(s)
-	    p = str(s.getsockname()[1])
-	    if p not in used:
-	        used.add(p)
-	        ports.append(p)
+	    used.add(p)
+	    ports.append(p)
 	with open(rec, "a") as f:
 	    f.write("".join(p + "\n" for p in ports))
 	print(" ".join(ports))
