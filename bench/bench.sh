@@ -504,6 +504,36 @@ for tool in "${TOOLS[@]}"; do
 	esac
 done
 
+# The same load from 32 openssl s_time processes (-new -www /small: a full handshake, a GET, a close, one at a
+# time each). wrk drives a TLS handshake by waiting for its socket to be writable, which it always is, so it spins
+# while the server computes (a whole core here however slow or fast the server): on two cores that takes from the
+# tool the core a second worker needs. s_time blocks in read() instead.
+for tool in "${TOOLS[@]}"; do
+	read -r SP <<<"$(free_ports 1)"
+	run_tool "$tool" stime32 server "$SP" "$NGINX_PORT" || { FAILED=1; continue; }
+	mark
+	pids=()
+	for j in $(seq "$WRK_CONNS"); do
+		start "$T/$tool-stime32-$j.out" timeout $((HS_SECS + 60)) openssl s_time -connect "127.0.0.1:$SP" -new \
+			-time "$HS_SECS" -www /small -tls1_3 -ciphersuites "$SUITE_OPENSSL"
+		pids+=("$LAST_PID")
+	done
+	for p in "${pids[@]}"; do finish "$p"; done
+	spent
+	n=0
+	for j in $(seq "$WRK_CONNS"); do n=$((n + $(s_time_count "$(cat "$T/$tool-stime32-$j.out")" | grep . || echo 0))); done
+	if [ "$n" -gt 0 ] && alive "$tool"; then
+		R[$tool.st32]=$(calc "$n / $WALL_S" 0)
+		R[$tool.st32_cpu]=$(calc "$CPU_S * 1000 / $n" 2)
+		R[$tool.st32_util]=$UTIL
+		echo "# $tool 32 x s_time: $n handshakes in $WALL_S s, tool CPU $UTIL%" >&2
+	else
+		warn "$tool 32 x s_time: no handshake counted ($(head -c 300 "$T/$tool-stime32-1.out"))"
+		FAILED=1
+	fi
+	stop "$TOOL_PID"
+done
+
 # ---------------------------------------------------------------- one client: full and resumed handshakes
 # The single-client rows of earlier runs, kept for continuity: openssl s_time, one connection at a time.
 for tool in "${TOOLS[@]}"; do
@@ -662,6 +692,7 @@ LOAD="$LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 # rows: key|label|unit|better (higher, lower, or info: no ratio)
 ROWS=(
 	"hs32|full handshakes, $WRK_CONNS clients (server, wrk)|conn/s|higher"
+	"st32|full handshakes, $WRK_CONNS clients (server, s_time x $WRK_CONNS)|conn/s|higher"
 	"bulk4|chain bulk, $BULK_PARALLEL transfers at once, best of $BULK_RUNS|MB/s|higher"
 	"bulk4d|  the same, each tool's default suites (ChaCha20 / AES-256-GCM)|MB/s|higher"
 	"rps|small requests, kept alive (chain, $WRK_CONNS conns)|req/s|higher"
@@ -672,6 +703,7 @@ ROWS=(
 	"resume|resumed, 1 client (server, TLS 1.2, s_time -reuse)|conn/s|higher"
 	"bulk|chain bulk, 1 transfer, best of $BULK_RUNS|MB/s|higher"
 	"hs32_cpu|  tool CPU per full handshake ($WRK_CONNS clients)|ms|lower"
+	"st32_cpu|  tool CPU per full handshake ($WRK_CONNS s_time clients)|ms|lower"
 	"bulk4_cpu|  tool CPU per MB, chain ($BULK_PARALLEL transfers)|ms/MB|lower"
 	"bulk4d_cpu|  tool CPU per MB, chain ($BULK_PARALLEL transfers, default suites)|ms/MB|lower"
 	"rps_cpu|  tool CPU per small request (chain)|us|lower"
@@ -705,7 +737,7 @@ mkdir -p "$TOP/bench/out"
 } >"$T/table.md"
 
 # scaling: the same tlswrap at one worker and at auto, from the rows above
-SCALING="tlswrap scaling, workers = 1 -> auto ($AUTO_WORKERS): CPU per full handshake (32 clients) ${R[tlswrap1.hs32_cpu]:-?} -> ${R[tlswrap.hs32_cpu]:-?} ms, per MB (4 transfers) ${R[tlswrap1.bulk4_cpu]:-?} -> ${R[tlswrap.bulk4_cpu]:-?} ms; full handshakes ${R[tlswrap1.hs32]:-?} -> ${R[tlswrap.hs32]:-?} conn/s ($(ratio hs32 tlswrap tlswrap1)x), bulk ${R[tlswrap1.bulk4]:-?} -> ${R[tlswrap.bulk4]:-?} MB/s ($(ratio bulk4 tlswrap tlswrap1)x)"
+SCALING="tlswrap scaling, workers = 1 -> auto ($AUTO_WORKERS): CPU per full handshake (32 clients) ${R[tlswrap1.hs32_cpu]:-?} -> ${R[tlswrap.hs32_cpu]:-?} ms, per MB (4 transfers) ${R[tlswrap1.bulk4_cpu]:-?} -> ${R[tlswrap.bulk4_cpu]:-?} ms; full handshakes ${R[tlswrap1.hs32]:-?} -> ${R[tlswrap.hs32]:-?} conn/s ($(ratio hs32 tlswrap tlswrap1)x; s_time ${R[tlswrap1.st32]:-?} -> ${R[tlswrap.st32]:-?}, $(ratio st32 tlswrap tlswrap1)x), bulk ${R[tlswrap1.bulk4]:-?} -> ${R[tlswrap.bulk4]:-?} MB/s ($(ratio bulk4 tlswrap tlswrap1)x)"
 # the memory target, for both tlswrap settings (a figure to read, not a test)
 mem_verdict() {
 	local v=${R[$1.mem]:-}
@@ -715,7 +747,7 @@ mem_verdict() {
 MEMTARGET="RSS per idle connection against the target of at most $MEM_TARGET_KIB KiB: default $(mem_verdict tlswrap), workers = 1 $(mem_verdict tlswrap1)"
 # util KEY: a row's tool CPU use for the three, "default% / workers=1% / stunnel%"
 util() { echo "${R[tlswrap.$1_util]:-?}% / ${R[tlswrap1.$1_util]:-?}% / ${R[stunnel.$1_util]:-?}%"; }
-CPUUSE="tool CPU use (100% = one core; tlswrap default / workers = 1 / stunnel): full handshakes (32 clients) $(util hs32), bulk (4 transfers) $(util bulk4), small requests $(util rps), resumption + client cert TLS 1.2 $(util res12), TLS 1.3 $(util res13)"
+CPUUSE="tool CPU use (100% = one core; tlswrap default / workers = 1 / stunnel): full handshakes (32 clients) $(util hs32), with s_time $(util st32), bulk (4 transfers) $(util bulk4), small requests $(util rps), resumption + client cert TLS 1.2 $(util res12), TLS 1.3 $(util res13)"
 THREADS="threads during the memory test (before -> after): tlswrap default ${R[tlswrap.threads]:-?}, workers = 1 ${R[tlswrap1.threads]:-?}, stunnel ${R[stunnel.threads]:-?} (stunnel as configured by default: a thread per connection)"
 LOGCOST="tlswrap logging at notice (two lines per connection) vs err (none), 1 client: handshakes ${R[tlswrap.hs]:-?} vs ${R[tlswrap.hs_quiet]:-?} conn/s, CPU per handshake ${R[tlswrap.hs_cpu]:-?} vs ${R[tlswrap.hs_quiet_cpu]:-?} ms"
 if [ -n "${R[tlswrap.hs_quiet_cpu]:-}" ] && [ -n "${R[tlswrap.hs_cpu]:-}" ]; then
