@@ -785,6 +785,7 @@ static void conn_handshake(struct conn *c)
 		return;
 	}
 	if (tls_peer_verdict(&c->ssl, &c->peer, why, sizeof(why)) < 0) {
+		tls_idents_drop(&c->peer);
 		mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
 					       MBEDTLS_SSL_ALERT_MSG_BAD_CERT);
 		c->alerted = 1;

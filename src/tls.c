@@ -16,6 +16,11 @@
 #include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
 
+/* Workers share the session cache, the ticket keys and PSA's state, which mbedTLS locks only when built so */
+#if !defined(MBEDTLS_THREADING_C) || !defined(MBEDTLS_THREADING_PTHREAD)
+#error "tlswrap needs mbedTLS built with MBEDTLS_THREADING_C and MBEDTLS_THREADING_PTHREAD (Debian's is)"
+#endif
+
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -225,8 +230,16 @@ static int psk_cb(void *data, mbedtls_ssl_context *ssl, const unsigned char *ide
 	const struct psk_entry *e = psk_find(&t->psk, identity, len);
 	if (!e)
 		return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
-	if (tls_current)
+	if (tls_current) {
 		snprintf(tls_current->psk_identity, sizeof(tls_current->psk_identity), "%s", e->identity);
+		/* this handshake is keyed by the PSK, not by the session a hook found earlier in the ClientHello
+		 * (a TLS 1.3 ticket mbedTLS then refused for its age, a TLS 1.2 session ID with a suite it cannot
+		 * resume): that session's kept chain must not stand for this client */
+		if (tls_current->resumed == 1) {
+			tls_current->resumed = 0;
+			tls_peer_release(tls_current);
+		}
+	}
 	return mbedtls_ssl_set_hs_psk(ssl, e->key, e->keylen);
 }
 

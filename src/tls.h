@@ -106,6 +106,8 @@ struct tls_peer {
 	unsigned char kept_trust[32]; /* ... the trust it was verified under (all zero: not verified) */
 	mbedtls_x509_crt *chain; /* ... parsed, when the session resumed: judged as the peer's certificate */
 	void *route;             /* server: the owner of the tls_route taken, or NULL (primary) */
+	const struct tls_svc *put_svc; /* server: whose store kept this handshake's chain (tls_idents_drop) */
+	unsigned char put_key[32];     /* ... under this key */
 };
 
 /* tls_lib_init: initialise PSA crypto (the RNG source). Call once before anything else here, and
@@ -176,6 +178,10 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 /* tls_peer_cert: the peer's certificate (chain) as judged: the one of this handshake, or the one kept with
  * the session it resumed (server). NULL when there is none. */
 const mbedtls_x509_crt *tls_peer_cert(const mbedtls_ssl_context *ssl, const struct tls_peer *peer);
+
+/* tls_idents_drop: forget the chain this handshake of PEER kept with its new session (a refused peer's chain
+ * would only take a place in the store; its session is refused again if offered). */
+void tls_idents_drop(struct tls_peer *peer);
 
 /* tls_peer_release: free what PEER holds (a kept chain); it may be set up again. */
 void tls_peer_release(struct tls_peer *peer);

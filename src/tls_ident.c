@@ -243,9 +243,13 @@ void tls_idents_put(struct tls_svc *t, const mbedtls_ssl_session *session)
 	mbedtls_platform_zeroize(key, sizeof(key));
 	e->len = encode_chain(session, tls_current, e->der);
 	note_trust(e, session, tls_current);
+	if (tls_current) { /* so that a refused peer's chain can be dropped again (tls_idents_drop) */
+		memcpy(tls_current->put_key, e->key, sizeof(e->key));
+		tls_current->put_svc = t;
+	}
 	time_t now = time(NULL);
-	e->expires = now + st->lifetime;
 	pthread_mutex_lock(&st->mu);
+	e->expires = now + st->lifetime; /* under the lock: a reload may change the lifetime */
 	expire(st, now);
 	struct ident *old = find(st, e->key);
 	if (old) {
@@ -294,6 +298,22 @@ int tls_idents_get(struct tls_svc *t, const mbedtls_ssl_session *session)
 	cur->kept = copy;
 	cur->kept_len = len;
 	return 0;
+}
+
+void tls_idents_drop(struct tls_peer *peer)
+{
+	struct tls_idents *st = peer->put_svc ? peer->put_svc->idents : NULL;
+	if (st) {
+		pthread_mutex_lock(&st->mu);
+		struct ident *e = find(st, peer->put_key);
+		if (e) {
+			unlink_ident(st, e);
+			ident_free(e);
+		}
+		pthread_mutex_unlock(&st->mu);
+	}
+	mbedtls_platform_zeroize(peer->put_key, sizeof(peer->put_key));
+	peer->put_svc = NULL;
 }
 
 int tls_idents_parse(const unsigned char *der, size_t len, mbedtls_x509_crt *chain)

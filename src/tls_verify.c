@@ -231,6 +231,22 @@ static uint32_t recheck_times(const mbedtls_x509_crt *chain, const mbedtls_x509_
 	return flags;
 }
 
+/* Whether every certificate of CAS is within its validity now: an expired trust anchor fails a verification,
+ * and the kept chain may not hold the anchor it was verified up to. */
+static int cas_in_time(const mbedtls_x509_crt *cas)
+{
+	for (const mbedtls_x509_crt *c = cas; c && c->raw.len; c = c->next)
+		if (mbedtls_x509_time_is_past(&c->valid_to) || mbedtls_x509_time_is_future(&c->valid_from))
+			return 0;
+	return 1;
+}
+
+/* Whether certificate profiles A and B (NULL: mbedTLS's default) ask the same */
+static int same_profile(const mbedtls_x509_crt_profile *a, const mbedtls_x509_crt_profile *b)
+{
+	return a == b || (a && b && memcmp(a, b, sizeof(*a)) == 0);
+}
+
 /* A server's client resumed a session: verify the chain kept with it again, now, as its handshake did: the
  * CAs and CRLs of the route taken (a secondary without its own, the listener's), the certificate profile,
  * and the verify callback (verifyPeer, names). A certificate revoked or expired since is refused here. When
@@ -251,7 +267,9 @@ static int reverify(struct tls_peer *peer, uint32_t *flags)
 	}
 	peer->verified = peer->listed = peer->name_bad = 0;
 	*flags = 0;
-	if (ca_of->has_ca && memcmp(peer->kept_trust, ca_of->trust, sizeof(ca_of->trust)) == 0) {
+	/* the digest is of the route's CAs, CRLs and profile; a full verification takes the listener's profile */
+	if (ca_of->has_ca && memcmp(peer->kept_trust, ca_of->trust, sizeof(ca_of->trust)) == 0 &&
+	    same_profile(home->profile, ca_of->profile) && cas_in_time(&ca_of->ca)) {
 		*flags = recheck_times(peer->chain, ca_of->has_crl ? &ca_of->crl : NULL);
 		tls_verify_cb(peer, peer->chain, 0, flags);
 		return 0;
@@ -290,6 +308,10 @@ int tls_peer_verdict(const mbedtls_ssl_context *ssl, struct tls_peer *peer, char
 			return -1;
 		}
 		crt = peer->chain;
+		/* the DER copy served the new ticket the handshake issued (encode_chain); the parsed chain stays */
+		free(peer->kept);
+		peer->kept = NULL;
+		peer->kept_len = 0;
 	}
 	if (!judged && !required) {
 		if (peer->psk_identity[0])

@@ -70,7 +70,9 @@ EOF
 SOON_END=$(( $(date +%s) + SOON ))
 
 E=$(free_port)
-read -r M M2 OPT <<<"$(free_ports 3)"
+read -r M M2 OPT MP <<<"$(free_ports 4)"
+PSKHEX=$(openssl rand -hex 32)
+(umask 077 && echo "ops-psk:$PSKHEX" >"$T/psk.txt")
 echo_server "$E"
 (umask 077 && openssl rand -base64 48 >"$T/ticket.key")
 conf() { # NAME PORT: an mTLS service allowing OU=ops
@@ -85,6 +87,9 @@ conf() { # NAME PORT: an mTLS service allowing OU=ops
 	printf '[opt]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s/server.crt\nkey = %s/server.key\n' \
 		"$OPT" "$E" "$P" "$P"
 	printf 'CAfile = %s/root.crt\nverifyChain = yes\nrequireCert = no\n' "$P"
+	# an mTLS service that also takes PSK suites (and so, a client with no certificate is refused)
+	conf pskm "$MP"
+	printf 'PSKsecrets = %s/psk.txt\nciphers = ECDHE-ECDSA-AES128-GCM-SHA256:PSK-AES128-GCM-SHA256\n' "$T"
 } >"$T/m.conf"
 start_tlswrap "$T/m.conf" || { not_ok "tlswrap starts"; finish; }
 LOG=$T/m.conf.log
@@ -136,18 +141,19 @@ for m in $MODES; do
 done
 check "the resumptions are counted in the log" test "$(grep -c '\[m\] .* resumed$' "$LOG")" -eq 6
 
-# an outsider's certificate is refused by the allow rule; its session, kept like any other, is refused again
+# an outsider's certificate is refused by the allow rule; its chain is dropped from the store, so its session
+# does not resume: offered again, it makes a full handshake and is refused again
 for m in $MODES; do
 	rm -f "$T/o-$m"
 	out=$(sclient "$M" "$m" "$T/o-$m" outsider)
 	check "$m: a certificate no allow rule matches gets no data through" lacks ping "$out"
-	if [ -s "$T/o-$m" ]; then
-		mark_log "$LOG"
-		out=$(sclient "$M" "$m" "$T/o-$m" outsider)
-		check "$m: ... nor by resuming its session" lacks ping "$out"
-		check "$m: ... which is judged again and refused" wait_log_since_mark "$LOG" \
-			'\[m\] #[0-9]+ .*closed \(peer refused: no allow rule or pin matched \(subject "OU=other, CN=outsider"'
-	fi
+	check "$m: ... (the client holds the refused handshake's session)" test -s "$T/o-$m"
+	mark_log "$LOG"
+	out=$(sclient "$M" "$m" "$T/o-$m" outsider)
+	check "$m: ... nor by offering that session" lacks ping "$out"
+	check "$m: ... which does not resume (its chain was dropped): a full handshake" grep -q '^New,' <<<"$out"
+	check "$m: ... judged again and refused" wait_log_since_mark "$LOG" \
+		'\[m\] #[0-9]+ .*closed \(peer refused: no allow rule or pin matched \(subject "OU=other, CN=outsider"'
 done
 
 # requireCert = no: an anonymous session keeps nothing to judge again, so it is not resumed
@@ -221,6 +227,22 @@ for m in tls1_2 tls1_3; do
 done
 # (a session-ID cache is a configuration's own: that client makes a full handshake)
 check "tls1_2-id: after the reload the client is let in" grep -q 'ping' <<<"$(sclient "$M" tls1_2-id "$T/s-tls1_2-id" client)"
+
+# a session found for the ClientHello but not resumed, as the client asked for a PSK suite only: the handshake
+# is keyed by the PSK, so the session's kept chain does not stand for the client. Anyone who saw the victim's
+# session ID (sent in the clear) and holds a PSK would otherwise get in as the victim, without a certificate.
+rm -f "$T/v-psk"
+out=$(sclient "$MP" tls1_2-id "$T/v-psk" client)
+check "PSK + mTLS service: the victim gets in with its certificate (full handshake)" grep -q '^New,.*ping' <<<"$out"
+check "PSK + mTLS service: ... and resumes its session" grep -q '^Reused,.*ping' <<<"$(sclient "$MP" tls1_2-id "$T/v-psk" client)"
+mark_log "$LOG"
+out=$(sclient "$MP" tls1_2-id "$T/v-psk" - -cipher PSK-AES128-GCM-SHA256 -psk "$PSKHEX" -psk_identity ops-psk)
+check "PSK + mTLS service: a PSK client offering the victim's session ID gets a full PSK handshake" \
+	grep -q '^New,' <<<"$out"
+check "PSK + mTLS service: ... and no data through (requireCert: no certificate)" lacks ping "$out"
+check "PSK + mTLS service: ... refused as having no certificate, not let in as the victim" wait_log_since_mark "$LOG" \
+	'\[pskm\] #[0-9]+ .*closed \(peer refused: no certificate presented'
+check "PSK + mTLS service: ... and never logged as the victim" eval "! since_mark '$LOG' 'pskm.*CN=client'"
 
 stop_checked "$LOG"
 finish
