@@ -297,4 +297,48 @@ chroot = $T/jail"
 else
 	echo "# privilege tests need root and a 'nobody' user: skipped"
 fi
+
+# -- workers: the number set, a gauge and a SIGUSR2 list per worker, kept across a reload -------------------
+SW=$(free_port); MW=$(free_port)
+conf "$T/w2.conf" "$SW" "workers = 2
+status = 127.0.0.1:$MW"
+start_tlswrap "$T/w2.conf" || not_ok "workers = 2: tlswrap starts"
+LOG=$T/w2.conf.log
+check "workers = 2: the start line says 2 workers (whatever TLSWRAP_WORKERS says)" grep -q ', 2 workers) started, pid' "$LOG"
+hold "$SW" 3 "$T/w2a.out"; wait_log "$T/w2a.out" '^before$'
+hold "$SW" 3 "$T/w2b.out"; wait_log "$T/w2b.out" '^before$'
+m=$(curl -s "http://127.0.0.1:$MW/metrics")
+check "workers = 2: /metrics has a connection gauge for each worker" \
+	test "$(grep -c '^tlswrap_worker_connections_open{worker="[01]"} [0-9]' <<<"$m")" -eq 2
+check "workers = 2: ... which add up to the 2 connections held" \
+	test "$(awk '/^tlswrap_worker_connections_open\{/ { n += $2 } END { print n + 0 }' <<<"$m")" -eq 2
+mark_log "$LOG"
+kill -USR2 "$TLSWRAP_PID"
+check "workers = 2: SIGUSR2 lists each worker's connections" wait_log_since_mark "$LOG" 'worker 1: [0-9]+ connections open'
+check "workers = 2: ... worker 0's too" since_mark "$LOG" 'worker 0: [0-9]+ connections open'
+check "workers = 2: ... and both connections" test "$(tail -n +$((LOG_MARK + 1)) "$LOG" | grep -c '\[srv\] #[12] .*relay for')" -eq 2
+sed -i 's/^workers = 2$/workers = 1/' "$T/w2.conf"
+mark_log "$LOG"
+kill -HUP "$TLSWRAP_PID"
+check "workers changed on reload: named, it takes effect at the next start" wait_log_since_mark "$LOG" \
+	'SIGHUP: workers differs from the running value; it takes effect at the next start'
+check "workers changed on reload: the configuration is reloaded" wait_log_since_mark "$LOG" 'configuration reloaded'
+check "workers changed on reload: still 2 workers" \
+	test "$(curl -s "http://127.0.0.1:$MW/metrics" | grep -c '^tlswrap_worker_connections_open{')" -eq 2
+wait_log "$T/w2a.out" '^after$'; wait_log "$T/w2b.out" '^after$'
+check "workers = 2: both held connections did their work" grep -q '^after$' "$T/w2b.out"
+wait_log "$LOG" '\[srv\] #1 .*closed \(' && wait_log "$LOG" '\[srv\] #2 .*closed \('
+stop_checked "$LOG"
+
+S1=$(free_port)
+conf "$T/w1.conf" "$S1" "workers = 1"
+start_tlswrap "$T/w1.conf" || not_ok "workers = 1: tlswrap starts"
+check "workers = 1: the start line says 1 worker" grep -q ', 1 worker) started, pid' "$T/w1.conf.log"
+hold "$S1" 0 "$T/w1.out"; wait_log "$T/w1.out" '^after$'
+check "workers = 1: a connection is served" grep -q '^after$' "$T/w1.out"
+mark_log "$T/w1.conf.log"
+kill -USR2 "$TLSWRAP_PID"
+check "workers = 1: SIGUSR2 counts the connections without a worker number" wait_log_since_mark "$T/w1.conf.log" \
+	'NOTICE [0-9]+ connections open$'
+stop_checked "$T/w1.conf.log"
 finish

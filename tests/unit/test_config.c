@@ -60,6 +60,30 @@ START_TEST(file_globals)
 }
 END_TEST
 
+/* workers = auto (0: one per CPU, decided at start), 1-256; anything else refused naming the line */
+START_TEST(workers_values)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.workers, 0); /* the default: auto */
+	cfg_free(&c);
+	load_ok("workers = AUTO\n[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.workers, 0);
+	cfg_free(&c);
+	load_ok("workers = 1\n[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.workers, 1);
+	cfg_free(&c);
+	load_ok("workers = 256\n[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.workers, 256);
+	cfg_free(&c);
+	expect_error_at("workers = 0\n[a]\n" SERVER, "workers", "expected auto or 1-256, got '0'");
+	expect_error_at("workers = 257\n[a]\n" SERVER, "workers", "got '257'");
+	expect_error_at("workers = two\n[a]\n" SERVER, "workers", "got 'two'");
+	expect_error_at("workers = -1\n[a]\n" SERVER, "workers", "got '-1'");
+	expect_error_at("[a]\n" SERVER "workers = 2\n", "workers", "");
+}
+END_TEST
+
 START_TEST(file_services_in_order)
 {
 	ck_assert_str_eq(good.file, path);
@@ -1404,6 +1428,7 @@ static Suite *config_suite(void)
 	TCase *tc = tcase_create("file");
 	tcase_add_checked_fixture(tc, good_setup, good_teardown);
 	tcase_add_test(tc, file_globals);
+	tcase_add_test(tc, workers_values);
 	tcase_add_test(tc, file_services_in_order);
 	tcase_add_test(tc, file_accept);
 	tcase_add_test(tc, file_connect_repeated_in_order);
