@@ -49,7 +49,8 @@ skip_all() { echo "# SKIP $TEST_NAME: $*"; trap - EXIT; rm -rf "$T"; exit 77; }
 # sockets stay bound until every port is picked, so none comes twice. The ports are drawn below the kernel's
 # ephemeral range (net.ipv4.ip_local_port_range): a port from that range can be taken, between the pick and
 # the bind, by the source port of any outgoing connection (a backend then fails with EADDRINUSE while the port
-# "opens" for wait_port because someone else's socket answers there).
+# "opens" for wait_port because someone else's socket answers there). And below 30000: test_dropin.sh
+# rewrites the corpus's placeholder ports 30000-30999 into chosen ones, which must not look like them.
 free_ports() {
 	python3 - "$1" "$T/.ports" <<-'PY'
 	import random, socket, sys
@@ -62,7 +63,7 @@ free_ports() {
 	    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 	except (OSError, ValueError, IndexError):
 	    low = 32768
-	low = max(low, 12000)
+	low = max(min(low, 30000), 12000)
 	held, ports = [], []
 	while len(ports) < n:
 	    p = str(random.randrange(10000, low))
