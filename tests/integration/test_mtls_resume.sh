@@ -2,7 +2,9 @@
 # Resumption on services that verify client certificates: TLS 1.2 (session ID and ticket) and TLS 1.3
 # (ticket) sessions resume, and every resumption is judged again on the certificate chain kept with the
 # session: the allow rule is logged, a certificate that has expired since is refused, a revoked one is
-# refused after the CRL is reloaded, a chain through an intermediate is kept whole, and a session whose
+# refused after the CRL is reloaded, verifyPeer, pins and checkHost changed by a reload refuse a resumption,
+# a PSK handshake never stands for a session offered beside it, a chain through an intermediate is kept
+# whole, and a session whose
 # chain is not kept (another instance's ticket) falls back to a full handshake. openssl s_client is the client.
 . "$(dirname "$0")/lib.sh"
 
@@ -245,4 +247,58 @@ check "PSK + mTLS service: ... refused as having no certificate, not let in as t
 check "PSK + mTLS service: ... and never logged as the victim" eval "! since_mark '$LOG' 'pskm.*CN=client'"
 
 stop_checked "$LOG"
+
+# verifyPeer, pins and checkHost are judged again on resumption: each lets the client in and resumes; a reload
+# that changes the rule (the tickets survive it: ticketKeyFile) refuses the same session on resumption
+pin_of() { openssl x509 -in "$P/$1.crt" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64; }
+read -r VP PN CH <<<"$(free_ports 3)"
+rules() { # PEERFILE PIN HOST
+	echo "foreground = yes"
+	printf '[vp]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s/server.crt\nkey = %s/server.key\n' "$VP" "$E" "$P" "$P"
+	printf 'CAfile = %s\nverifyPeer = yes\nrequireCert = yes\nticketKeyFile = %s/ticket.key\n' "$1" "$T"
+	for svc in pn ch; do
+		port=$PN; [ $svc = ch ] && port=$CH
+		printf '[%s]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s/server.crt\nkey = %s/server.key\n' "$svc" "$port" "$E" "$P" "$P"
+		printf 'CAfile = %s/root.crt\nverifyChain = yes\nrequireCert = yes\nticketKeyFile = %s/ticket.key\n' "$P" "$T"
+		[ $svc = pn ] && printf 'pinSHA256 = sha256//%s\n' "$2"
+		[ $svc = ch ] && printf 'checkHost = %s\n' "$3"
+	done
+}
+cat "$P/client.crt" "$P/inter.crt" >"$T/peers.pem"
+cat "$P/outsider.crt" "$P/inter.crt" >"$T/others.pem"
+rules "$T/peers.pem" "$(pin_of client)" client >"$T/rules.conf"
+start_tlswrap "$T/rules.conf" || { not_ok "rules instance starts"; finish; }
+RLOG=$T/rules.conf.log
+for m in tls1_2 tls1_3; do
+	for svc in vp pn ch; do
+		port=$VP; [ $svc = pn ] && port=$PN; [ $svc = ch ] && port=$CH
+		rm -f "$T/$svc-$m"
+		check "$m [$svc]: the client gets in" grep -q '^New,.*ping' <<<"$(sclient "$port" "$m" "$T/$svc-$m" client)"
+		mark_log "$RLOG"
+		check "$m [$svc]: ... and resumes" grep -q '^Reused,.*ping' <<<"$(sclient "$port" "$m" "$T/$svc-$m" client)"
+		check "$m [$svc]: ... logged as resumed" wait_log_since_mark "$RLOG" "\[$svc\] .*established .* resumed\$"
+	done
+done
+rules "$T/others.pem" "$(pin_of outsider)" someone-else >"$T/rules.conf"
+mark_log "$RLOG"
+kill -HUP "$TLSWRAP_PID"
+wait_log_since_mark "$RLOG" 'configuration reloaded' || not_ok "rules reload"
+for m in tls1_2 tls1_3; do
+	for svc in vp pn ch; do
+		port=$VP; [ $svc = pn ] && port=$PN; [ $svc = ch ] && port=$CH
+		case $svc in
+		vp) why='verifyPeer: certificate is not in CAfile' ;;
+		pn) why='no allow rule or pin matched' ;;
+		ch) why='name check failed' ;;
+		esac
+		mark_log "$RLOG"
+		out=$(sclient "$port" "$m" "$T/$svc-$m" client)
+		check "$m [$svc] after the rule changed: the client's session resumes (openssl says Reused)" \
+			grep -q '^Reused,' <<<"$out"
+		check "$m [$svc]: ... and gets no data through" lacks ping "$out"
+		check "$m [$svc]: ... refused on resumption ($why)" wait_log_since_mark "$RLOG" \
+			"\[$svc\] #[0-9]+ .*closed \(peer refused: $why"
+	done
+done
+stop_checked "$RLOG"
 finish
