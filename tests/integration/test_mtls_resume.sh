@@ -4,8 +4,8 @@
 # session: the allow rule is logged, a certificate that has expired since is refused, a revoked one is
 # refused after the CRL is reloaded, verifyPeer, pins and checkHost changed by a reload refuse a resumption,
 # a PSK handshake never stands for a session offered beside it, a chain through an intermediate is kept
-# whole, and a session whose
-# chain is not kept (another instance's ticket) falls back to a full handshake. openssl s_client is the client.
+# whole, and a session whose chain is not kept (another instance's ticket) falls back to a full handshake.
+# openssl s_client is the client.
 . "$(dirname "$0")/lib.sh"
 
 # A root CA, an intermediate that issues the clients (CAfile holds the root only: the clients send the
