@@ -43,43 +43,52 @@ finish() {
 }
 skip_all() { echo "# SKIP $TEST_NAME: $*"; trap - EXIT; rm -rf "$T"; exit 77; }
 
-# free_ports N: N distinct TCP ports nobody listens on right now, on one line, none handed out before in
-# this test (the kernel may offer a just-closed port again: the record is a file, as callers run in
-# $(...)). One python run for all of them (a python start costs a noticeable part of a second here); the
-# sockets stay bound until every port is picked, so none comes twice. The ports are drawn below the kernel's
-# ephemeral range (net.ipv4.ip_local_port_range): a port from that range can be taken, between the pick and
-# the bind, by the source port of any outgoing connection (a backend then fails with EADDRINUSE while the port
-# "opens" for wait_port because someone else's socket answers there). And below 30000: test_dropin.sh
-# rewrites the corpus's placeholder ports 30000-30999 into chosen ones, which must not look like them.
+# free_ports N: N distinct TCP ports nobody listens on right now, on one line. One python run for all of them
+# (a python start costs a noticeable part of a second here); the sockets stay bound until every port is
+# picked, so none comes twice.
+# - No port is handed out twice within an hour, to this test or to any other running beside it (make check
+#   -j2): a test may pick its ports long before it binds them, and another test's pick in between would
+#   take them. The record is one file for all tests, under a lock: $PORTS_RECORD (port and time per line).
+# - The ports are drawn below the kernel's ephemeral range (net.ipv4.ip_local_port_range): a port from that
+#   range can be taken by the source port of any outgoing connection between the pick and the bind.
+# - And below 30000: test_dropin.sh rewrites its corpus's placeholder ports 30000-30999 into chosen ones,
+#   which must not look like them.
+PORTS_RECORD=${PORTS_RECORD:-${TMPDIR:-/tmp}/tlswrap-test-ports}
 free_ports() {
-	python3 - "$1" "$T/.ports" <<-'PY'
-	import random, socket, sys
+	python3 - "$1" "$PORTS_RECORD" <<-'PY'
+	import fcntl, os, random, socket, sys, time
 	n, rec = int(sys.argv[1]), sys.argv[2]
-	try:
-	    used = set(open(rec).read().split())
-	except FileNotFoundError:
-	    used = set()
-	try:
-	    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-	except (OSError, ValueError, IndexError):
-	    low = 32768
-	low = max(min(low, 30000), 12000)
-	held, ports = [], []
-	while len(ports) < n:
-	    p = str(random.randrange(10000, low))
-	    if p in used:
-	        continue
-	    s = socket.socket()
+	now = time.time()
+	with open(rec, "a+") as f:
+	    fcntl.flock(f, fcntl.LOCK_EX)
+	    f.seek(0)
+	    recent = {}
+	    for line in f:
+	        w = line.split()
+	        if len(w) == 2 and w[0].isdigit() and now - float(w[1]) < 3600:
+	            recent[w[0]] = w[1]
 	    try:
-	        s.bind(("127.0.0.1", int(p)))
-	    except OSError:
-	        s.close()
-	        continue
-	    held.append(s)
-	    used.add(p)
-	    ports.append(p)
-	with open(rec, "a") as f:
-	    f.write("".join(p + "\n" for p in ports))
+	        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+	    except (OSError, ValueError, IndexError):
+	        low = 32768
+	    low = max(min(low, 30000), 12000)
+	    held, ports = [], []
+	    while len(ports) < n:
+	        p = str(random.randrange(10000, low))
+	        if p in recent:
+	            continue
+	        s = socket.socket()
+	        try:
+	            s.bind(("127.0.0.1", int(p)))
+	        except OSError:
+	            s.close()
+	            continue
+	        held.append(s)
+	        recent[p] = "%.0f" % now
+	        ports.append(p)
+	    f.seek(0)
+	    f.truncate()
+	    f.write("".join("%s %s\n" % kv for kv in recent.items()))
 	print(" ".join(ports))
 	PY
 }

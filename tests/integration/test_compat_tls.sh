@@ -6,7 +6,7 @@
 make_pki
 E=$(free_port)
 # this test needs some 70 ports: taken from one python run (python starts slowly on a busy machine), as
-# free_port would give them (distinct, none handed out before in this test, recorded in $T/.ports)
+# free_port would give them: distinct, and handed out to no other test within the hour
 read -ra POOL <<<"$(free_ports 75)"
 POOL_I=0
 # port NAME: the next port of the pool in P[NAME] (and in $PORT)
