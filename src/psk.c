@@ -10,6 +10,8 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
 
+#include "optfile.h"
+
 void psk_free(struct psk_list *list)
 {
 	for (size_t i = 0; i < list->n; i++) {
@@ -144,11 +146,9 @@ int psk_load(const char *path, struct psk_list *list, char *err, size_t errlen)
 	struct stat st;
 	list->v = NULL;
 	list->n = 0;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "PSKsecrets %s: %s", path, strerror(errno));
+	FILE *f = optfile_open("PSKsecrets", path, err, errlen);
+	if (!f)
 		return -1;
-	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
 		fclose(f);
 		snprintf(err, errlen, "PSKsecrets %s is accessible by others (chmod o-rw)", path);

@@ -12,6 +12,7 @@
 #include <mbedtls/psa_util.h>
 #include <mbedtls/sha256.h>
 
+#include "optfile.h"
 #include "sslopt.h"
 
 /* The session cache and ticket hooks tell the connection whose handshake is running that its session was
@@ -68,11 +69,9 @@ static int load_ticket_key(struct tls_svc *t, const char *path, int lifetime, ch
 	unsigned char key[384];
 	size_t n = 0, len;
 	struct stat st;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "ticketKeyFile %s: %s", path, strerror(errno));
+	FILE *f = optfile_open("ticketKeyFile", path, err, errlen);
+	if (!f)
 		return -1;
-	}
 	len = fread(text, 1, sizeof(text) - 1, f);
 	int bad_mode = fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH);
 	fclose(f);

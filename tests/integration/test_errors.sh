@@ -195,6 +195,41 @@ setuid = nobody"
 out=$(timeout 5 "$TLSWRAP" -f "$T/does-not-exist.conf" 2>&1); rc=$?
 check "missing config file: exit 1 naming the path" test "$rc" -eq 1 -a "$out" = "tlswrap: $T/does-not-exist.conf: No such file or directory"
 
+# a directory where a file is expected, or the other way round: the option, the path and what is wrong
+mkdir -p "$T/adir"
+chmod 700 "$T/adir"
+OWN="cert = $PKI/server.crt
+key = $PKI/server.key"
+expect_error "cert is a directory" "^tlswrap: @FILE@:4: \[s\] cert $T/adir: is a directory, not a file\$" "$SRV
+cert = $T/adir"
+expect_error "key is a directory" "^tlswrap: @FILE@:5: \[s\] key $T/adir: is a directory, not a file\$" "$SRV
+cert = $PKI/server.crt
+key = $T/adir"
+expect_error "CAfile is a directory" "^tlswrap: @FILE@:6: \[s\] CAfile $T/adir: is a directory, not a file\$" "$SRV
+$OWN
+CAfile = $T/adir"
+expect_error "CRLfile is a directory" "^tlswrap: @FILE@:7: \[s\] CRLfile $T/adir: is a directory, not a file\$" "$SRV
+$OWN
+CAfile = $PKI/ca.crt
+CRLfile = $T/adir
+verifyChain = yes"
+expect_error "PSKsecrets is a directory" "^tlswrap: @FILE@:4: \[s\] PSKsecrets $T/adir: is a directory, not a file\$" "$SRV
+PSKsecrets = $T/adir"
+expect_error "ticketKeyFile is a directory" "^tlswrap: @FILE@:6: \[s\] ticketKeyFile $T/adir: is a directory, not a file\$" "$SRV
+$OWN
+ticketKeyFile = $T/adir"
+expect_error "CApath missing" "^tlswrap: @FILE@:6: \[s\] CApath $T/nonexistent: No such file or directory\$" "$SRV
+$OWN
+CApath = $T/nonexistent"
+expect_error "CApath is a file" "^tlswrap: @FILE@:6: \[s\] CApath $PKI/ca.crt: not a directory\$" "$SRV
+$OWN
+CApath = $PKI/ca.crt"
+expect_error "CRLpath is a file" "^tlswrap: @FILE@:7: \[s\] CRLpath $PKI/ca.crt: not a directory\$" "$SRV
+$OWN
+CAfile = $PKI/ca.crt
+CRLpath = $PKI/ca.crt
+verifyChain = yes"
+
 # accept address in use: bind it with another process first
 bg python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$P)); s.listen(); time.sleep(60)"
 wait_port "$P"
