@@ -22,6 +22,7 @@ struct section_line {
 	char name[64];
 	const char *file;
 	int line;
+	int used; /* a service was made of it (a section without options is an error) */
 };
 
 /* One file being read: inih tells its handler the section of each line, which is this file's own
@@ -38,22 +39,45 @@ struct load_ctx {
 	int failed;
 	struct section_line *headers;
 	size_t nheaders, cap;
+	size_t *slots, nslots; /* the headers by name: see header_slot */
 	struct file_ctx *file; /* the file being read now */
 	int depth;
 };
 
+static size_t name_hash(const char *name)
+{
+	size_t h = 5381;
+	while (*name)
+		h = h * 33 + (unsigned char)*name++;
+	return h;
+}
+
+/* The headers are found by name in an open-addressed table of their indexes (plus one: 0 is empty),
+ * kept at most half full, so that thousands of sections cost no more per section than ten: the slot
+ * holding NAME, or the empty slot where it would go. */
+static size_t *header_slot(const struct load_ctx *L, const char *name)
+{
+	size_t mask = L->nslots - 1, i = name_hash(name) & mask;
+	while (L->slots[i] && strcmp(L->headers[L->slots[i] - 1].name, name) != 0)
+		i = (i + 1) & mask;
+	return &L->slots[i];
+}
+
+static struct section_line *find_header(const struct load_ctx *L, const char *name)
+{
+	size_t k = L->nslots ? *header_slot(L, name) : 0;
+	return k ? &L->headers[k - 1] : NULL;
+}
+
 static int add_header(struct load_ctx *L, const char *name, int line)
 {
-	for (size_t i = 0; i < L->nheaders; i++) {
-		const struct section_line *h = &L->headers[i];
-		if (strcmp(h->name, name) != 0)
-			continue;
-		if (h->file == L->file->path)
-			return fail(L->err, L->errlen, "%s:%d: duplicate section [%s] (first at line %d)", L->file->path,
-				    line, name, h->line);
+	const struct section_line *h = find_header(L, name);
+	if (h && h->file == L->file->path)
+		return fail(L->err, L->errlen, "%s:%d: duplicate section [%s] (first at line %d)", L->file->path, line,
+			    name, h->line);
+	if (h)
 		return fail(L->err, L->errlen, "%s:%d: duplicate section [%s] (first at %s:%d)", L->file->path, line,
 			    name, h->file, h->line);
-	}
 	if (L->nheaders == L->cap) {
 		size_t cap = L->cap ? L->cap * 2 : 16;
 		struct section_line *n = realloc(L->headers, cap * sizeof(*n));
@@ -62,10 +86,22 @@ static int add_header(struct load_ctx *L, const char *name, int line)
 		L->headers = n;
 		L->cap = cap;
 	}
-	struct section_line *h = &L->headers[L->nheaders++];
-	snprintf(h->name, sizeof(h->name), "%s", name);
-	h->file = L->file->path;
-	h->line = line;
+	if (2 * (L->nheaders + 1) > L->nslots) { /* rehash into twice the slots */
+		size_t nslots = L->nslots ? L->nslots * 2 : 64, *slots = calloc(nslots, sizeof(*slots));
+		if (!slots)
+			return fail(L->err, L->errlen, "%s: out of memory", L->file->path);
+		free(L->slots);
+		L->slots = slots;
+		L->nslots = nslots;
+		for (size_t k = 0; k < L->nheaders; k++)
+			*header_slot(L, L->headers[k].name) = k + 1;
+	}
+	struct section_line *n = &L->headers[L->nheaders++];
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->file = L->file->path;
+	n->line = line;
+	n->used = 0;
+	*header_slot(L, n->name) = L->nheaders;
 	return 0;
 }
 
@@ -105,14 +141,6 @@ static int scan_sections(FILE *f, struct load_ctx *L)
 	free(buf);
 	rewind(f);
 	return rc;
-}
-
-static const struct section_line *find_header(const struct load_ctx *L, const char *name)
-{
-	for (size_t i = 0; i < L->nheaders; i++)
-		if (strcmp(L->headers[i].name, name) == 0)
-			return &L->headers[i];
-	return NULL;
 }
 
 static int load_file(struct load_ctx *L, const char *path);
@@ -161,8 +189,10 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 1;
 	if (*section && strcmp(section, L->file->section) != 0) {
 		/* this file entered a new section (after an include, the section its files opened goes on) */
-		const struct section_line *h = find_header(L, section);
-		if (cfg_section(c, section, h ? h->line : line, why, sizeof(why)) < 0)
+		struct section_line *h = find_header(L, section); /* unique: scan_sections checked */
+		if (h)
+			h->used = 1;
+		if (cfg_section_new(c, section, h ? h->line : line, why, sizeof(why)) < 0)
 			goto bad;
 		snprintf(L->file->section, sizeof(L->file->section), "%s", section);
 	}
@@ -244,10 +274,7 @@ int cfg_load(const char *path, struct cfg *c, int inetd, char *err, size_t errle
 		goto err0;
 	c->cur_file = NULL;
 	for (size_t i = 0; i < L.nheaders; i++) {
-		size_t j = 0;
-		while (j < c->nsvc && strcmp(c->svc[j].name, L.headers[i].name) != 0)
-			j++;
-		if (j == c->nsvc) {
+		if (!L.headers[i].used) {
 			fail(err, errlen, "%s:%d: section [%s] has no options", L.headers[i].file, L.headers[i].line,
 			     L.headers[i].name);
 			goto err0;
@@ -255,9 +282,11 @@ int cfg_load(const char *path, struct cfg *c, int inetd, char *err, size_t errle
 	}
 	if (cfg_finish(c, err, errlen) < 0)
 		goto err0;
+	free(L.slots);
 	free(L.headers);
 	return 0;
 err0:
+	free(L.slots);
 	free(L.headers);
 	cfg_free(c);
 	return -1;

@@ -230,6 +230,26 @@ CAfile = $PKI/ca.crt
 CRLpath = $PKI/ca.crt
 verifyChain = yes"
 
+# 5,000 sections: looked up by name and checked for clashing listeners in one pass each (this took
+# seconds under ASan while each section was compared with every other one), and a duplicate or a
+# clash at the very end is still found
+python3 -c "
+for i in range(5000):
+    print('[s%d]\\naccept = 127.0.0.1:%d\\nconnect = 127.0.0.1:80\\nclient = yes\\nverifyChain = no' % (i, 20000 + i))
+" >"$T/many.conf"
+out=$(timeout 60 "$TLSWRAP" --check "$T/many.conf" 2>&1); rc=$?
+check "5,000 sections: --check completes and counts them" test "$rc: $out" = "0: $T/many.conf: OK (5000 services)"
+cp "$T/many.conf" "$T/manydup.conf"
+printf '[s17]\naccept = 127.0.0.1:1\nconnect = 127.0.0.1:80\n' >>"$T/manydup.conf"
+out=$(timeout 60 "$TLSWRAP" --check "$T/manydup.conf" 2>&1); rc=$?
+check "5,000 sections: a duplicate at the end names both lines" \
+	test "$rc: $out" = "1: tlswrap: $T/manydup.conf:25001: duplicate section [s17] (first at line 86)"
+cp "$T/many.conf" "$T/manyclash.conf"
+printf '[last]\naccept = 127.0.0.1:20017\nconnect = 127.0.0.1:80\nclient = yes\nverifyChain = no\n' >>"$T/manyclash.conf"
+out=$(timeout 60 "$TLSWRAP" --check "$T/manyclash.conf" 2>&1); rc=$?
+check "5,000 sections: a clashing listener at the end is found" \
+	grep -q "^tlswrap: $T/manyclash.conf:25002: \\[last\\] accept 127.0.0.1:20017: \\[s17\\] listens there already" <<<"$out"
+
 # accept address in use: bind it with another process first
 bg python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$P)); s.listen(); time.sleep(60)"
 wait_port "$P"
