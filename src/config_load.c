@@ -15,7 +15,8 @@
 #include <ini.h>
 
 #define fail cfg_fail
-#define MAX_LINE 16384     /* inih's line buffer (ini_max_line): a longer line is refused, never split */
+#define MAX_LINE 16383     /* characters, without the line's end: a longer line is refused, never split */
+#define INI_LINE_BUF (MAX_LINE + 3) /* inih's line buffer (ini_max_line): the longest line, CRLF and a NUL */
 #define MAX_INCLUDE_DEPTH 8 /* an include loop stops here with an error */
 
 struct section_line {
@@ -114,8 +115,10 @@ static int scan_sections(FILE *f, struct load_ctx *L)
 	int rc = 0;
 	for (int line = 1; (len = getline(&buf, &cap, f)) >= 0; line++) {
 		char *p = buf, *end;
-		if (len >= MAX_LINE) {
-			rc = fail(L->err, L->errlen, "%s:%d: line longer than %d characters", L->file->path, line, MAX_LINE - 1);
+		size_t chars = (size_t)len - (len && buf[len - 1] == '\n');
+		chars -= chars && buf[chars - 1] == '\r';
+		if (chars > MAX_LINE) {
+			rc = fail(L->err, L->errlen, "%s:%d: line longer than %d characters", L->file->path, line, MAX_LINE);
 			break;
 		}
 		if (line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -264,7 +267,7 @@ int cfg_load(const char *path, struct cfg *c, int inetd, char *err, size_t errle
 	cfg_init(c, path);
 	c->inetd = inetd;
 #if HAVE_DECL_INI_MAX_LINE
-	ini_max_line = MAX_LINE;
+	ini_max_line = INI_LINE_BUF;
 	ini_allow_multiline = 0;
 	ini_allow_inline_comments = 0;
 	ini_stop_on_first_error = 1;
