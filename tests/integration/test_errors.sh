@@ -230,6 +230,14 @@ CAfile = $PKI/ca.crt
 CRLpath = $PKI/ca.crt
 verifyChain = yes"
 
+# ticketKeyFile: longer than fits (here base64 whose first 511 bytes decode cleanly) is refused, never
+# cut to what fits
+openssl rand -base64 432 >"$T/ticket-long.key"
+chmod 600 "$T/ticket-long.key"
+expect_error "ticketKeyFile over 511 bytes" "^tlswrap: @FILE@:6: \\[s\\] ticketKeyFile $T/ticket-long.key: longer than 511 bytes" "$SRV
+$OWN
+ticketKeyFile = $T/ticket-long.key"
+
 # 5,000 sections: looked up by name and checked for clashing listeners in one pass each (this took
 # seconds under ASan while each section was compared with every other one), and a duplicate or a
 # clash at the very end is still found
