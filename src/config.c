@@ -878,13 +878,18 @@ int cfg_note_line(struct cfg *c, const char *name, int line)
 
 int cfg_section(struct cfg *c, const char *name, int line, char *err, size_t errlen)
 {
+	for (size_t i = 0; i < c->nsvc; i++)
+		if (strcmp(c->svc[i].name, name) == 0)
+			return fail(err, errlen, "duplicate section [%s] (first at line %d)", name, c->svc[i].line);
+	return cfg_section_new(c, name, line, err, errlen);
+}
+
+int cfg_section_new(struct cfg *c, const char *name, int line, char *err, size_t errlen)
+{
 	if (!*name)
 		return fail(err, errlen, "empty section name");
 	if (strlen(name) >= sizeof(c->svc[0].name))
 		return fail(err, errlen, "section name too long: '%s'", name);
-	for (size_t i = 0; i < c->nsvc; i++)
-		if (strcmp(c->svc[i].name, name) == 0)
-			return fail(err, errlen, "duplicate section [%s] (first at line %d)", name, c->svc[i].line);
 	if (c->nsvc == c->svc_cap) { /* doubling: many sections must not cost a copy each */
 		size_t cap = c->svc_cap ? c->svc_cap * 2 : 4;
 		struct cfg_service *n = realloc(c->svc, cap * sizeof(*n));

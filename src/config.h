@@ -180,6 +180,11 @@ int cfg_set_flag(struct cfg *c, const char *name, const char *value, char *err, 
  * with the reason in ERR (duplicate name, too long). */
 int cfg_section(struct cfg *c, const char *name, int line, char *err, size_t errlen);
 
+/* cfg_section_new: cfg_section for a NAME the caller knows is not taken (the loader has checked every
+ * "[name]" line of the files first, with a lookup that stays fast for thousands of sections; the check
+ * cfg_section adds compares NAME with each service). */
+int cfg_section_new(struct cfg *c, const char *name, int line, char *err, size_t errlen);
+
 /* cfg_finish: validate every service (accept/connect present, server has cert, ...) and fill in
  * mode-dependent defaults. Returns 0, or -1 with "file:line: reason" in ERR. */
 int cfg_finish(struct cfg *c, char *err, size_t errlen);

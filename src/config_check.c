@@ -233,25 +233,49 @@ static int accepts_clash(const struct cfg_addr *a, const struct cfg_addr *b)
 		      sizeof(struct in6_addr)) == 0;
 }
 
+static const char *accept_key(const struct cfg_service *s)
+{
+	return s->accept.path[0] ? s->accept.path : s->accept.port;
+}
+
+static int by_accept_key(const void *x, const void *y)
+{
+	const struct cfg_service *a = *(const struct cfg_service *const *)x, *b = *(const struct cfg_service *const *)y;
+	int d = strcmp(accept_key(a), accept_key(b));
+	return d ? d : (a > b) - (a < b);
+}
+
+/* Two listeners can only collide on one port (or one socket path): the services are sorted by it and
+ * compared within each group, so thousands of services cost n log n, not n^2. Reported is the pair a
+ * scan in file order meets first: the earliest service that clashes, with the first one before it. */
 static int check_accept_clashes(const struct cfg *c, char *err, size_t errlen)
 {
-	for (size_t j = 1; j < c->nsvc; j++) {
-		const struct cfg_service *b = &c->svc[j];
-		if (!b->has_accept)
-			continue;
-		for (size_t i = 0; i < j; i++) {
-			const struct cfg_service *a = &c->svc[i];
-			if (!a->has_accept || !accepts_clash(&a->accept, &b->accept))
-				continue;
-			char wa[300], wb[300], as[300], bs[300];
-			return fail(err, errlen, "%s: [%s] accept %s: [%s] listens there already (%s: accept %s); to share "
-				    "a listener between services, use sni = %s:PATTERN", cfg_where_option(b, "accept", wb,
-				    sizeof(wb)), b->name, cfg_addr_str(&b->accept, bs, sizeof(bs)), a->name,
-				    cfg_where_option(a, "accept", wa, sizeof(wa)), cfg_addr_str(&a->accept, as, sizeof(as)),
-				    a->name);
-		}
+	const struct cfg_service **v = malloc((c->nsvc ? c->nsvc : 1) * sizeof(*v)), *a = NULL, *b = NULL;
+	size_t n = 0;
+	if (!v)
+		return fail(err, errlen, "out of memory");
+	for (size_t i = 0; i < c->nsvc; i++)
+		if (c->svc[i].has_accept)
+			v[n++] = &c->svc[i];
+	qsort(v, n, sizeof(*v), by_accept_key);
+	for (size_t g = 0, end; g < n; g = end) {
+		for (end = g + 1; end < n && strcmp(accept_key(v[end]), accept_key(v[g])) == 0; end++)
+			;
+		for (size_t j = g + 1; j < end && (!b || v[j] < b); j++)
+			for (size_t i = g; i < j && b != v[j]; i++)
+				if (accepts_clash(&v[i]->accept, &v[j]->accept)) {
+					a = v[i];
+					b = v[j];
+				}
 	}
-	return 0;
+	free(v);
+	if (!b)
+		return 0;
+	char wa[300], wb[300], as[300], bs[300];
+	return fail(err, errlen, "%s: [%s] accept %s: [%s] listens there already (%s: accept %s); to share a listener "
+		    "between services, use sni = %s:PATTERN", cfg_where_option(b, "accept", wb, sizeof(wb)), b->name,
+		    cfg_addr_str(&b->accept, bs, sizeof(bs)), a->name, cfg_where_option(a, "accept", wa, sizeof(wa)),
+		    cfg_addr_str(&a->accept, as, sizeof(as)), a->name);
 }
 
 int cfg_finish(struct cfg *c, char *err, size_t errlen)

@@ -15,13 +15,15 @@
 #include <ini.h>
 
 #define fail cfg_fail
-#define MAX_LINE 16384     /* inih's line buffer (ini_max_line): a longer line is refused, never split */
+#define MAX_LINE 16383     /* characters, without the line's end: a longer line is refused, never split */
+#define INI_LINE_BUF (MAX_LINE + 3) /* inih's line buffer (ini_max_line): the longest line, CRLF and a NUL */
 #define MAX_INCLUDE_DEPTH 8 /* an include loop stops here with an error */
 
 struct section_line {
 	char name[64];
 	const char *file;
 	int line;
+	int used; /* a service was made of it (a section without options is an error) */
 };
 
 /* One file being read: inih tells its handler the section of each line, which is this file's own
@@ -38,22 +40,45 @@ struct load_ctx {
 	int failed;
 	struct section_line *headers;
 	size_t nheaders, cap;
+	size_t *slots, nslots; /* the headers by name: see header_slot */
 	struct file_ctx *file; /* the file being read now */
 	int depth;
 };
 
+static size_t name_hash(const char *name)
+{
+	size_t h = 5381;
+	while (*name)
+		h = h * 33 + (unsigned char)*name++;
+	return h;
+}
+
+/* The headers are found by name in an open-addressed table of their indexes (plus one: 0 is empty),
+ * kept at most half full, so that thousands of sections cost no more per section than ten: the slot
+ * holding NAME, or the empty slot where it would go. */
+static size_t *header_slot(const struct load_ctx *L, const char *name)
+{
+	size_t mask = L->nslots - 1, i = name_hash(name) & mask;
+	while (L->slots[i] && strcmp(L->headers[L->slots[i] - 1].name, name) != 0)
+		i = (i + 1) & mask;
+	return &L->slots[i];
+}
+
+static struct section_line *find_header(const struct load_ctx *L, const char *name)
+{
+	size_t k = L->nslots ? *header_slot(L, name) : 0;
+	return k ? &L->headers[k - 1] : NULL;
+}
+
 static int add_header(struct load_ctx *L, const char *name, int line)
 {
-	for (size_t i = 0; i < L->nheaders; i++) {
-		const struct section_line *h = &L->headers[i];
-		if (strcmp(h->name, name) != 0)
-			continue;
-		if (h->file == L->file->path)
-			return fail(L->err, L->errlen, "%s:%d: duplicate section [%s] (first at line %d)", L->file->path,
-				    line, name, h->line);
+	const struct section_line *h = find_header(L, name);
+	if (h && h->file == L->file->path)
+		return fail(L->err, L->errlen, "%s:%d: duplicate section [%s] (first at line %d)", L->file->path, line,
+			    name, h->line);
+	if (h)
 		return fail(L->err, L->errlen, "%s:%d: duplicate section [%s] (first at %s:%d)", L->file->path, line,
 			    name, h->file, h->line);
-	}
 	if (L->nheaders == L->cap) {
 		size_t cap = L->cap ? L->cap * 2 : 16;
 		struct section_line *n = realloc(L->headers, cap * sizeof(*n));
@@ -62,10 +87,22 @@ static int add_header(struct load_ctx *L, const char *name, int line)
 		L->headers = n;
 		L->cap = cap;
 	}
-	struct section_line *h = &L->headers[L->nheaders++];
-	snprintf(h->name, sizeof(h->name), "%s", name);
-	h->file = L->file->path;
-	h->line = line;
+	if (2 * (L->nheaders + 1) > L->nslots) { /* rehash into twice the slots */
+		size_t nslots = L->nslots ? L->nslots * 2 : 64, *slots = calloc(nslots, sizeof(*slots));
+		if (!slots)
+			return fail(L->err, L->errlen, "%s: out of memory", L->file->path);
+		free(L->slots);
+		L->slots = slots;
+		L->nslots = nslots;
+		for (size_t k = 0; k < L->nheaders; k++)
+			*header_slot(L, L->headers[k].name) = k + 1;
+	}
+	struct section_line *n = &L->headers[L->nheaders++];
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->file = L->file->path;
+	n->line = line;
+	n->used = 0;
+	*header_slot(L, n->name) = L->nheaders;
 	return 0;
 }
 
@@ -78,8 +115,10 @@ static int scan_sections(FILE *f, struct load_ctx *L)
 	int rc = 0;
 	for (int line = 1; (len = getline(&buf, &cap, f)) >= 0; line++) {
 		char *p = buf, *end;
-		if (len >= MAX_LINE) {
-			rc = fail(L->err, L->errlen, "%s:%d: line longer than %d characters", L->file->path, line, MAX_LINE - 1);
+		size_t chars = (size_t)len - (len && buf[len - 1] == '\n');
+		chars -= chars && buf[chars - 1] == '\r';
+		if (chars > MAX_LINE) {
+			rc = fail(L->err, L->errlen, "%s:%d: line longer than %d characters", L->file->path, line, MAX_LINE);
 			break;
 		}
 		if (line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -105,14 +144,6 @@ static int scan_sections(FILE *f, struct load_ctx *L)
 	free(buf);
 	rewind(f);
 	return rc;
-}
-
-static const struct section_line *find_header(const struct load_ctx *L, const char *name)
-{
-	for (size_t i = 0; i < L->nheaders; i++)
-		if (strcmp(L->headers[i].name, name) == 0)
-			return &L->headers[i];
-	return NULL;
 }
 
 static int load_file(struct load_ctx *L, const char *path);
@@ -161,8 +192,10 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 1;
 	if (*section && strcmp(section, L->file->section) != 0) {
 		/* this file entered a new section (after an include, the section its files opened goes on) */
-		const struct section_line *h = find_header(L, section);
-		if (cfg_section(c, section, h ? h->line : line, why, sizeof(why)) < 0)
+		struct section_line *h = find_header(L, section); /* unique: scan_sections checked */
+		if (h)
+			h->used = 1;
+		if (cfg_section_new(c, section, h ? h->line : line, why, sizeof(why)) < 0)
 			goto bad;
 		snprintf(L->file->section, sizeof(L->file->section), "%s", section);
 	}
@@ -234,7 +267,7 @@ int cfg_load(const char *path, struct cfg *c, int inetd, char *err, size_t errle
 	cfg_init(c, path);
 	c->inetd = inetd;
 #if HAVE_DECL_INI_MAX_LINE
-	ini_max_line = MAX_LINE;
+	ini_max_line = INI_LINE_BUF;
 	ini_allow_multiline = 0;
 	ini_allow_inline_comments = 0;
 	ini_stop_on_first_error = 1;
@@ -244,10 +277,7 @@ int cfg_load(const char *path, struct cfg *c, int inetd, char *err, size_t errle
 		goto err0;
 	c->cur_file = NULL;
 	for (size_t i = 0; i < L.nheaders; i++) {
-		size_t j = 0;
-		while (j < c->nsvc && strcmp(c->svc[j].name, L.headers[i].name) != 0)
-			j++;
-		if (j == c->nsvc) {
+		if (!L.headers[i].used) {
 			fail(err, errlen, "%s:%d: section [%s] has no options", L.headers[i].file, L.headers[i].line,
 			     L.headers[i].name);
 			goto err0;
@@ -255,9 +285,11 @@ int cfg_load(const char *path, struct cfg *c, int inetd, char *err, size_t errle
 	}
 	if (cfg_finish(c, err, errlen) < 0)
 		goto err0;
+	free(L.slots);
 	free(L.headers);
 	return 0;
 err0:
+	free(L.slots);
 	free(L.headers);
 	cfg_free(c);
 	return -1;

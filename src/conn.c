@@ -124,6 +124,7 @@ static void conn_free(struct conn *c)
 	tls_peer_release(&c->peer);
 	free(c->to_tls);
 	free(c->to_plain);
+	free(c->reply_part);
 	if (c->resolving)
 		resolve_cancel(w->resolver, c->resolving);
 	free(c->own_targets);
@@ -842,6 +843,8 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 			conn_read_negotiation(c, events);
 		else if (events & (EPOLLERR | EPOLLHUP))
 			conn_end(c, LOG_NOTICE, "client went away while the proxy was asked");
+		else if (c->to_plain && (events & EPOLLOUT))
+			conn_starttls_drain(c);
 		return;
 	}
 	if (events & EPOLLERR) {

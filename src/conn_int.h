@@ -63,6 +63,8 @@ struct conn {
 	uint64_t start_ms;
 	char peer_addr[56];
 	struct starttls starttls; /* protocol = smtp | imap | pop3: where the opening is */
+	char *reply_part;         /* the start of a server's reply line, taken before its end arrived */
+	size_t reply_part_len;
 	struct sockaddr_storage peer_sa, local_sa; /* the client and the address it reached (or as a PROXY
 						    * header in front says) */
 };
@@ -151,6 +153,10 @@ void conn_backend_greeting(struct conn *c, uint32_t events);
 
 /* conn_starttls_begin: client STARTTLS: wait for the server's greeting (C_NEGOTIATE). */
 void conn_starttls_begin(struct conn *c);
+
+/* conn_starttls_drain: client STARTTLS: pass on the greeting line the local client could not take, then
+ * read the server again. */
+void conn_starttls_drain(struct conn *c);
 
 /* conn_http_connect_begin: protocol = connect: send the CONNECT request to the proxy (C_NEGOTIATE). */
 void conn_http_connect_begin(struct conn *c);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/platform_util.h>
@@ -131,35 +132,79 @@ void conn_mail_opening(struct conn *c, uint32_t events)
 	}
 }
 
+/* A mail server's next line, for starttls_step: into BUF (the scratch buffer) goes the part of it taken
+ * before, then what FD holds, peeked. Returns the bytes in BUF; 0 when nothing new has arrived; -1 when
+ * FD failed (errno) or closed (errno 0). */
+static ssize_t reply_peek(struct conn *c, int fd, char *buf)
+{
+	size_t have = c->reply_part_len;
+	if (have)
+		memcpy(buf, c->reply_part, have);
+	ssize_t n = recv(fd, buf + have, STARTTLS_MAX_LINE - have, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		errno = n ? errno : 0;
+		return -1;
+	}
+	return (ssize_t)have + n;
+}
+
+/* Consume from FD what BUF's first LEN bytes took from it (the part taken before is in BUF already).
+ * With KEEP, those bytes are a line without its end yet and are kept as the part: a peek may stop at a
+ * segment boundary with more queued behind it, which an edge-triggered socket would not report again,
+ * so what a peek returned is taken before peeking on. -1 with errno when the socket failed. */
+static int reply_take(struct conn *c, int fd, const char *buf, size_t len, int keep)
+{
+	size_t from_fd = len - c->reply_part_len;
+	if (from_fd && recv(fd, c->w->scratch + STARTTLS_MAX_LINE, from_fd, 0) != (ssize_t)from_fd)
+		return -1;
+	if (!keep) {
+		free(c->reply_part);
+		c->reply_part = NULL;
+		c->reply_part_len = 0;
+		return 0;
+	}
+	if (!c->reply_part && !(c->reply_part = malloc(STARTTLS_MAX_LINE)))
+		return -1;
+	memcpy(c->reply_part, buf, len);
+	c->reply_part_len = len;
+	return 0;
+}
+
 /* Server STARTTLS, after connecting: the backend greets too, but the client was greeted already; its
- * greeting is taken and dropped so the client sees one session. */
+ * greeting is taken line by line and dropped so the client sees one session. */
 void conn_backend_greeting(struct conn *c, uint32_t events)
 {
 	char *buf = (char *)c->w->scratch, why[300], out[64];
-	ssize_t n = recv(c->plain_fd, buf, STARTTLS_MAX_LINE * 2, MSG_PEEK);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
-	if (n <= 0) {
-		conn_fail(c, FAIL_CONNECT, LOG_ERR, "backend closed before its greeting");
-		return;
-	}
-	struct starttls st = { mail_proto(c->route->cfg), 0 };
-	size_t used = 0;
-	int relay;
-	enum starttls_result r = starttls_step(&st, buf, (size_t)n, "tlswrap", &used, &relay, out, sizeof(out), why,
-					       sizeof(why));
-	if (r == STARTTLS_MORE) {
-		if (events & (EPOLLRDHUP | EPOLLHUP))
+	struct starttls st = { mail_proto(c->route->cfg), 0, 0 }; /* all of it is step 0 */
+	for (;;) {
+		ssize_t n = reply_peek(c, c->plain_fd, buf);
+		if (n == 0)
+			return;
+		if (n < 0) {
+			conn_fail(c, FAIL_CONNECT, LOG_ERR, "backend closed before its greeting%s%s", errno ? ": " : "",
+				  errno ? strerror(errno) : "");
+			return;
+		}
+		size_t used = (size_t)n;
+		int relay;
+		enum starttls_result r = starttls_step(&st, buf, (size_t)n, "tlswrap", &used, &relay, out, sizeof(out),
+						       why, sizeof(why));
+		if (r == STARTTLS_MORE && (events & (EPOLLRDHUP | EPOLLHUP))) {
 			conn_fail(c, FAIL_CONNECT, LOG_ERR, "backend closed in the middle of its greeting");
-		return;
-	}
-	if (r == STARTTLS_FAIL) {
-		conn_fail(c, FAIL_CONNECT, LOG_ERR, "backend greeting: %s", why);
-		return;
-	}
-	if (recv(c->plain_fd, buf, used, 0) != (ssize_t)used) {
-		conn_end(c, LOG_ERR, "backend greeting: %s", strerror(errno));
-		return;
+			return;
+		}
+		if (r == STARTTLS_FAIL) {
+			conn_fail(c, FAIL_CONNECT, LOG_ERR, "backend greeting: %s", why);
+			return;
+		}
+		if (reply_take(c, c->plain_fd, buf, used, r == STARTTLS_MORE) < 0) {
+			conn_end(c, LOG_ERR, "backend greeting: %s", strerror(errno));
+			return;
+		}
+		if (r == STARTTLS_NEXT)
+			break;
 	}
 	loop_io_set(conn_loop(c), &c->plain_io, 0);
 	conn_start_relay(c);
@@ -199,38 +244,50 @@ void conn_http_connect_begin(struct conn *c)
 	loop_io_set(conn_loop(c), &c->tls_io, EPOLLIN | EPOLLRDHUP | EPOLLET); /* peeking: see conn_accept */
 }
 
-/* STARTTLS: take the server's replies one at a time (peeked, then consumed exactly), relaying its greeting
+/* Client STARTTLS: the local client's socket is watched only while it cannot take the greeting (and, as
+ * always, for errors and hang-ups); its data waits until TLS is up. */
+static int watch_local_client(struct conn *c, uint32_t mask)
+{
+	if (c->plain_io.fd < 0)
+		return loop_io_add(conn_loop(c), &c->plain_io, c->plain_fd, mask, conn_on_plain, c);
+	return loop_io_set(conn_loop(c), &c->plain_io, mask);
+}
+
+/* STARTTLS: take the server's replies line by line (peeked, then consumed exactly), relaying its greeting
  * to the local client and sending our commands, until it agrees to TLS. Nothing of the local client's goes
- * to the server in plaintext: its data waits until TLS is up. */
+ * to the server in plaintext: its data waits until TLS is up. A greeting line the local client cannot take
+ * yet waits in c->to_plain, and the server is not read until conn_starttls_drain has passed it on, so a
+ * greeting of any length costs at most a line of memory. */
 static void read_starttls(struct conn *c, uint32_t events)
 {
 	char *buf = (char *)c->w->scratch, why[300], out[300];
-	for (;;) {
-		ssize_t n = recv(c->tls.fd, buf, STARTTLS_MAX_LINE * 2, MSG_PEEK);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	while (!c->to_plain) {
+		ssize_t n = reply_peek(c, c->tls.fd, buf);
+		if (n == 0)
 			return;
-		if (n <= 0) {
-			conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS: server closed the connection%s%s", n ? ": " : "",
-				  n ? strerror(errno) : "");
+		if (n < 0) {
+			conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS: server closed the connection%s%s", errno ? ": " : "",
+				  errno ? strerror(errno) : "");
 			return;
 		}
-		size_t used = 0;
+		size_t used = (size_t)n;
 		int relay = 0;
 		enum starttls_result r = starttls_step(&c->starttls, buf, (size_t)n, "tlswrap", &used, &relay, out,
 						       sizeof(out), why, sizeof(why));
-		if (r == STARTTLS_MORE) {
-			if (events & (EPOLLRDHUP | EPOLLHUP))
-				conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS: server closed the connection mid-reply");
+		if (r == STARTTLS_MORE && (events & (EPOLLRDHUP | EPOLLHUP))) {
+			conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS: server closed the connection mid-reply");
 			return;
 		}
 		if (r == STARTTLS_FAIL) {
 			conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS refused: %s", why);
 			return;
 		}
-		if (recv(c->tls.fd, buf, used, 0) != (ssize_t)used) {
+		if (reply_take(c, c->tls.fd, buf, used, r == STARTTLS_MORE) < 0) {
 			conn_end(c, LOG_ERR, "STARTTLS: reading the reply: %s", strerror(errno));
 			return;
 		}
+		if (r == STARTTLS_MORE)
+			continue;
 		if (r == STARTTLS_TLS) {
 			loop_timer_cancel(&c->timer);
 			conn_connected(c);
@@ -238,12 +295,28 @@ static void read_starttls(struct conn *c, uint32_t events)
 		}
 		if (relay && conn_plain_push(c, (const unsigned char *)buf, used) == FLOW_DEAD)
 			return;
+		if (c->to_plain && watch_local_client(c, EPOLLOUT | EPOLLET) < 0) {
+			conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
+			return;
+		}
 		size_t ol = strlen(out);
 		if (ol && send(c->tls.fd, out, ol, MSG_NOSIGNAL) != (ssize_t)ol) {
 			conn_fail(c, FAIL_CONNECT, LOG_ERR, "STARTTLS: sending a command: %s", strerror(errno));
 			return;
 		}
 	}
+}
+
+void conn_starttls_drain(struct conn *c)
+{
+	struct pending *p = c->to_plain;
+	if (conn_plain_push(c, p->data + p->off, p->len - p->off) == FLOW_DEAD || c->to_plain)
+		return;
+	if (watch_local_client(c, 0) < 0) {
+		conn_end(c, LOG_ERR, "epoll: %s", strerror(errno));
+		return;
+	}
+	read_starttls(c, EPOLLIN); /* the server's socket is watched edge-triggered: what waits there is read now */
 }
 
 /* The proxy's answer, peeked until the whole head is there and then consumed exactly: the TLS stream

@@ -10,6 +10,8 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
 
+#include "optfile.h"
+
 void psk_free(struct psk_list *list)
 {
 	for (size_t i = 0; i < list->n; i++) {
@@ -140,27 +142,24 @@ bad:
 
 int psk_load(const char *path, struct psk_list *list, char *err, size_t errlen)
 {
-	char buf[65536];
+	char buf[PSK_MAX_FILE + 2]; /* room to see one byte too many, and a NUL */
 	struct stat st;
 	list->v = NULL;
 	list->n = 0;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "PSKsecrets %s: %s", path, strerror(errno));
+	FILE *f = optfile_open("PSKsecrets", path, err, errlen);
+	if (!f)
 		return -1;
-	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
 		fclose(f);
 		snprintf(err, errlen, "PSKsecrets %s is accessible by others (chmod o-rw)", path);
 		return -1;
 	}
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	int toolong = !feof(f);
+	size_t n = fread(buf, 1, PSK_MAX_FILE + 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	int rc = -1;
-	if (toolong)
-		snprintf(err, errlen, "PSKsecrets %s: larger than %zu bytes", path, sizeof(buf) - 1);
+	if (n > PSK_MAX_FILE)
+		snprintf(err, errlen, "PSKsecrets %s: larger than %d bytes", path, PSK_MAX_FILE);
 	else if (memchr(buf, '\0', n))
 		snprintf(err, errlen, "PSKsecrets %s: binary data (expected IDENTITY:KEY lines)", path);
 	else

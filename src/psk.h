@@ -7,6 +7,7 @@
 #define PSK_MIN_KEY 16
 #define PSK_MAX_KEY 48 /* what this mbedTLS takes (MBEDTLS_PSK_MAX_LEN; psk.c checks they agree) */
 #define PSK_MAX_IDENTITY 255 /* as stunnel with OpenSSL 3 */
+#define PSK_MAX_FILE 65535  /* bytes of a PSKsecrets file */
 
 struct psk_entry {
 	char *identity;
@@ -27,7 +28,8 @@ struct psk_list {
  * "NAME:LINE: reason" in ERR (LIST is then empty). Keys never appear in messages. */
 int psk_parse(const char *text, const char *name, struct psk_list *list, char *err, size_t errlen);
 
-/* psk_load: read PATH (refused when others may read it) and parse it as psk_parse does. */
+/* psk_load: read PATH, a regular file of at most PSK_MAX_FILE bytes (refused when others may read it),
+ * and parse it as psk_parse does. */
 int psk_load(const char *path, struct psk_list *list, char *err, size_t errlen);
 
 /* psk_find: the entry for IDENTITY (LEN bytes), or NULL. */

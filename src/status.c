@@ -15,7 +15,15 @@
 #include "gen.h"
 #include "service.h"
 
+/* When all slots are taken, a new client evicts the oldest one rather than being turned away: a
+ * slow or idle client can hold a slot for up to STATUS_TIMEOUT_MS, so turning newcomers away would let
+ * STATUS_MAX_CLIENTS of them (from anyone who can reach the port) starve every scraper, whatever the
+ * slot count or deadline. A well-behaved scraper sends its request at once and is answered within a
+ * turn of the loop, long before STATUS_MAX_CLIENTS newer clients could push it out; a slow one only
+ * keeps its slot while fewer than that many arrive after it. STATUS_ACCEPT_BATCH keeps a burst of
+ * accepts from evicting a client accepted moments ago before the loop has read its request. */
 #define STATUS_MAX_CLIENTS 64
+#define STATUS_ACCEPT_BATCH 16
 #define STATUS_BACKLOG 128
 #define STATUS_REQ_MAX 4096          /* request line and headers */
 #define STATUS_TIMEOUT_MS 5000       /* a whole exchange, from accept until the client closes */
@@ -176,7 +184,7 @@ struct status_server {
 	struct loop_io lio;
 	struct loop_timer backoff;
 	struct loop_tq *tq_client, *tq_backoff;
-	struct status_client *clients;
+	struct status_client *clients, *newest; /* oldest first */
 	unsigned nclients;
 };
 
@@ -192,6 +200,8 @@ static void client_free(struct status_client *c)
 		s->clients = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	else
+		s->newest = c->prev;
 	s->nclients--;
 	free(c->resp);
 	free(c);
@@ -345,7 +355,9 @@ static void client_on_event(void *ctx, uint32_t events)
 static void client_new(struct status_server *s, int fd)
 {
 	struct status_client *c;
-	if (s->nclients >= STATUS_MAX_CLIENTS || !(c = calloc(1, sizeof(*c)))) {
+	if (s->nclients >= STATUS_MAX_CLIENTS)
+		client_free(s->clients);
+	if (!(c = calloc(1, sizeof(*c)))) {
 		close(fd);
 		return;
 	}
@@ -357,10 +369,12 @@ static void client_new(struct status_server *s, int fd)
 		return;
 	}
 	loop_timer_arm(s->rt->loop, &c->timer, s->tq_client, client_timeout, c);
-	c->next = s->clients;
-	if (c->next)
-		c->next->prev = c;
-	s->clients = c;
+	c->prev = s->newest;
+	if (c->prev)
+		c->prev->next = c;
+	else
+		s->clients = c;
+	s->newest = c;
 	s->nclients++;
 }
 
@@ -374,7 +388,7 @@ static void status_on_accept(void *ctx, uint32_t events)
 {
 	struct status_server *s = ctx;
 	(void)events;
-	for (int i = 0; i < STATUS_MAX_CLIENTS; i++) {
+	for (int i = 0; i < STATUS_ACCEPT_BATCH; i++) {
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {

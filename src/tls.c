@@ -27,6 +27,7 @@
 #define CRL_MAX_BYTES (64 << 20) /* a larger file in CRLpath is not read */
 
 #include "match.h"
+#include "optfile.h"
 #include "psk.h"
 #include "seclevel.h"
 #include "sslopt.h"
@@ -83,24 +84,14 @@ int tls_mbed_fail(char *err, size_t errlen, const char *what, const char *path, 
 	return -1;
 }
 
-/* File problems (missing, unreadable) read better as errno text than as a parse error. */
-static int check_readable(const char *what, const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
-
 /* CRLpath: every CRL in the directory, read when the configuration is loaded (stunnel looks up hashed
  * names such as 1a2b3c4d.r0 per handshake; mbedTLS has no lookup by hash, and reading them all at load
  * finds a broken CRL before it is needed). Files that are not CRLs (CApath and CRLpath are often the
  * same directory) are skipped; a PEM file that says it is a CRL must parse. */
 static int load_crl_dir(struct tls_svc *t, const char *dir, char *err, size_t errlen)
 {
+	if (optfile_check_dir("CRLpath", dir, err, errlen) < 0)
+		return -1;
 	DIR *d = opendir(dir);
 	if (!d) {
 		snprintf(err, errlen, "CRLpath %s: %s", dir, strerror(errno));
@@ -142,7 +133,7 @@ static int load_ca(struct tls_svc *t, const struct cfg_service *s, char *err, si
 {
 	int rc;
 	if (s->cafile) {
-		if (check_readable("CAfile", s->cafile, err, errlen) < 0)
+		if (optfile_check("CAfile", s->cafile, err, errlen) < 0)
 			return -1;
 		if ((rc = mbedtls_x509_crt_parse_file(&t->ca, s->cafile)) < 0)
 			return tls_mbed_fail(err, errlen, "CAfile", s->cafile, rc);
@@ -151,6 +142,8 @@ static int load_ca(struct tls_svc *t, const struct cfg_service *s, char *err, si
 		t->has_ca = 1;
 	}
 	if (s->capath) {
+		if (optfile_check_dir("CApath", s->capath, err, errlen) < 0)
+			return -1;
 		if ((rc = mbedtls_x509_crt_parse_path(&t->ca, s->capath)) < 0)
 			return tls_mbed_fail(err, errlen, "CApath", s->capath, rc);
 		t->has_ca = t->has_ca || t->ca.version != 0;
@@ -167,7 +160,7 @@ static int load_ca(struct tls_svc *t, const struct cfg_service *s, char *err, si
 		t->has_ca = 1;
 	}
 	if (s->crlfile) {
-		if (check_readable("CRLfile", s->crlfile, err, errlen) < 0)
+		if (optfile_check("CRLfile", s->crlfile, err, errlen) < 0)
 			return -1;
 		if ((rc = mbedtls_x509_crl_parse_file(&t->crl, s->crlfile)) != 0)
 			return tls_mbed_fail(err, errlen, "CRLfile", s->crlfile, rc);
@@ -186,11 +179,11 @@ static int load_own(struct tls_svc *t, const struct cfg_service *s, char *err, s
 {
 	int rc;
 	const char *keypath = s->key ? s->key : s->cert; /* stunnel: the key may sit in the cert file */
-	if (check_readable("cert", s->cert, err, errlen) < 0)
+	if (optfile_check("cert", s->cert, err, errlen) < 0)
 		return -1;
 	if ((rc = mbedtls_x509_crt_parse_file(&t->own_cert, s->cert)) != 0)
 		return tls_mbed_fail(err, errlen, "cert", s->cert, rc < 0 ? rc : MBEDTLS_ERR_X509_INVALID_FORMAT);
-	if (check_readable("key", keypath, err, errlen) < 0)
+	if (optfile_check("key", keypath, err, errlen) < 0)
 		return -1;
 	rc = mbedtls_pk_parse_keyfile(&t->own_key, keypath, NULL, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
 	if (rc == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {

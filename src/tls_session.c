@@ -12,6 +12,7 @@
 #include <mbedtls/psa_util.h>
 #include <mbedtls/sha256.h>
 
+#include "optfile.h"
 #include "sslopt.h"
 
 /* The session cache and ticket hooks tell the connection whose handshake is running that its session was
@@ -68,16 +69,20 @@ static int load_ticket_key(struct tls_svc *t, const char *path, int lifetime, ch
 	unsigned char key[384];
 	size_t n = 0, len;
 	struct stat st;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "ticketKeyFile %s: %s", path, strerror(errno));
+	FILE *f = optfile_open("ticketKeyFile", path, err, errlen);
+	if (!f)
 		return -1;
-	}
-	len = fread(text, 1, sizeof(text) - 1, f);
+	len = fread(text, 1, sizeof(text), f); /* one byte more than is taken: a longer file is refused, not cut */
 	int bad_mode = fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH);
 	fclose(f);
 	if (bad_mode) {
 		snprintf(err, errlen, "ticketKeyFile %s is readable by others (chmod o-r)", path);
+		return -1;
+	}
+	if (len == sizeof(text)) {
+		mbedtls_platform_zeroize(text, sizeof(text));
+		snprintf(err, errlen, "ticketKeyFile %s: longer than %zu bytes (expected base64 of at least 36 bytes: "
+			 "openssl rand -base64 48)", path, sizeof(text) - 1);
 		return -1;
 	}
 	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))

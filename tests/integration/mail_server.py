@@ -2,7 +2,9 @@
 """A mail server that upgrades to TLS, for STARTTLS tests: mail_server.py PROTO PORT CERT KEY LOG [MODE]
 
 PROTO is smtp, imap or pop3. MODE: ok (default), nostarttls (never offers it), refuse (offers it, then
-says no), plain (a backend without TLS: greets and echoes lines as "plain: LINE"). After the upgrade every line is echoed back as "tls: LINE". LOG records what happened,
+says no), plain (a backend without TLS: greets and echoes lines as "plain: LINE"), long (replies of
+thousands of lines: a 10,001-line SMTP greeting, a 1,203-line EHLO reply, 10,002 lines for IMAP's
+CAPABILITY). After the upgrade every line is echoed back as "tls: LINE". LOG records what happened,
 including any byte received in plaintext after a refusal."""
 import socket
 import ssl
@@ -62,11 +64,13 @@ def handle(conn):
     if mode == "plain":
         return plain(conn)
     f = conn.makefile("rb")
+    many = 10000 if mode == "long" else 0
     if proto == "smtp":
-        conn.sendall(b"220-mail.test ESMTP\r\n220 ready\r\n")
+        conn.sendall(b"".join(b"220-greeting line %d\r\n" % i for i in range(many)) + b"220-mail.test ESMTP\r\n220 ready\r\n")
         for line in lines(f):
             if line.upper().startswith("EHLO"):
                 ext = b"" if mode == "nostarttls" else b"250-STARTTLS\r\n"
+                ext += b"".join(b"250-X-EXTENSION-%d\r\n" % i for i in range(1200 if many else 0))
                 conn.sendall(b"250-mail.test\r\n250-PIPELINING\r\n" + ext + b"250 8BITMIME\r\n")
             elif line.upper() == "STARTTLS":
                 if mode == "refuse":
@@ -82,7 +86,8 @@ def handle(conn):
             tag, _, cmd = line.partition(" ")
             if cmd.upper() == "CAPABILITY":
                 caps = b"IMAP4rev1" if mode == "nostarttls" else b"IMAP4rev1 STARTTLS LOGINDISABLED"
-                conn.sendall(b"* CAPABILITY " + caps + b"\r\n" + tag.encode() + b" OK done\r\n")
+                more = b"".join(b"* CAPABILITY X-EXTENSION-%d\r\n" % i for i in range(many))
+                conn.sendall(more + b"* CAPABILITY " + caps + b"\r\n" + more + tag.encode() + b" OK done\r\n")
             elif cmd.upper() == "STARTTLS":
                 if mode == "refuse":
                     conn.sendall(tag.encode() + b" NO TLS not available\r\n")

@@ -195,6 +195,69 @@ setuid = nobody"
 out=$(timeout 5 "$TLSWRAP" -f "$T/does-not-exist.conf" 2>&1); rc=$?
 check "missing config file: exit 1 naming the path" test "$rc" -eq 1 -a "$out" = "tlswrap: $T/does-not-exist.conf: No such file or directory"
 
+# a directory where a file is expected, or the other way round: the option, the path and what is wrong
+mkdir -p "$T/adir"
+chmod 700 "$T/adir"
+OWN="cert = $PKI/server.crt
+key = $PKI/server.key"
+expect_error "cert is a directory" "^tlswrap: @FILE@:4: \[s\] cert $T/adir: is a directory, not a file\$" "$SRV
+cert = $T/adir"
+expect_error "key is a directory" "^tlswrap: @FILE@:5: \[s\] key $T/adir: is a directory, not a file\$" "$SRV
+cert = $PKI/server.crt
+key = $T/adir"
+expect_error "CAfile is a directory" "^tlswrap: @FILE@:6: \[s\] CAfile $T/adir: is a directory, not a file\$" "$SRV
+$OWN
+CAfile = $T/adir"
+expect_error "CRLfile is a directory" "^tlswrap: @FILE@:7: \[s\] CRLfile $T/adir: is a directory, not a file\$" "$SRV
+$OWN
+CAfile = $PKI/ca.crt
+CRLfile = $T/adir
+verifyChain = yes"
+expect_error "PSKsecrets is a directory" "^tlswrap: @FILE@:4: \[s\] PSKsecrets $T/adir: is a directory, not a file\$" "$SRV
+PSKsecrets = $T/adir"
+expect_error "ticketKeyFile is a directory" "^tlswrap: @FILE@:6: \[s\] ticketKeyFile $T/adir: is a directory, not a file\$" "$SRV
+$OWN
+ticketKeyFile = $T/adir"
+expect_error "CApath missing" "^tlswrap: @FILE@:6: \[s\] CApath $T/nonexistent: No such file or directory\$" "$SRV
+$OWN
+CApath = $T/nonexistent"
+expect_error "CApath is a file" "^tlswrap: @FILE@:6: \[s\] CApath $PKI/ca.crt: not a directory\$" "$SRV
+$OWN
+CApath = $PKI/ca.crt"
+expect_error "CRLpath is a file" "^tlswrap: @FILE@:7: \[s\] CRLpath $PKI/ca.crt: not a directory\$" "$SRV
+$OWN
+CAfile = $PKI/ca.crt
+CRLpath = $PKI/ca.crt
+verifyChain = yes"
+
+# ticketKeyFile: longer than fits (here base64 whose first 511 bytes decode cleanly) is refused, never
+# cut to what fits
+openssl rand -base64 432 >"$T/ticket-long.key"
+chmod 600 "$T/ticket-long.key"
+expect_error "ticketKeyFile over 511 bytes" "^tlswrap: @FILE@:6: \\[s\\] ticketKeyFile $T/ticket-long.key: longer than 511 bytes" "$SRV
+$OWN
+ticketKeyFile = $T/ticket-long.key"
+
+# 5,000 sections: looked up by name and checked for clashing listeners in one pass each (this took
+# seconds under ASan while each section was compared with every other one), and a duplicate or a
+# clash at the very end is still found
+python3 -c "
+for i in range(5000):
+    print('[s%d]\\naccept = 127.0.0.1:%d\\nconnect = 127.0.0.1:80\\nclient = yes\\nverifyChain = no' % (i, 20000 + i))
+" >"$T/many.conf"
+out=$(timeout 60 "$TLSWRAP" --check "$T/many.conf" 2>&1); rc=$?
+check "5,000 sections: --check completes and counts them" test "$rc: $out" = "0: $T/many.conf: OK (5000 services)"
+cp "$T/many.conf" "$T/manydup.conf"
+printf '[s17]\naccept = 127.0.0.1:1\nconnect = 127.0.0.1:80\n' >>"$T/manydup.conf"
+out=$(timeout 60 "$TLSWRAP" --check "$T/manydup.conf" 2>&1); rc=$?
+check "5,000 sections: a duplicate at the end names both lines" \
+	test "$rc: $out" = "1: tlswrap: $T/manydup.conf:25001: duplicate section [s17] (first at line 86)"
+cp "$T/many.conf" "$T/manyclash.conf"
+printf '[last]\naccept = 127.0.0.1:20017\nconnect = 127.0.0.1:80\nclient = yes\nverifyChain = no\n' >>"$T/manyclash.conf"
+out=$(timeout 60 "$TLSWRAP" --check "$T/manyclash.conf" 2>&1); rc=$?
+check "5,000 sections: a clashing listener at the end is found" \
+	grep -q "^tlswrap: $T/manyclash.conf:25002: \\[last\\] accept 127.0.0.1:20017: \\[s17\\] listens there already" <<<"$out"
+
 # accept address in use: bind it with another process first
 bg python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$P)); s.listen(); time.sleep(60)"
 wait_port "$P"

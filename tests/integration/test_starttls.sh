@@ -8,8 +8,9 @@ conf="$T/st.conf"
 printf 'foreground = yes\nclient = yes\nCAfile = %s\n' "$PKI/ca.crt" >"$conf"
 declare -A C
 for proto in smtp imap pop3; do
-	for mode in ok nostarttls refuse; do
+	for mode in ok nostarttls refuse long; do
 		[ "$proto" = pop3 ] && [ "$mode" = nostarttls ] && continue # POP3 has no capability step here
+		[ "$proto" = pop3 ] && [ "$mode" = long ] && continue       # nor a reply of several lines
 		m=$(free_port); C[$proto-$mode]=$(free_port)
 		bg python3 "$TESTS_SRCDIR/integration/mail_server.py" "$proto" "$m" "$PKI/server.crt" "$PKI/server.key" \
 			"$T/$proto-$mode.log" "$mode"
@@ -62,6 +63,14 @@ tls: hello inside"
 		wait_log "$LOG" "\\[$proto-refuse\\].*closed \\(STARTTLS refused: "
 	check "$proto: nothing is sent in plaintext after the refusal" wait_log "$T/$proto-refuse.log" "^after refusal: b''$"
 done
+# replies far larger than a read: consumed line by line, the greeting relayed whole
+out=$(talk "${C[smtp-long]}")
+check "smtp: a 10,002-line greeting reaches the local client whole, a 1,203-line EHLO reply is taken" \
+	test "$(grep -c '^220-greeting line' <<<"$out") $(tail -1 <<<"$out")" = "10000 tls: hello inside"
+check "smtp: established after the long replies" wait_log "$LOG" '\[smtp-long\] #[0-9]+ .*established TLSv1\.3'
+out=$(talk "${C[imap-long]}")
+check "imap: a CAPABILITY reply of 20,002 lines is taken, STARTTLS found among them" \
+	test "$(tail -1 <<<"$out")" = "tls: hello inside"
 for proto in smtp imap; do
 	talk "${C[$proto-nostarttls]}" >/dev/null
 	check "$proto: a server that does not offer STARTTLS is refused" \

@@ -57,4 +57,7 @@ check "[res] bytes to_plain" test "$(metric 'tlswrap_bytes_total\{service="res",
 check "[res] bytes to_tls" test "$(metric 'tlswrap_bytes_total\{service="res",direction="to_tls"\}')" -gt 0
 check "[res] bytes: exactly the two lines each way" test "$(metric 'tlswrap_bytes_total\{service="res",direction="to_plain"\}') $(metric 'tlswrap_bytes_total\{service="res",direction="to_tls"\}')" = "18 18"
 check "certificate not-after as a Unix time" test "$(metric 'tlswrap_certificate_not_after_seconds\{service="srv"\}')" -gt "$(date +%s)"
+# slow clients that fill every slot and hold it are pushed out by a new client, so a scraper is answered
+check "/healthz answers 20 of 20 times while 200 stalled clients are held open" \
+	python3 "$TESTS_SRCDIR/integration/status_slow.py" "$M" 200 20
 finish

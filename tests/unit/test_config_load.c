@@ -151,6 +151,35 @@ START_TEST(long_lines_refused_with_their_number)
 }
 END_TEST
 
+/* A configuration whose line 5 is a comment of N characters ending in "[x]" (a section header if the
+ * line were split), then TERM, then a line with an error. */
+static char *long_comment(size_t n, const char *term)
+{
+	char *text = malloc(n + 200);
+	strcpy(text, "[a]\n" SERVER "#");
+	size_t at = strlen(text);
+	memset(text + at, 'x', n - 4);
+	strcpy(text + at + n - 4, "[x]");
+	strcat(text, term);
+	strcat(text, "bogus = 1\n");
+	return text;
+}
+
+START_TEST(line_length_limit_is_exact)
+{
+	/* 16383 characters fit whatever ends the line: the error after it is on its own line, 6 */
+	for (int crlf = 0; crlf <= 1; crlf++) {
+		char *text = long_comment(16383, crlf ? "\r\n" : "\n");
+		expect_error_at(text, "bogus", "unknown option 'bogus'");
+		free(text);
+		/* one more is refused at line 5 (the comment's), never split into a phantom [x] */
+		text = long_comment(16384, crlf ? "\r\n" : "\n");
+		expect_error_at(text, "#xx", "line longer than 16383 characters");
+		free(text);
+	}
+}
+END_TEST
+
 START_TEST(many_sections_load)
 {
 	/* sections grow by doubling: thousands load at once */
@@ -181,6 +210,7 @@ int main(void)
 	tc = tcase_create("lines");
 	tcase_set_timeout(tc, 20); /* thousands of sections under ASan */
 	tcase_add_test(tc, long_lines_refused_with_their_number);
+	tcase_add_test(tc, line_length_limit_is_exact);
 	tcase_add_test(tc, many_sections_load);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "psk.h"
 
@@ -118,6 +119,42 @@ START_TEST(blanks_and_carriage_returns_refused)
 }
 END_TEST
 
+/* A file of SIZE bytes: one key, then comment lines up to that size. Its path is in PATH. */
+static void write_sized(char *path, size_t size)
+{
+	strcpy(path, "/tmp/tlswrap-psk-XXXXXX");
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	size_t n = (size_t)fprintf(f, "alice:0123456789abcdefX\n");
+	for (; n + 80 <= size; n += 80)
+		fprintf(f, "#%78s\n", "");
+	fprintf(f, "#%*s", (int)(size - n - 1), "");
+	fclose(f);
+}
+
+START_TEST(file_size_limit)
+{
+	char p[64];
+	write_sized(p, 65535); /* the largest allowed */
+	ck_assert_msg(psk_load(p, &L, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(L.n, 1);
+	psk_free(&L);
+	unlink(p);
+	write_sized(p, 65536);
+	ck_assert_int_eq(psk_load(p, &L, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, ": larger than 65535 bytes") != NULL, "%s", err);
+	unlink(p);
+}
+END_TEST
+
+/* a file whose lines end in CR alone (old Mac style) is one line with carriage returns inside */
+START_TEST(cr_only_line_ends_refused)
+{
+	bad("alice:0123456789abcdefX\rbob:0123456789abcdefY\r", "f:1: a carriage return inside the line");
+}
+END_TEST
+
 START_TEST(errors_never_show_keys)
 {
 	bad("alice:secretsecretsecret\nalice:secretsecretsecret", "given twice");
@@ -141,6 +178,8 @@ int main(void)
 	tcase_add_test(tc, hex_keys_are_binary);
 	tcase_add_test(tc, key_lengths);
 	tcase_add_test(tc, blanks_and_carriage_returns_refused);
+	tcase_add_test(tc, cr_only_line_ends_refused);
+	tcase_add_test(tc, file_size_limit);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -382,16 +382,28 @@ START_TEST(http_stalled)
 }
 END_TEST
 
+/* With all 64 slots taken, a new client pushes out the oldest, so stalled clients cannot keep a
+ * scraper out. */
 START_TEST(http_client_limit)
 {
-	int fds[65];
+	int fds[66];
 	char c;
 	for (int i = 0; i < 65; i++)
 		fds[i] = client_connect();
 	run_for(50);
-	ck_assert_int_eq(recv(fds[64], &c, 1, MSG_DONTWAIT), 0); /* the 65th was closed at once */
-	ck_assert_int_eq(recv(fds[63], &c, 1, MSG_DONTWAIT), -1);
-	for (int i = 64; i >= 0; i--)
+	ck_assert_int_eq(recv(fds[0], &c, 1, MSG_DONTWAIT), 0); /* the oldest was closed */
+	ck_assert_int_eq(recv(fds[1], &c, 1, MSG_DONTWAIT), -1);
+	ck_assert_int_eq(recv(fds[64], &c, 1, MSG_DONTWAIT), -1); /* the 65th waits for its request */
+	send_str(fds[64], "GET /healthz HTTP/1.1\r\n\r\n");
+	fds[65] = client_connect(); /* pushes out fds[1], not the one being answered */
+	run_for(50);
+	ck_assert_int_eq(recv(fds[1], &c, 1, MSG_DONTWAIT), 0);
+	char resp[512];
+	ssize_t n = recv(fds[64], resp, sizeof(resp) - 1, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	resp[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(resp, "200 OK"));
+	for (int i = 65; i >= 0; i--)
 		close(fds[i]);
 	run_for(50);
 	ck_assert_ptr_nonnull(strstr(exchange("GET /healthz HTTP/1.1\r\n\r\n"), "200 OK"));
