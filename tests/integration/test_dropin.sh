@@ -87,12 +87,7 @@ declare -A PORT=([30002]=30010 [30201]=30190)
 mapfile -t nums < <(cat "$DROPIN"/*.conf "$DROPIN"/include.d/*.conf | grep -oE '\b30[0-9]{3}\b' | sort -u)
 fresh=()
 for n in "${nums[@]}"; do [ -n "${PORT[$n]:-}" ] || fresh+=("$n"); done
-# none in 30000-30999 itself: the corpus's numbers there are rewritten one after another
-got=()
-for p in $(free_ports $((${#fresh[@]} * 2))); do
-	[ "$p" -ge 30000 ] && [ "$p" -le 30999 ] || got+=("$p")
-done
-got=("${got[@]:0:${#fresh[@]}}")
+read -r -a got <<<"$(free_ports ${#fresh[@]})"
 [ ${#got[@]} -eq ${#fresh[@]} ] || { not_ok "ports chosen"; finish; }
 for i in "${!fresh[@]}"; do PORT[${fresh[$i]}]=${got[$i]}; done
 for n in "${!PORT[@]}"; do
