@@ -84,7 +84,7 @@ int psk_parse(const char *text, const char *name, struct psk_list *list, char *e
 			len--;
 		const char *colon = memchr(p, ':', len);
 		size_t idlen = colon ? (size_t)(colon - p) : 0, keylen = colon ? len - idlen - 1 : 0;
-		const char *key = colon + 1;
+		const char *key = colon ? colon + 1 : p + len; /* NULL + 1 is undefined, even unused */
 		if (len == 0 || p[0] == '#' || p[0] == ';') {
 			/* blank or comment */
 		} else if (memchr(p, '\r', len)) {

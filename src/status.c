@@ -251,11 +251,9 @@ static void client_write(struct status_client *c)
 		client_drain(c);
 }
 
-/* The status code for the complete request in C->req (headers are ignored); for 200, *METRICS says
- * whether /metrics (rather than /healthz) was asked for. Cuts the request line up in place. */
-static int client_route(struct status_client *c, int *metrics)
+int status_route(char *req, int *metrics)
 {
-	char *line = c->req, *eol = strchr(line, '\n'), *target, *version;
+	char *line = req, *eol = strchr(line, '\n'), *target, *version;
 	if (!eol)
 		return 400; /* a NUL before the end of the request line */
 	*eol = '\0';
@@ -341,7 +339,7 @@ static void client_on_event(void *ctx, uint32_t events)
 		c->reqlen += (size_t)n;
 		c->req[c->reqlen] = '\0';
 		if (memmem(c->req, c->reqlen, "\r\n\r\n", 4) || memmem(c->req, c->reqlen, "\n\n", 2)) {
-			int metrics = 0, code = client_route(c, &metrics);
+			int metrics = 0, code = status_route(c->req, &metrics);
 			client_respond(c, code, metrics);
 			return;
 		}

@@ -28,4 +28,9 @@ void status_close(struct status_server *s);
  * bytes written, not counting the NUL. */
 size_t status_render(const struct runtime *rt, char *buf, size_t len);
 
+/* status_route: the status code (200, 400, 404 or 405) for REQ, a complete request (NUL-terminated;
+ * headers are ignored); for 200, *METRICS says whether /metrics (rather than /healthz) was asked for.
+ * Cuts the request line up in place. Called by the server on each request; public for the fuzz target. */
+int status_route(char *req, int *metrics);
+
 #endif

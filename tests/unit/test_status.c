@@ -466,6 +466,32 @@ START_TEST(http_open_errors)
 }
 END_TEST
 
+/* status_route on its own, as the server calls it with each complete request */
+static int route(const char *text, int *metrics)
+{
+	char req[256];
+	snprintf(req, sizeof(req), "%s", text);
+	*metrics = -1;
+	return status_route(req, metrics);
+}
+
+START_TEST(route_requests)
+{
+	int m;
+	ck_assert_int_eq(route("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &m), 200);
+	ck_assert_int_eq(m, 1);
+	ck_assert_int_eq(route("GET /healthz?probe=1 HTTP/1.0\n\n", &m), 200);
+	ck_assert_int_eq(m, 0);
+	ck_assert_int_eq(route("GET / HTTP/1.1\r\n\r\n", &m), 404);
+	ck_assert_int_eq(route("POST /metrics HTTP/1.1\r\n\r\n", &m), 405);
+	ck_assert_int_eq(route("get /metrics HTTP/1.1\r\n\r\n", &m), 400);
+	ck_assert_int_eq(route("GET  /metrics HTTP/1.1\r\n\r\n", &m), 400);
+	ck_assert_int_eq(route("GET /metrics HTTP/2\r\n\r\n", &m), 400);
+	ck_assert_int_eq(route("GET /metrics HTTP/1.1 x\r\n\r\n", &m), 400);
+	ck_assert_int_eq(route("GET /metrics HTTP/1.1", &m), 400); /* no line end: a NUL came first */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("status");
@@ -478,6 +504,7 @@ int main(void)
 	tcase_add_test(tc, render_certificate_expiry);
 	tcase_add_test(tc, render_without_generation);
 	tcase_add_test(tc, render_truncates_safely);
+	tcase_add_test(tc, route_requests);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("http");
 	tcase_add_checked_fixture(tc, http_setup, http_teardown);
