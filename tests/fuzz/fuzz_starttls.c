@@ -1,5 +1,5 @@
 /* A mail server's replies to tlswrap's STARTTLS client (starttls_step), SMTP, IMAP or POP3 by the first
- * byte; the rest is what the server sends, stepped through as conn_nego.c does: consume each reply. */
+ * byte; the rest is what the server sends, stepped through as conn_nego.c does: consume each line taken. */
 #include "fuzz.h"
 #include "proto/starttls.h"
 
@@ -7,7 +7,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	struct starttls st = { (enum starttls_proto)(data[0] % 3), 0 };
+	struct starttls st = { .proto = (enum starttls_proto)(data[0] % 3) };
 	const char *buf = (const char *)data + 1;
 	size_t len = size - 1;
 	for (;;) {
@@ -24,12 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (r == STARTTLS_MORE)
 			return 0;
-		FUZZ_ASSERT(r == STARTTLS_NEXT || r == STARTTLS_TLS);
+		FUZZ_ASSERT(r == STARTTLS_LINE || r == STARTTLS_NEXT || r == STARTTLS_TLS);
 		FUZZ_ASSERT(used > 0 && used <= len);
 		if (r == STARTTLS_TLS)
 			return 0;
 		FUZZ_ASSERT(relay == 0 || relay == 1);
-		FUZZ_ASSERT(fuzz_terminated(out, sizeof(out)));
+		if (r == STARTTLS_NEXT) /* a reply's end: the next command to send */
+			FUZZ_ASSERT(fuzz_terminated(out, sizeof(out)));
 		buf += used;
 		len -= used;
 	}
