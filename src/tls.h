@@ -62,6 +62,7 @@ struct tls_svc {
 	const mbedtls_x509_crt_profile *profile; /* what certificates must meet (securityLevel) */
 	unsigned char trust[32];          /* a digest of the CAs, CRLs and profile: a chain verified under the same
 					   * need not have its signatures checked again on resumption */
+	mbedtls_x509_time ca_from, ca_to; /* when every CA is valid: the latest start, the earliest end */
 	mbedtls_ssl_cache_context cache;  /* server, TLS 1.2 session IDs */
 	mbedtls_ssl_ticket_context ticket; /* server, tickets for TLS 1.2 and 1.3 */
 	int has_cache, has_ticket;

@@ -214,8 +214,15 @@ int tls_idents_trust(struct tls_svc *t)
 	mbedtls_sha256_context h;
 	mbedtls_sha256_init(&h);
 	int rc = mbedtls_sha256_starts(&h, 0);
-	for (const mbedtls_x509_crt *c = t->has_ca ? &t->ca : NULL; c && rc == 0; c = c->next)
+	memset(&t->ca_from, 0, sizeof(t->ca_from));
+	memset(&t->ca_to, 0, sizeof(t->ca_to));
+	for (const mbedtls_x509_crt *c = t->has_ca ? &t->ca : NULL; c && rc == 0; c = c->next) {
 		rc = mbedtls_sha256_update(&h, c->raw.p, c->raw.len);
+		if (c == &t->ca || mbedtls_x509_time_cmp(&c->valid_from, &t->ca_from) > 0)
+			t->ca_from = c->valid_from;
+		if (c == &t->ca || mbedtls_x509_time_cmp(&c->valid_to, &t->ca_to) < 0)
+			t->ca_to = c->valid_to;
+	}
 	for (const mbedtls_x509_crl *c = t->has_crl ? &t->crl : NULL; c && rc == 0; c = c->next)
 		rc = mbedtls_sha256_update(&h, c->raw.p, c->raw.len);
 	if (rc == 0) /* the profile is one of a static table: its address names the level */

@@ -33,7 +33,8 @@ void tls_idents_free(struct tls_svc *t);
 void tls_idents_put(struct tls_svc *t, const mbedtls_ssl_session *session);
 int tls_idents_get(struct tls_svc *t, const mbedtls_ssl_session *session);
 int tls_idents_parse(const unsigned char *der, size_t len, mbedtls_x509_crt *chain);
-/* tls_idents_trust: T's trust digest (its CAs, CRLs and certificate profile) into T->trust. 0 or -1. */
+/* tls_idents_trust: T's trust digest (its CAs, CRLs and certificate profile) into T->trust, and the window in
+ * which all its CAs are valid into T->ca_from and T->ca_to. 0 or -1. */
 int tls_idents_trust(struct tls_svc *t);
 size_t tls_idents_count(const struct tls_svc *t);
 

@@ -231,14 +231,11 @@ static uint32_t recheck_times(const mbedtls_x509_crt *chain, const mbedtls_x509_
 	return flags;
 }
 
-/* Whether every certificate of CAS is within its validity now: an expired trust anchor fails a verification,
- * and the kept chain may not hold the anchor it was verified up to. */
-static int cas_in_time(const mbedtls_x509_crt *cas)
+/* Whether every CA of T is within its validity now (the window tls_idents_trust noted): an expired trust
+ * anchor fails a verification, and the kept chain may not hold the anchor it was verified up to. */
+static int cas_in_time(const struct tls_svc *t)
 {
-	for (const mbedtls_x509_crt *c = cas; c && c->raw.len; c = c->next)
-		if (mbedtls_x509_time_is_past(&c->valid_to) || mbedtls_x509_time_is_future(&c->valid_from))
-			return 0;
-	return 1;
+	return !mbedtls_x509_time_is_past(&t->ca_to) && !mbedtls_x509_time_is_future(&t->ca_from);
 }
 
 /* Whether certificate profiles A and B (NULL: mbedTLS's default) ask the same */
@@ -269,7 +266,7 @@ static int reverify(struct tls_peer *peer, uint32_t *flags)
 	*flags = 0;
 	/* the digest is of the route's CAs, CRLs and profile; a full verification takes the listener's profile */
 	if (ca_of->has_ca && memcmp(peer->kept_trust, ca_of->trust, sizeof(ca_of->trust)) == 0 &&
-	    same_profile(home->profile, ca_of->profile) && cas_in_time(&ca_of->ca)) {
+	    same_profile(home->profile, ca_of->profile) && cas_in_time(ca_of)) {
 		*flags = recheck_times(peer->chain, ca_of->has_crl ? &ca_of->crl : NULL);
 		tls_verify_cb(peer, peer->chain, 0, flags);
 		return 0;
