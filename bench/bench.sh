@@ -410,6 +410,30 @@ bulk_parallel() {
 	fi
 }
 
+# wrk_row TOOL KEY SCALE DECIMALS WHAT WRK-ARGS...: one wrk run against TOOL; requests/s in R[TOOL.KEY], the tool's
+# CPU per request times SCALE (1e6: us, 1000: ms) in R[TOOL.KEY_cpu], its CPU use in R[TOOL.KEY_util].
+# WRK_PRELOAD, when set, is LD_PRELOADed into wrk.
+wrk_row() {
+	local tool=$1 key=$2 scale=$3 dec=$4 what=$5 out rps reqs errs
+	shift 5
+	mark
+	out=$(timeout $((WRK_SECS + 60)) env ${WRK_PRELOAD:+LD_PRELOAD="$WRK_PRELOAD"} wrk "$@" 2>&1)
+	spent
+	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+	reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+	errs=$(wrk_errors "$out")
+	[ -n "$errs" ] && note "$tool wrk ($what): $errs"
+	if [ -n "$rps" ] && [ "${reqs:-0}" -gt 0 ] && alive "$tool"; then
+		R[$tool.$key]=$(calc "$rps" 0)
+		R[$tool.${key}_cpu]=$(calc "$CPU_S * $scale / $reqs" "$dec")
+		R[$tool.${key}_util]=$UTIL
+		echo "# $tool wrk ($what): $rps requests/s, $reqs requests, tool CPU $UTIL%" >&2
+	else
+		warn "$tool wrk ($what) output: $out"
+		FAILED=1
+	fi
+}
+
 # ---------------------------------------------------------------- chain: bulk (1 and 4 transfers), small requests
 for tool in "${TOOLS[@]}"; do
 	read -r CP SP <<<"$(free_ports 2)"
@@ -440,22 +464,7 @@ for tool in "${TOOLS[@]}"; do
 	bulk_parallel "$tool" bulk4 "$CP"
 
 	# small requests over kept-alive connections
-	mark
-	out=$(timeout $((WRK_SECS + 60)) wrk -t1 -c"$WRK_CONNS" -d"${WRK_SECS}s" "http://127.0.0.1:$CP/small" 2>&1)
-	spent
-	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-	reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
-	errs=$(wrk_errors "$out")
-	[ -n "$errs" ] && note "$tool wrk (small requests): $errs"
-	if [ -n "$rps" ] && [ "${reqs:-0}" -gt 0 ] && alive "$tool"; then
-		R[$tool.rps]=$(calc "$rps" 0)
-		R[$tool.rps_cpu]=$(calc "$CPU_S * 1e6 / $reqs" 0)
-		R[$tool.rps_util]=$UTIL
-		echo "# $tool wrk: $rps requests/s, $reqs requests, tool CPU $UTIL%" >&2
-	else
-		warn "$tool wrk output: $out"
-		FAILED=1
-	fi
+	wrk_row "$tool" rps 1e6 0 "small requests" -t1 -c"$WRK_CONNS" -d"${WRK_SECS}s" "http://127.0.0.1:$CP/small"
 	stop "$TOOL_PID"
 done
 
@@ -476,23 +485,8 @@ for tool in "${TOOLS[@]}"; do
 	[ -n "$WRK_SHIM" ] || { FAILED=1; break; }
 	read -r SP <<<"$(free_ports 1)"
 	run_tool "$tool" handshake32 server "$SP" "$NGINX_PORT" || { FAILED=1; continue; }
-	mark
-	out=$(timeout $((WRK_SECS + 60)) env LD_PRELOAD="$WRK_SHIM" wrk -t2 -c"$WRK_CONNS" -d"${WRK_SECS}s" \
-		-H 'Connection: close' "https://127.0.0.1:$SP/small" 2>&1)
-	spent
-	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-	reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
-	errs=$(wrk_errors "$out")
-	[ -n "$errs" ] && note "$tool wrk (full handshakes): $errs"
-	if [ -n "$rps" ] && [ "${reqs:-0}" -gt 0 ] && alive "$tool"; then
-		R[$tool.hs32]=$(calc "$rps" 0)
-		R[$tool.hs32_cpu]=$(calc "$CPU_S * 1000 / $reqs" 2)
-		R[$tool.hs32_util]=$UTIL
-		echo "# $tool wrk handshakes: $rps requests/s, $reqs requests, tool CPU $UTIL%" >&2
-	else
-		warn "$tool wrk (handshakes) output: $out"
-		FAILED=1
-	fi
+	WRK_PRELOAD=$WRK_SHIM wrk_row "$tool" hs32 1000 2 "full handshakes" -t2 -c"$WRK_CONNS" -d"${WRK_SECS}s" \
+		-H 'Connection: close' "https://127.0.0.1:$SP/small"
 	stop "$TOOL_PID"
 	case $tool in
 	tlswrap*)
