@@ -42,6 +42,14 @@ static int smtp_line(const char *p, size_t l, int *code, int *last, int *starttl
 	return 1;
 }
 
+/* Whether LINE (L bytes, not NUL-terminated) starts with PREFIX, in any case when ICASE: never reading past
+ * the line, which a shorter one would have the str*cmp functions do when it matches so far. */
+static int starts(const char *line, long l, const char *prefix, int icase)
+{
+	size_t n = strlen(prefix);
+	return (size_t)l >= n && (icase ? strncasecmp(line, prefix, n) : strncmp(line, prefix, n)) == 0;
+}
+
 /* IMAP: whether LINE (L bytes) is a CAPABILITY line naming STARTTLS, untagged or in an OK's code. */
 static int imap_offers(const char *p, size_t l)
 {
@@ -96,7 +104,7 @@ enum starttls_result starttls_step(struct starttls *st, const char *buf, size_t 
 		return STARTTLS_NEXT;
 	case STARTTLS_IMAP:
 		if (st->step == 0) {
-			if (strncasecmp(buf, "* OK", 4) != 0) {
+			if (!starts(buf, l, "* OK", 1)) {
 				quote(buf, (size_t)l, why, whylen);
 				return STARTTLS_FAIL;
 			}
@@ -107,7 +115,7 @@ enum starttls_result starttls_step(struct starttls *st, const char *buf, size_t 
 		}
 		/* untagged lines up to the one tagged with our command's tag */
 		const char *tag = st->step == 1 ? "tw1 " : "tw2 ";
-		if (strncmp(buf, tag, 4) != 0) {
+		if (!starts(buf, l, tag, 0)) {
 			if (buf[0] != '*') {
 				snprintf(why, whylen, "unexpected IMAP reply: ");
 				quote(buf, (size_t)l, why + strlen(why), whylen - strlen(why));
@@ -130,7 +138,7 @@ enum starttls_result starttls_step(struct starttls *st, const char *buf, size_t 
 		st->step = 2;
 		return STARTTLS_NEXT;
 	case STARTTLS_POP3:
-		if (strncasecmp(buf, "+OK", 3) != 0) {
+		if (!starts(buf, l, "+OK", 1)) {
 			quote(buf, (size_t)l, why, whylen);
 			return STARTTLS_FAIL;
 		}
