@@ -18,7 +18,8 @@
 enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS, K_SSLVERSION, K_VERIFY,
 		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT, K_LOGFORMAT, K_STATUS, K_PROTOCOL,
 		K_PROTOHOST, K_PROXYVER, K_AUTH, K_FOREGROUND, K_LOGMODE, K_FIPS, K_SOCKOPT, K_SSLOPT, K_FAILOVER,
-		K_RENEG, K_HEXKEY, K_CURVES, K_HOST, K_LOGID, K_SECLEVEL, K_NOOP_COUNT, K_NOOP_BOOL, K_NOOP_STR, K_OPTPATH, K_SNI, K_WORKERS };
+		K_RENEG, K_HEXKEY, K_CURVES, K_HOST, K_LOGID, K_SECLEVEL, K_NOOP_COUNT, K_NOOP_BOOL, K_NOOP_STR, K_OPTPATH, K_SNI, K_WORKERS,
+		K_PATH };
 enum opt_scope { S_GLOBAL, S_SERVICE };
 
 struct opt {
@@ -66,6 +67,7 @@ static const struct opt opts[] = {
 	S("socket", K_SOCKOPT, sockopts),
 	S("cert", K_STR, cert),
 	S("key", K_STR, key),
+	S("keyPasswordFile", K_PATH, key_password_file),
 	S("CAfile", K_STR, cafile),
 	S("CApath", K_STR, capath),
 	S("verifyChain", K_BOOL, verify_chain),
@@ -211,7 +213,8 @@ void cfg_init(struct cfg *c, const char *file)
 	{ &(s)->cert, &(s)->key, &(s)->cafile, &(s)->capath, &(s)->crlfile, &(s)->sni, &(s)->ciphers, \
 	  &(s)->ciphersuites, &(s)->alpn, &(s)->ticket_key_file, &(s)->psk_secrets, &(s)->psk_identity, \
 	  &(s)->protocol_username, &(s)->protocol_password, &(s)->exec, &(s)->exec_args, &(s)->ticket_key_secret, \
-	  &(s)->ticket_mac_secret, &(s)->crlpath, &(s)->curves, &(s)->local, &(s)->sock_user, &(s)->sock_group }
+	  &(s)->ticket_mac_secret, &(s)->crlpath, &(s)->curves, &(s)->local, &(s)->sock_user, &(s)->sock_group, \
+	  &(s)->key_password_file }
 #define SERVICE_LISTS(s) \
 	{ &(s)->check_host, &(s)->check_ip, &(s)->check_email, &(s)->allow_cn, &(s)->allow_ou, &(s)->allow_dns, \
 	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256, &(s)->protocol_header, &(s)->sockopts, &(s)->sni_all }
@@ -726,6 +729,10 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 			return fail(err, errlen, "workers: expected auto or 1-%d, got '%s'", CFG_MAX_WORKERS, v);
 		*(int *)field = n;
 		return 0;
+	case K_PATH:
+		if (!*v)
+			return fail(err, errlen, "%s: expected a file name", o->name);
+		goto string;
 	case K_OPTPATH: /* stunnel's `pid =` with nothing: none */
 		if (!*v) {
 			free(*(char **)field);

@@ -61,6 +61,8 @@ struct cfg_service {
 	struct cfg_addr connect[CFG_MAX_CONNECT];
 	int n_connect;
 	char *cert, *key, *cafile, *capath;
+	char *key_password_file;    /* keyPasswordFile: the encrypted key's passphrase (a file, or a systemd
+				     * credential's name) */
 	int verify_chain, verify_peer, require_cert; /* CFG_UNSET, 0 or 1 */
 	int verify_by_default;      /* client: verify_chain is on because nothing said otherwise (stunnel's is off) */
 	char *crlfile;

@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "control.h"
 #include "daemon.h"
+#include "keypass.h"
 #include "gen.h"
 #include "log.h"
 #include "notify.h"
@@ -333,7 +334,11 @@ int main(int argc, char **argv)
 			log_startup_error("worker %d: %s", rt.nworkers, strerror(errno));
 			goto err2;
 		}
-	if (!(rt.cur = gen_build(&rt, &cfg, err, sizeof(err)))) {
+	/* the one time a passphrase may be typed: a reload has no terminal to ask at */
+	rt.key_prompt = foreground && !o.inetd && keypass_can_prompt();
+	rt.cur = gen_build(&rt, &cfg, err, sizeof(err));
+	rt.key_prompt = 0;
+	if (!rt.cur) {
 		log_startup_error("%s", err);
 		goto err2;
 	}

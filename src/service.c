@@ -207,6 +207,15 @@ static void ticket_refresh(void *ctx)
 		loop_timer_arm(sv->rt->loop, &sv->ticket_refresh, q, ticket_refresh, sv);
 }
 
+/* The running generation's service named as S, whose key a reload may keep (tls_svc_build), or NULL. */
+static const struct tls_svc *prev_tls(const struct runtime *rt, const struct cfg_service *s)
+{
+	for (size_t i = 0; rt->cur && i < rt->cur->nsvc; i++)
+		if (strcmp(rt->cur->svc[i].cfg->name, s->name) == 0)
+			return &rt->cur->svc[i].tls;
+	return NULL;
+}
+
 int service_build(struct service *sv, struct runtime *rt, const struct cfg_service *s, const struct cfg_global *glob,
 		  char *err, size_t errlen)
 {
@@ -229,7 +238,7 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 		snprintf(why, sizeof(why), "exec %s: %s", s->exec, strerror(errno));
 		goto err0;
 	}
-	if (tls_svc_build(&sv->tls, s, why, sizeof(why)) < 0)
+	if (tls_svc_build(&sv->tls, s, s->cert ? prev_tls(rt, s) : NULL, rt->key_prompt, why, sizeof(why)) < 0)
 		goto err0;
 	if (log_level() >= LOG_DEBUG) {
 		char list[8192];

@@ -105,6 +105,7 @@ struct runtime {
 	int nworkers;
 	struct control *ctl;        /* the control thread's inbox (control.c) */
 	atomic_ulong conn_seq;      /* connection numbers, unique across workers */
+	int key_prompt;             /* starting in the foreground on a terminal: encrypted keys' passphrases are asked */
 };
 
 /* runtime_open: connections open on every worker (metrics, status, drain). */

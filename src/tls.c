@@ -12,6 +12,7 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/x509.h>
 #include <mbedtls/psa_util.h>
 #include <psa/crypto.h>
@@ -26,6 +27,8 @@
 
 #define CRL_MAX_BYTES (64 << 20) /* a larger file in CRLpath is not read */
 
+#include "keypass.h"
+#include "log.h"
 #include "match.h"
 #include "optfile.h"
 #include "psk.h"
@@ -175,7 +178,111 @@ static int load_ca(struct tls_svc *t, const struct cfg_service *s, char *err, si
 	return 0;
 }
 
-static int load_own(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
+#define KEY_MAX_BYTES (1 << 20) /* a larger key file is not read */
+
+/* KEYPATH's bytes into a new buffer (NUL-terminated, *LEN without it), or NULL with ERR set. */
+static unsigned char *read_key_file(const char *keypath, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = optfile_open("key", keypath, err, errlen);
+	if (!f)
+		return NULL;
+	unsigned char *buf = malloc(KEY_MAX_BYTES + 1);
+	size_t n = buf ? fread(buf, 1, KEY_MAX_BYTES + 1, f) : 0;
+	int bad = !buf || ferror(f) || n > KEY_MAX_BYTES;
+	fclose(f);
+	if (bad) {
+		snprintf(err, errlen, "key %s: %s", keypath, !buf ? "out of memory" : n > KEY_MAX_BYTES ? "larger than 1 MiB"
+										       : "read error");
+		if (buf)
+			mbedtls_platform_zeroize(buf, n);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* The key in BUF (LEN bytes, NUL after them) into KEY; PW (may be NULL) decrypts it. An mbedTLS error code. */
+static int parse_key(mbedtls_pk_context *key, const unsigned char *buf, size_t len, const char *pw)
+{
+	/* PEM is parsed up to the NUL mbedTLS counts in the length */
+	size_t n = strstr((const char *)buf, "-----BEGIN ") ? len + 1 : len;
+	return mbedtls_pk_parse_key(key, buf, n, (const unsigned char *)pw, pw ? strlen(pw) : 0, mbedtls_psa_get_random,
+				    MBEDTLS_PSA_RANDOM_STATE);
+}
+
+/* A reload: PREV's key, typed at start, copied into T when its file still holds the same bytes (a key the
+ * process holds anyway; the passphrase itself was never kept). 1 copied, 0 not PREV's, -1 failed. */
+static int keep_typed_key(struct tls_svc *t, const struct tls_svc *prev, const char *keypath)
+{
+	if (!prev || !prev->key_typed || memcmp(prev->key_digest, t->key_digest, sizeof(t->key_digest)) != 0)
+		return 0;
+	unsigned char der[16384];
+	int n = mbedtls_pk_write_key_der((mbedtls_pk_context *)&prev->own_key, der, sizeof(der));
+	int rc = n > 0 ? mbedtls_pk_parse_key(&t->own_key, der + sizeof(der) - n, (size_t)n, NULL, 0,
+					      mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE) : n;
+	mbedtls_platform_zeroize(der, sizeof(der));
+	if (rc != 0)
+		return -1;
+	t->key_typed = 1;
+	log_notice("key %s: unchanged since its passphrase was typed: the loaded key is kept", keypath);
+	return 1;
+}
+
+/* The key of S from KEYPATH into T, decrypted with its passphrase when it is encrypted. 0, or -1 with ERR set. */
+static int load_key(struct tls_svc *t, const struct cfg_service *s, const char *keypath, const struct tls_svc *prev,
+		    int prompt, char *err, size_t errlen)
+{
+	size_t len;
+	unsigned char *buf = read_key_file(keypath, &len, err, errlen);
+	if (!buf)
+		return -1;
+	int rc = parse_key(&t->own_key, buf, len, NULL);
+	if (rc == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
+		mbedtls_pk_free(&t->own_key);
+		mbedtls_pk_init(&t->own_key);
+		mbedtls_sha256(buf, len, t->key_digest, 0);
+		int kept = keep_typed_key(t, prev, keypath);
+		if (kept != 0) {
+			rc = kept < 0 ? MBEDTLS_ERR_PK_ALLOC_FAILED : 0;
+			goto done;
+		}
+		char pw[KEYPASS_MAX];
+		struct keypass_source from;
+		if (keypass_get(s, keypath, prompt, pw, &from, err, errlen) < 0) {
+			if (prev && prev->key_typed && !from.path[0])
+				snprintf(err, errlen, "key %s is encrypted, its passphrase was typed at start and the file has "
+						      "changed since: a reload cannot ask again (give keyPasswordFile, or restart)",
+					 keypath);
+			rc = -1;
+			goto out;
+		}
+		mbedtls_pk_free(&t->own_key);
+		mbedtls_pk_init(&t->own_key);
+		rc = parse_key(&t->own_key, buf, len, pw);
+		mbedtls_platform_zeroize(pw, sizeof(pw));
+		t->key_typed = rc == 0 && !from.path[0];
+		if (rc == MBEDTLS_ERR_PK_PASSWORD_MISMATCH) {
+			if (from.path[0])
+				snprintf(err, errlen, "%s %s: wrong passphrase for key %s", from.what, from.path, keypath);
+			else
+				snprintf(err, errlen, "key %s: wrong passphrase", keypath);
+			rc = -1;
+			goto out;
+		}
+	}
+done:
+	if (rc != 0)
+		tls_mbed_fail(err, errlen, "key", keypath, rc);
+out:
+	mbedtls_platform_zeroize(buf, len);
+	free(buf);
+	return rc == 0 ? 0 : -1;
+}
+
+static int load_own(struct tls_svc *t, const struct cfg_service *s, const struct tls_svc *prev, int prompt, char *err,
+		    size_t errlen)
 {
 	int rc;
 	const char *keypath = s->key ? s->key : s->cert; /* stunnel: the key may sit in the cert file */
@@ -183,15 +290,8 @@ static int load_own(struct tls_svc *t, const struct cfg_service *s, char *err, s
 		return -1;
 	if ((rc = mbedtls_x509_crt_parse_file(&t->own_cert, s->cert)) != 0)
 		return tls_mbed_fail(err, errlen, "cert", s->cert, rc < 0 ? rc : MBEDTLS_ERR_X509_INVALID_FORMAT);
-	if (optfile_check("key", keypath, err, errlen) < 0)
+	if (load_key(t, s, keypath, prev, prompt, err, errlen) < 0)
 		return -1;
-	rc = mbedtls_pk_parse_keyfile(&t->own_key, keypath, NULL, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
-	if (rc == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
-		snprintf(err, errlen, "key %s is encrypted: password-protected keys are not supported yet", keypath);
-		return -1;
-	}
-	if (rc != 0)
-		return tls_mbed_fail(err, errlen, "key", keypath, rc);
 	if (mbedtls_pk_check_pair(&t->own_cert.pk, &t->own_key, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE)) {
 		snprintf(err, errlen, "key %s does not match the certificate in %s", keypath, s->cert);
 		return -1;
@@ -415,7 +515,8 @@ static const uint16_t sig_algs[] = {
 	MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512, MBEDTLS_TLS1_3_SIG_NONE
 };
 
-int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen)
+int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, const struct tls_svc *prev, int prompt, char *err,
+		  size_t errlen)
 {
 	int rc;
 	memset(t, 0, sizeof(*t));
@@ -457,7 +558,7 @@ int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, siz
 		goto err0;
 	if (t->has_ca)
 		mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, t->has_crl ? &t->crl : NULL);
-	if (s->cert && load_own(t, s, err, errlen) < 0)
+	if (s->cert && load_own(t, s, prev, prompt, err, errlen) < 0)
 		goto err0;
 	if (load_rules(t, s, err, errlen) < 0)
 		goto err0;

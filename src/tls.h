@@ -43,6 +43,8 @@ struct tls_svc {
 	atomic_int prefer12; /* the server needed conf12: the next connections start with it (any worker's) */
 	mbedtls_x509_crt own_cert;
 	mbedtls_pk_context own_key;
+	int key_typed;                 /* own_key is encrypted and its passphrase was typed at start */
+	unsigned char key_digest[32];  /* ... the SHA-256 of its file then: a reload keeps the key while it is the same */
 	mbedtls_x509_crt ca;
 	mbedtls_x509_crl crl;
 	int has_ca, has_crl;
@@ -118,9 +120,13 @@ struct tls_peer {
 int tls_lib_init(char *err, size_t errlen);
 void tls_lib_done(void);
 
-/* tls_svc_build: load S's certificates, key and CAs and build its mbedTLS configuration into T.
+/* tls_svc_build: load S's certificates, key and CAs and build its mbedTLS configuration into T. An encrypted
+ * key is decrypted with its passphrase (keypass.h), which may be asked at the terminal when PROMPT is set;
+ * PREV (may be NULL) is the service of the same name being replaced by a reload: when its key's passphrase
+ * was typed at start and the key file is unchanged, T takes a copy of PREV's key instead of asking again.
  * Returns 0, or -1 with "path: reason" (or the option at fault) in ERR; T is then left freed. */
-int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, char *err, size_t errlen);
+int tls_svc_build(struct tls_svc *t, const struct cfg_service *s, const struct tls_svc *prev, int prompt, char *err,
+		  size_t errlen);
 void tls_svc_free(struct tls_svc *t);
 
 /* tls_conn_setup: prepare SSL for one connection of T: bio on BIO (which outlives SSL),

@@ -153,6 +153,23 @@ START_TEST(file_strings)
 }
 END_TEST
 
+/* keyPasswordFile: a service option (before the first section: every service's default) naming a file */
+START_TEST(trust_key_password_file)
+{
+	struct cfg c;
+	load_ok("keyPasswordFile = /etc/tlswrap/all.pass\n[a]\n" SERVER
+		"[b]\naccept = 8444\nconnect = 80\ncert = /b.pem\nkeyPasswordFile = b-key\n", &c);
+	ck_assert_str_eq(c.svc[0].key_password_file, "/etc/tlswrap/all.pass");
+	ck_assert_str_eq(c.svc[1].key_password_file, "b-key");
+	cfg_free(&c);
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_ptr_null(c.svc[0].key_password_file);
+	cfg_free(&c);
+	expect_error_at("[a]\n" SERVER "keyPasswordFile =\n", "keyPasswordFile", "keyPasswordFile: expected a file name");
+	expect_error_at("keyPasswordFile =\n[a]\n" SERVER, "keyPasswordFile", "keyPasswordFile: expected a file name");
+}
+END_TEST
+
 /* ---- defaults -------------------------------------------------------------------------------- */
 
 START_TEST(defaults_stunnel_timeouts)
@@ -1548,6 +1565,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, trust_crlfile_needs_verify_chain);
 	tcase_add_test(tc, trust_client_pin_without_ca);
 	tcase_add_test(tc, trust_server_pin_requires_cert);
+	tcase_add_test(tc, trust_key_password_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("api");
