@@ -222,12 +222,29 @@ static void switch_workers(struct runtime *rt, struct generation *g)
 		worker_post(&rt->workers[i], W_SWITCH, g, NULL, 1);
 }
 
-/* Warn about certificates that expire within 30 days: at start, then daily. */
+/* CRLs past their nextUpdate: revocations since then are not in them, yet mbedTLS goes on using them. */
+static void check_crls(const struct service *sv, time_t now)
+{
+	struct tls_crl_info ci;
+	for (int k = 0; tls_svc_crl(&sv->tls, k, &ci) == 0; k++) {
+		if (!ci.next_update || ci.next_update > now)
+			continue;
+		char date[64];
+		struct tm tm;
+		time_t t = (time_t)ci.next_update;
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+		log_warn("[%s] CRL from %s (%s) expired on %s", sv->cfg->name, ci.issuer, ci.file, date);
+	}
+}
+
+/* Warn about certificates that expire within 30 days and CRLs past their nextUpdate: at start, then daily. */
 static void check_expiry(void *ctx)
 {
 	struct control *c = ctx;
 	struct runtime *rt = c->rt;
 	time_t now = time(NULL);
+	for (size_t i = 0; i < rt->cur->nsvc; i++)
+		check_crls(&rt->cur->svc[i], now);
 	for (size_t i = 0; i < rt->cur->nsvc; i++) {
 		long long end = tls_svc_not_after(&rt->cur->svc[i].tls);
 		const struct cfg_service *s = rt->cur->svc[i].cfg;

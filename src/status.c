@@ -127,6 +127,21 @@ static void render(const struct runtime *rt, struct status_out *o)
 		escape_label(g->svc[i].cfg->name, name, sizeof(name));
 		out_line(o, "tlswrap_certificate_not_after_seconds{service=\"%s\"} %lld\n", name, t);
 	}
+	family(o, "tlswrap_crl_next_update_seconds", "gauge",
+	       "When each CRL of the service (CRLfile, CRLpath) is due to be replaced (its nextUpdate), in Unix time.");
+	for (size_t i = 0; i < nsvc; i++) {
+		struct tls_crl_info ci;
+		char issuer[2 * sizeof(ci.issuer)], file[2 * 4096];
+		escape_label(g->svc[i].cfg->name, name, sizeof(name));
+		for (int k = 0; tls_svc_crl(&g->svc[i].tls, k, &ci) == 0; k++) {
+			if (!ci.next_update)
+				continue;
+			escape_label(ci.issuer, issuer, sizeof(issuer));
+			escape_label(ci.file, file, sizeof(file));
+			out_line(o, "tlswrap_crl_next_update_seconds{service=\"%s\",issuer=\"%s\",file=\"%s\"} %lld\n", name,
+				 issuer, file, ci.next_update);
+		}
+	}
 	family(o, "tlswrap_connections_open_all", "gauge",
 	       "Connections now open, including those of configurations replaced by a reload.");
 	out_line(o, "tlswrap_connections_open_all %lu\n", runtime_open(rt));

@@ -87,6 +87,41 @@ int tls_mbed_fail(char *err, size_t errlen, const char *what, const char *path, 
 	return -1;
 }
 
+/* The CRLs that T's chain gained since the last call came from FILE. 0, or -1 when out of memory. */
+static int note_crl_file(struct tls_svc *t, const char *file)
+{
+	const mbedtls_x509_crl *c = t->ncrl_src ? t->crl_src[t->ncrl_src - 1].crl->next : &t->crl;
+	for (; c && c->version; c = c->next) {
+		struct tls_crl_src *n = realloc(t->crl_src, (size_t)(t->ncrl_src + 1) * sizeof(*n));
+		if (!n)
+			return -1;
+		t->crl_src = n;
+		if (!(n[t->ncrl_src].file = strdup(file)))
+			return -1;
+		n[t->ncrl_src++].crl = c;
+	}
+	return 0;
+}
+
+static long long unix_time(const mbedtls_x509_time *v)
+{
+	struct tm tm = { .tm_year = v->year - 1900, .tm_mon = v->mon - 1, .tm_mday = v->day,
+			 .tm_hour = v->hour, .tm_min = v->min, .tm_sec = v->sec };
+	return (long long)timegm(&tm);
+}
+
+int tls_svc_crl(const struct tls_svc *t, int nth, struct tls_crl_info *out)
+{
+	if (nth < 0 || nth >= t->ncrl_src)
+		return -1;
+	const mbedtls_x509_crl *c = t->crl_src[nth].crl;
+	if (mbedtls_x509_dn_gets(out->issuer, sizeof(out->issuer), &c->issuer) < 0)
+		snprintf(out->issuer, sizeof(out->issuer), "?");
+	out->file = t->crl_src[nth].file;
+	out->next_update = c->next_update.year ? unix_time(&c->next_update) : 0;
+	return 0;
+}
+
 /* CRLpath: every CRL in the directory, read when the configuration is loaded (stunnel looks up hashed
  * names such as 1a2b3c4d.r0 per handshake; mbedTLS has no lookup by hash, and reading them all at load
  * finds a broken CRL before it is needed). Files that are not CRLs (CApath and CRLpath are often the
@@ -123,6 +158,8 @@ static int load_crl_dir(struct tls_svc *t, const char *dir, char *err, size_t er
 		if (is_crl) { /* keep it */
 			r = mbedtls_x509_crl_parse(&t->crl, buf, pem ? len + 1 : len);
 			t->has_crl = 1;
+			if (r == 0 && note_crl_file(t, path) < 0)
+				r = MBEDTLS_ERR_X509_ALLOC_FAILED;
 		}
 		free(buf);
 		if (r != 0 && (pem || is_crl)) /* said it was a CRL and is not one (or memory ran out) */
@@ -168,6 +205,8 @@ static int load_ca(struct tls_svc *t, const struct cfg_service *s, char *err, si
 		if ((rc = mbedtls_x509_crl_parse_file(&t->crl, s->crlfile)) != 0)
 			return tls_mbed_fail(err, errlen, "CRLfile", s->crlfile, rc);
 		t->has_crl = 1;
+		if (note_crl_file(t, s->crlfile) < 0)
+			return tls_mbed_fail(err, errlen, "CRLfile", s->crlfile, MBEDTLS_ERR_X509_ALLOC_FAILED);
 	}
 	if (s->crlpath && load_crl_dir(t, s->crlpath, err, errlen) < 0)
 		return -1;
@@ -409,12 +448,7 @@ static int sni_cb(void *data, mbedtls_ssl_context *ssl, const unsigned char *nam
 
 long long tls_svc_not_after(const struct tls_svc *t)
 {
-	const mbedtls_x509_time *v = &t->own_cert.valid_to;
-	if (!t->own_cert.version)
-		return 0;
-	struct tm tm = { .tm_year = v->year - 1900, .tm_mon = v->mon - 1, .tm_mday = v->day,
-			 .tm_hour = v->hour, .tm_min = v->min, .tm_sec = v->sec };
-	return (long long)timegm(&tm);
+	return t->own_cert.version ? unix_time(&t->own_cert.valid_to) : 0;
 }
 
 int tls_svc_add_route(struct tls_svc *primary, const char *pattern, struct tls_svc *secondary, void *owner)
@@ -595,6 +629,11 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_pk_free(&t->own_key);
 	mbedtls_x509_crt_free(&t->ca);
 	mbedtls_x509_crl_free(&t->crl);
+	for (int i = 0; i < t->ncrl_src; i++)
+		free(t->crl_src[i].file);
+	free(t->crl_src);
+	t->crl_src = NULL;
+	t->ncrl_src = 0;
 	mbedtls_ssl_cache_free(&t->cache);
 	tls_idents_free(t);
 	mbedtls_ssl_ticket_free(&t->ticket);

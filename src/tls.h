@@ -33,6 +33,12 @@ struct tls_route {
 	void *owner; /* the secondary service, handed back to the connection */
 };
 
+/* A CRL of a service and the file (CRLfile, or one in CRLpath) it was read from. */
+struct tls_crl_src {
+	const mbedtls_x509_crl *crl;
+	char *file;
+};
+
 struct tls_svc {
 	mbedtls_ssl_config conf;
 	/* client, TLS 1.2 and 1.3 allowed: the same settings limited to TLS 1.2 (an alias of conf's memory,
@@ -48,6 +54,8 @@ struct tls_svc {
 	mbedtls_x509_crt ca;
 	mbedtls_x509_crl crl;
 	int has_ca, has_crl;
+	struct tls_crl_src *crl_src;   /* each CRL of crl, in order, with the file it came from */
+	int ncrl_src;
 	const struct cfg_service *cfg; /* verification options; outlives this */
 	unsigned char (*pins)[32];     /* decoded pinSHA256 values */
 	int npins;
@@ -153,6 +161,16 @@ void tls_svc_share_idents(struct tls_svc *to, struct tls_svc *from);
 
 /* tls_svc_not_after: when T's own certificate expires (Unix time), or 0 when T has none. */
 long long tls_svc_not_after(const struct tls_svc *t);
+
+/* What tls_svc_crl tells of one CRL. */
+struct tls_crl_info {
+	char issuer[256];       /* the issuer's DN */
+	const char *file;       /* where it was read from (T's) */
+	long long next_update;  /* its nextUpdate in Unix time, or 0 when it has none */
+};
+
+/* tls_svc_crl: the NTH (from 0) CRL of T (CRLfile's, then CRLpath's) into OUT. 0, or -1 when T has fewer. */
+int tls_svc_crl(const struct tls_svc *t, int nth, struct tls_crl_info *out);
 
 /* tls_svc_refresh_ticket_key: offer ticketKeyFile's key to mbedTLS again. mbedTLS replaces a ticket key
  * with a random one once its lifetime has passed; renewing it at half that keeps instances that share

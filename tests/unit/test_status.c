@@ -71,6 +71,9 @@ static const char ONE_SERVICE[] =
 	"tlswrap_sessions_resumed_total{service=\"web\"} 3\n"
 	"# HELP tlswrap_certificate_not_after_seconds When the service's own certificate expires, in Unix time.\n"
 	"# TYPE tlswrap_certificate_not_after_seconds gauge\n"
+	"# HELP tlswrap_crl_next_update_seconds When each CRL of the service (CRLfile, CRLpath) is due to be replaced "
+	"(its nextUpdate), in Unix time.\n"
+	"# TYPE tlswrap_crl_next_update_seconds gauge\n"
 	"# HELP tlswrap_connections_open_all Connections now open, including those of configurations replaced by a "
 	"reload.\n"
 	"# TYPE tlswrap_connections_open_all gauge\n"
@@ -155,6 +158,25 @@ START_TEST(render_certificate_expiry)
 	ck_assert_ptr_nonnull(strstr(buf, "# TYPE tlswrap_certificate_not_after_seconds gauge\n"
 					  "tlswrap_certificate_not_after_seconds{service=\"cert\"} 1893553445\n# HELP"));
 	ck_assert_ptr_null(strstr(buf, "not_after_seconds{service=\"plain\"}"));
+}
+END_TEST
+
+/* each CRL's nextUpdate, labelled with its issuer and file (escaped); one without nextUpdate has no sample */
+START_TEST(render_crl_next_update)
+{
+	static mbedtls_x509_crl crl[2];
+	static struct tls_crl_src src[2] = { { &crl[0], "/etc/tlswrap/a\"b.crl" }, { &crl[1], "/etc/tlswrap/none.crl" } };
+	add_service("crls");
+	crl[0].next_update = (mbedtls_x509_time){ .year = 2030, .mon = 1, .day = 2, .hour = 3, .min = 4, .sec = 5 };
+	SV[0].tls.crl_src = src;
+	SV[0].tls.ncrl_src = 2;
+	status_render(&RT, buf, sizeof(buf));
+	SV[0].tls.crl_src = NULL;
+	SV[0].tls.ncrl_src = 0;
+	ck_assert_ptr_nonnull(strstr(buf, "# TYPE tlswrap_crl_next_update_seconds gauge\n"
+					  "tlswrap_crl_next_update_seconds{service=\"crls\",issuer=\"\",file=\"/etc/tlswrap/a\\\"b.crl\"} "
+					  "1893553445\n# HELP"));
+	ck_assert_ptr_null(strstr(buf, "none.crl"));
 }
 END_TEST
 
@@ -502,6 +524,7 @@ int main(void)
 	tcase_add_test(tc, render_escapes_labels);
 	tcase_add_test(tc, render_escapes_longest_name);
 	tcase_add_test(tc, render_certificate_expiry);
+	tcase_add_test(tc, render_crl_next_update);
 	tcase_add_test(tc, render_without_generation);
 	tcase_add_test(tc, render_truncates_safely);
 	tcase_add_test(tc, route_requests);
