@@ -49,6 +49,7 @@ static const struct opt opts[] = {
 	G("status", K_STATUS, status),
 	G("service", K_STR, service),
 	G("workers", K_WORKERS, workers),
+	G("reloadOnChange", K_BOOL, reload_on_change),
 	/* stunnel seeds OpenSSL's generator from these only when it is not seeded already, which OpenSSL
 	 * 1.1.1 and later always are; tlswrap's comes from the kernel: accepted, checked, and unused */
 	G("RNDbytes", K_NOOP_COUNT, debug),
@@ -304,6 +305,7 @@ void cfg_free(struct cfg *c)
 	free(c->g.service);
 	free(c->file);
 	list_free(&c->files);
+	list_free(&c->include_dirs);
 	memset(c, 0, sizeof(*c));
 }
 

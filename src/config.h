@@ -128,6 +128,7 @@ struct cfg_global {
 	char *service;  /* the syslog ident (stunnel's `service`), or NULL: "tlswrap" */
 	int workers;    /* event loops (threads) serving connections; 0: one per CPU (auto) */
 	int log_overwrite; /* log = overwrite: truncate the output file when it is opened */
+	int reload_on_change; /* reloadOnChange = yes: a change to a file the configuration names reloads it */
 };
 
 struct cfg {
@@ -137,6 +138,7 @@ struct cfg {
 	struct cfg_service *svc;
 	size_t nsvc, svc_cap;
 	struct cfg_list files;      /* every file read (the main one, then included ones): owns the names */
+	struct cfg_list include_dirs; /* every directory an `include` named */
 	const char *cur_file;       /* parser state: the file being read (points into files) */
 	int in_section;             /* parser state: a section has started */
 	int inetd;                  /* every service runs on stdin/stdout (--inetd): none needs 'accept' */

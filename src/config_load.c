@@ -165,6 +165,12 @@ static int include_dir(struct load_ctx *L, const char *dir, int line)
 	int n = scandir(dir, &names, NULL, by_name);
 	if (n < 0)
 		return fail(L->err, L->errlen, "%s:%d: include %s: %s", L->file->path, line, dir, strerror(errno));
+	if (cfg_list_add(&L->c->include_dirs, dir) < 0) { /* reloadOnChange watches it */
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return fail(L->err, L->errlen, "out of memory");
+	}
 	int rc = 0;
 	for (int i = 0; i < n; i++) {
 		char path[4096];

@@ -21,11 +21,13 @@
 #include "service.h"
 #include "status.h"
 #include "tls.h"
+#include "watch.h"
 #include "worker.h"
 
 #define EXPIRY_WARN_DAYS 30
 #define EXEC_RETRY_MS 1000 /* between an exec+connect program's end and its restart (stunnel waits too) */
 #define EXEC_LINKS_MAX 256 /* exec+connect services running at once */
+#define CHANGE_QUIET_MS 2000 /* reloadOnChange: how long the files must stay unchanged before the reload */
 
 /* Globals that only a restart can change: the process's shape (daemon, pid file, identity, jail) and what
  * was opened for it (log destination, metrics endpoint). `debug` and `logFormat` apply on reload. */
@@ -54,6 +56,11 @@ struct control {
 	struct loop_timer drain;  /* SIGTERM: how long connections may take to finish */
 	struct loop_timer expiry; /* the daily certificate expiry check */
 	struct loop_timer tick;   /* watchdog and STATUS= for the service manager */
+	/* reloadOnChange: the configured files' directories, and the quiet time after a change */
+	struct watch watch;
+	struct loop_io watch_io;
+	struct loop_timer settle;
+	char changed[4352];       /* the first file that changed since the last reload */
 	uint64_t tick_ms;
 	/* exec+connect links running now, by service name (one each: a reload does not start a second) */
 	char *exec_links[EXEC_LINKS_MAX];
@@ -260,28 +267,30 @@ static void check_expiry(void *ctx)
 		loop_timer_arm(rt->loop, &c->expiry, q, check_expiry, c);
 }
 
-/* After a reload: the new `debug` (unless -d set it) and `logFormat` take effect; a restart-only global
- * that differs from what the process started with is named, so nobody waits for it to apply. */
-static void reload_globals(struct control *c, const struct cfg_global *g)
+/* After a reload (WHY: SIGHUP, reloadOnChange): the new `debug` (unless -d set it) and `logFormat` take
+ * effect; a restart-only global that differs from what the process started with is named, so nobody waits
+ * for it to apply. */
+static void reload_globals(struct control *c, const struct cfg_global *g, const char *why)
 {
 	if (!c->o.debug_forced && g->debug != log_level()) {
 		log_set_level(g->debug);
-		log_notice("SIGHUP: debug level is now %d", g->debug);
+		log_notice("%s: debug level is now %d", why, g->debug);
 	}
 	if (g->log_json != log_json_on()) {
 		log_set_json(g->log_json);
-		log_notice("SIGHUP: logFormat is now %s", g->log_json ? "json" : "text");
+		log_notice("%s: logFormat is now %s", why, g->log_json ? "json" : "text");
 	}
 	char now[N_RESTART_ONLY][320];
 	control_restart_only_values(g, now);
 	for (int i = 0; i < N_RESTART_ONLY; i++)
 		if (strcmp(now[i], c->started_with[i]) != 0)
-			log_warn("SIGHUP: %s differs from the running value; it takes effect at the next start", restart_only[i]);
+			log_warn("%s: %s differs from the running value; it takes effect at the next start", why,
+				 restart_only[i]);
 }
 
-/* SIGHUP: build the new configuration beside the running one and swap; on any error the running one
- * stays. Connections keep the generation they started under. */
-static void reload_into(struct control *c)
+/* SIGHUP or reloadOnChange (WHY): build the new configuration beside the running one and swap; on any
+ * error the running one stays. Connections keep the generation they started under. */
+static void reload_into(struct control *c, const char *why)
 {
 	struct runtime *rt = c->rt;
 	struct cfg cfg;
@@ -313,16 +322,18 @@ static void reload_into(struct control *c)
 	struct generation *old = rt->cur;
 	switch_workers(rt, g); /* from here on no worker accepts on OLD's listeners */
 	rt->cur = g;
-	reload_globals(c, &g->cfg.g);
+	reload_globals(c, &g->cfg.g, why);
 	gen_retire(rt, old);
 	gen_log_services(g);
 	exec_start_all(c, g);
-	log_notice("SIGHUP: configuration reloaded (%zu service%s; %lu connections carry on)", g->nsvc,
+	log_notice("%s: configuration reloaded (%zu service%s; %lu connections carry on)", why, g->nsvc,
 		   g->nsvc == 1 ? "" : "s", runtime_open(rt));
 	check_expiry(c);
 }
 
-static void reload(struct control *c)
+static void watch_files(struct control *c);
+
+static void reload(struct control *c, const char *why)
 {
 	if (!c->o.config_file) {
 		log_warn("SIGHUP: a tunnel given as flags has no configuration file to reload");
@@ -330,15 +341,79 @@ static void reload(struct control *c)
 	}
 	if (c->stopping)
 		return;
-	log_notice("SIGHUP: reloading %s", c->o.config_file);
+	log_notice("%s: reloading %s", why, c->o.config_file);
 	notify_reloading(c->o.notify);
 	/* relative paths in the file mean what they meant at start */
 	if (c->o.startdir >= 0 && fchdir(c->o.startdir) < 0)
-		log_warn("SIGHUP: cannot return to the start directory: %s", strerror(errno));
-	reload_into(c);
+		log_warn("%s: cannot return to the start directory: %s", why, strerror(errno));
+	reload_into(c, why);
+	watch_files(c); /* what the configuration now in use names: the new one, or the old one after a failure */
 	if (c->o.startdir >= 0 && chdir("/") < 0)
-		log_warn("SIGHUP: chdir /: %s", strerror(errno));
+		log_warn("%s: chdir /: %s", why, strerror(errno));
 	notify_ready(c->o.notify);
+}
+
+/* ---- reloadOnChange ------------------------------------------------------------------------------ */
+
+/* The files have been quiet for CHANGE_QUIET_MS since the last change: reload as SIGHUP does. */
+static void changes_settled(void *ctx)
+{
+	struct control *c = ctx;
+	log_notice("reloadOnChange: %s changed", c->changed);
+	c->changed[0] = '\0';
+	reload(c, "reloadOnChange");
+}
+
+static void on_watch(void *ctx, uint32_t events)
+{
+	struct control *c = ctx;
+	char what[sizeof(c->changed)];
+	if (!watch_changed(&c->watch, what, sizeof(what)) || c->stopping)
+		return;
+	if (!c->changed[0])
+		snprintf(c->changed, sizeof(c->changed), "%s", what);
+	log_debug("reloadOnChange: %s changed; reloading after %d ms without change", what, CHANGE_QUIET_MS);
+	struct loop_tq *q = loop_tq_get(c->rt->loop, CHANGE_QUIET_MS);
+	if (q) /* each change starts the quiet time again: a file being written is not read half-way */
+		loop_timer_arm(c->rt->loop, &c->settle, q, changes_settled, c);
+}
+
+static void unwatch_files(struct control *c)
+{
+	loop_timer_cancel(&c->settle);
+	if (c->watch_io.fd >= 0)
+		loop_io_del(c->rt->loop, &c->watch_io);
+	c->watch_io.fd = -1;
+	watch_free(&c->watch);
+}
+
+/* With reloadOnChange in the configuration in use, watch the files it names (from the start directory,
+ * where its relative names mean what they meant at start); without, watch nothing. */
+static void watch_files(struct control *c)
+{
+	const struct cfg *cfg = &c->rt->cur->cfg;
+	char skipped[1024];
+	if (!cfg->g.reload_on_change || !c->o.config_file) {
+		if (c->watch.fd >= 0)
+			log_notice("reloadOnChange is off: files are no longer watched");
+		unwatch_files(c);
+		return;
+	}
+	int was = c->watch.fd >= 0, n = watch_set(&c->watch, cfg, skipped, sizeof(skipped));
+	if (n < 0) {
+		log_err("reloadOnChange: %s; files are not watched", skipped);
+		unwatch_files(c);
+		return;
+	}
+	if (n > 0)
+		log_warn("reloadOnChange: %d director%s cannot be watched: %s", n, n == 1 ? "y" : "ies", skipped);
+	if (!was && loop_io_add(c->rt->loop, &c->watch_io, c->watch.fd, EPOLLIN, on_watch, c) < 0) {
+		log_err("reloadOnChange: epoll: %s; files are not watched", strerror(errno));
+		unwatch_files(c);
+		return;
+	}
+	if (!was)
+		log_notice("reloadOnChange: watching %zu director%s for changes", c->watch.n, c->watch.n == 1 ? "y" : "ies");
 }
 
 /* ---- notifications, the stop ------------------------------------------------------------------------- */
@@ -461,7 +536,7 @@ static void on_signal(void *ctx, uint32_t events)
 			child_reap(log_child_exit);
 			break;
 		case SIGHUP:
-			reload(c);
+			reload(c, "SIGHUP");
 			break;
 		case SIGUSR1:
 			c->reopen = 1;
@@ -486,7 +561,8 @@ int control_run(struct runtime *rt, const struct control_opts *o, char started_w
 	struct control c = { .rt = rt, .o = *o, .started_with = started_with, .efd = -1, .status = -1 };
 	int started = 0;
 	c.inbox_tail = &c.inbox;
-	c.sig_io.fd = c.efd_io.fd = -1;
+	c.sig_io.fd = c.efd_io.fd = c.watch_io.fd = -1;
+	watch_init(&c.watch);
 	pthread_mutex_init(&c.mu, NULL);
 	if ((c.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
 	    loop_io_add(rt->loop, &c.efd_io, c.efd, EPOLLIN, on_inbox, &c) < 0 ||
@@ -506,6 +582,11 @@ int control_run(struct runtime *rt, const struct control_opts *o, char started_w
 		   rt->nworkers, rt->nworkers == 1 ? "" : "s", (long)getpid());
 	exec_start_all(&c, rt->cur);
 	check_expiry(&c);
+	if (c.o.startdir >= 0 && fchdir(c.o.startdir) < 0)
+		log_warn("reloadOnChange: cannot go to the start directory: %s", strerror(errno));
+	watch_files(&c);
+	if (c.o.startdir >= 0 && chdir("/") < 0)
+		log_warn("reloadOnChange: chdir /: %s", strerror(errno));
 	notify_start(&c);
 	c.status = loop_run(rt->loop);
 	if (c.status < 0)
@@ -515,6 +596,7 @@ out:
 	loop_timer_cancel(&c.drain);
 	loop_timer_cancel(&c.expiry);
 	loop_timer_cancel(&c.tick);
+	unwatch_files(&c);
 	for (int i = 0; i < started; i++)
 		worker_post(&rt->workers[i], W_QUIT, NULL, NULL, 0);
 	for (int i = 0; i < started; i++)

@@ -279,6 +279,11 @@ int main(int argc, char **argv)
 		if (g->syslog == CFG_UNSET && !g->output)
 			g->syslog = 1;
 	}
+	if (g->reload_on_change && (o.flags_mode || o.inetd)) { /* nothing to reload: refused, not ignored */
+		log_startup_error("%s: reloadOnChange = yes needs a configuration file to reload and a process that "
+				  "stays (not %s)", cfg.file, o.flags_mode ? "a tunnel given as flags" : "inetd mode");
+		goto err0;
+	}
 	/* likewise relative pid and log paths mean the directory tlswrap was started in */
 	if (daemon_absolute_path(&g->pid) < 0 || daemon_absolute_path(&g->output) < 0) {
 		log_startup_error("%s", strerror(errno));

@@ -170,6 +170,24 @@ START_TEST(trust_key_password_file)
 }
 END_TEST
 
+/* reloadOnChange: a global yes/no, off unless set */
+START_TEST(trust_reload_on_change)
+{
+	struct cfg c;
+	load_ok("reloadOnChange = yes\n[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.reload_on_change, 1);
+	cfg_free(&c);
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.reload_on_change, 0);
+	cfg_free(&c);
+	expect_error_at("reloadOnChange = sometimes\n[a]\n" SERVER, "reloadOnChange",
+			"reloadOnChange: expected yes or no, got 'sometimes'");
+	expect_error_at("reloadOnChange =\n[a]\n" SERVER, "reloadOnChange", "reloadOnChange: expected yes or no, got ''");
+	expect_error_at("[a]\n" SERVER "reloadOnChange = yes\n", "reloadOnChange",
+			"'reloadOnChange' is a global option: put it before the first [section]");
+}
+END_TEST
+
 /* ---- defaults -------------------------------------------------------------------------------- */
 
 START_TEST(defaults_stunnel_timeouts)
@@ -1566,6 +1584,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, trust_client_pin_without_ca);
 	tcase_add_test(tc, trust_server_pin_requires_cert);
 	tcase_add_test(tc, trust_key_password_file);
+	tcase_add_test(tc, trust_reload_on_change);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("api");
