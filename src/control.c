@@ -341,6 +341,8 @@ static void reload(struct control *c, const char *why)
 	}
 	if (c->stopping)
 		return;
+	loop_timer_cancel(&c->settle); /* this reload reads the changed files too */
+	c->changed[0] = '\0';
 	log_notice("%s: reloading %s", why, c->o.config_file);
 	notify_reloading(c->o.notify);
 	/* relative paths in the file mean what they meant at start */
