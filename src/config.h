@@ -126,6 +126,7 @@ struct cfg_global {
 	char *service;  /* the syslog ident (stunnel's `service`), or NULL: "tlswrap" */
 	int workers;    /* event loops (threads) serving connections; 0: one per CPU (auto) */
 	int log_overwrite; /* log = overwrite: truncate the output file when it is opened */
+	int sandbox;    /* CFG_UNSET (yes), 0 or 1: confine the serving phase with Landlock (sandbox.h) */
 };
 
 struct cfg {
