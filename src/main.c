@@ -437,7 +437,13 @@ int main(int argc, char **argv)
 	 * domain binds the calling thread and what it starts from then on) */
 	struct sandbox_start sst = { .output = output, .pidfile = pidfile, .pid_dirfd = pid_file.dirfd,
 				     .status_path = has_status && status_addr.path[0] ? status_addr.path : NULL };
-	if (sandbox_plan(&sandbox, &rt.cur->cfg, &sst) < 0)
+	/* relative paths in the file mean the start directory, as on reload */
+	if (co.startdir >= 0 && fchdir(co.startdir) < 0)
+		log_warn("sandbox: cannot return to the start directory: %s", strerror(errno));
+	r = sandbox_plan(&sandbox, &rt.cur->cfg, &sst);
+	if (co.startdir >= 0 && chdir("/") < 0)
+		log_warn("sandbox: chdir /: %s", strerror(errno));
+	if (r < 0)
 		snprintf(err, sizeof(err), "sandbox: out of memory");
 	else if (sandbox_apply(&sandbox, sandbox_on, err, sizeof(err)) == 0)
 		co.sandbox = &sandbox;

@@ -26,6 +26,15 @@
 #ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
+/* built with a sanitizer: its reports must not be lost to the sandbox */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TW_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define TW_SANITIZED 1
+#endif
+#endif
+
 #define TW_LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)
 #define TW_LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
 #define TW_LANDLOCK_RULE_NET_PORT 2
@@ -200,18 +209,11 @@ static int plan_service(struct sandbox *sb, const struct cfg_service *s, int *na
 	return 0;
 }
 
+#ifdef TW_SANITIZED
 /* Where a sanitizer writes its reports: log_path=DIR/prefix in *SAN_OPTIONS (':', ',' or ' ' between
  * options). Only a sanitized build reads it: the reports must not be lost to the sandbox. */
 static const char *sanitizer_report_path(char *buf, size_t len)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TW_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define TW_SANITIZED 1
-#endif
-#endif
-#ifdef TW_SANITIZED
 	static const char *const vars[] = { "TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		const char *v = getenv(vars[i]), *p;
@@ -229,12 +231,8 @@ static const char *sanitizer_report_path(char *buf, size_t len)
 		return buf;
 	}
 	return NULL;
-#else
-	(void)buf;
-	(void)len;
-	return NULL;
-#endif
 }
+#endif
 
 int sandbox_plan(struct sandbox *sb, const struct cfg *cfg, const struct sandbox_start *st)
 {
@@ -272,16 +270,17 @@ int sandbox_plan(struct sandbox *sb, const struct cfg *cfg, const struct sandbox
 	if (add_dir_of(sb, st->output, FS_LOG) < 0 || add_dir_of(sb, st->status_path, FS_SOCK) < 0 ||
 	    add_rule_fd(sb, st->pid_dirfd, st->pidfile, LANDLOCK_ACCESS_FS_REMOVE_FILE) < 0)
 		goto err0;
-	if (sanitizer_report_path(sb->reports, sizeof(sb->reports))) {
-		/* a report is a file opened when it is written; symbolizing it reads the binaries and libraries
-		 * (/proc/self/maps names them) and may run llvm-symbolizer */
-		char self[64];
-		snprintf(self, sizeof(self), "/proc/%ld", (long)getpid());
-		if (add_dir_of(sb, sb->reports, FS_LOG | FS_READ) < 0 || add_rule(sb, self, FS_READ) < 0 ||
-		    add_rule(sb, "/proc/self/exe", LANDLOCK_ACCESS_FS_READ_FILE) < 0 ||
-		    add_rule(sb, "/usr", FS_READ | LANDLOCK_ACCESS_FS_EXECUTE) < 0)
-			goto err0;
-	}
+#ifdef TW_SANITIZED
+	/* a report is a file opened when it is written (log_path); LeakSanitizer reads /proc/self/maps and
+	 * tasks at exit; symbolizing reads the binary and libraries and may run llvm-symbolizer */
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/%ld", (long)getpid());
+	if (add_rule(sb, self, FS_READ) < 0 || add_rule(sb, "/proc/self/exe", LANDLOCK_ACCESS_FS_READ_FILE) < 0 ||
+	    add_rule(sb, "/usr", FS_READ | LANDLOCK_ACCESS_FS_EXECUTE) < 0)
+		goto err0;
+	if (sanitizer_report_path(sb->reports, sizeof(sb->reports)) && add_dir_of(sb, sb->reports, FS_LOG | FS_READ) < 0)
+		goto err0;
+#endif
 	return 0;
 err0:
 	sandbox_free(sb);
