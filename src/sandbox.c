@@ -278,7 +278,8 @@ int sandbox_plan(struct sandbox *sb, const struct cfg *cfg, const struct sandbox
 	if (add_rule(sb, self, FS_READ) < 0 || add_rule(sb, "/proc/self/exe", LANDLOCK_ACCESS_FS_READ_FILE) < 0 ||
 	    add_rule(sb, "/usr", FS_READ | LANDLOCK_ACCESS_FS_EXECUTE) < 0)
 		goto err0;
-	if (sanitizer_report_path(sb->reports, sizeof(sb->reports)) && add_dir_of(sb, sb->reports, FS_LOG | FS_READ) < 0)
+	if (sanitizer_report_path(sb->reports, sizeof(sb->reports)) &&
+	    add_dir_of(sb, sb->reports, FS_LOG | FS_READ | LANDLOCK_ACCESS_FS_REMOVE_FILE) < 0)
 		goto err0;
 #endif
 	return 0;
@@ -332,14 +333,17 @@ static const char *reports_writable(const struct sandbox *sb, char *buf, size_t 
 		return buf;
 	}
 	close(fd);
-	unlink(probe); /* a removal may be refused: the empty file is harmless */
-	snprintf(buf, len, ", sanitizer reports writable in %s", dir);
+	if (unlink(probe) < 0) /* a file left there would pass for a report */
+		snprintf(buf, len, ", sanitizer reports writable in %s but the probe %s not removed: %s", dir, probe,
+			 strerror(errno));
+	else
+		snprintf(buf, len, ", sanitizer reports writable in %s", dir);
 	return buf;
 }
 
 static void describe(const struct sandbox *sb, char *line, size_t len)
 {
-	char bind[512], conn[512], writes[1024] = "", reports[PATH_MAX + 64] = "";
+	char bind[512], conn[512], writes[1024] = "", reports[3 * PATH_MAX] = "";
 	int nread = 0;
 	size_t n;
 	for (size_t i = 0; i < sb->nrules; i++) {
