@@ -148,9 +148,12 @@ static int add_dir_of(struct sandbox *sb, const char *path, uint64_t access)
 	char dir[PATH_MAX], real[PATH_MAX];
 	if (!path)
 		return 0;
-	/* the file's own directory once links are resolved: there the next version of it will be */
+	/* the file's own directory once links are resolved: there the next version of it will be. A
+	 * relative name that leads nowhere ("command line" for flags) names no directory. */
 	if (realpath(path, real))
 		path = real;
+	else if (path[0] != '/')
+		return 0;
 	dir_of(path, dir, sizeof(dir));
 	return add_rule(sb, dir, access);
 }
