@@ -50,6 +50,7 @@ static const struct opt opts[] = {
 	G("service", K_STR, service),
 	G("workers", K_WORKERS, workers),
 	G("reloadOnChange", K_BOOL, reload_on_change),
+	G("sandbox", K_BOOL, sandbox),
 	/* stunnel seeds OpenSSL's generator from these only when it is not seeded already, which OpenSSL
 	 * 1.1.1 and later always are; tlswrap's comes from the kernel: accepted, checked, and unused */
 	G("RNDbytes", K_NOOP_COUNT, debug),
@@ -204,6 +205,7 @@ void cfg_init(struct cfg *c, const char *file)
 	c->file = strdup(file);
 	c->g.foreground = CFG_UNSET;
 	c->g.syslog = CFG_UNSET;
+	c->g.sandbox = CFG_UNSET;
 	c->g.debug = 5; /* notice */
 	service_defaults(&c->defaults);
 	c->defaults.file = c->file;

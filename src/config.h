@@ -129,6 +129,7 @@ struct cfg_global {
 	int workers;    /* event loops (threads) serving connections; 0: one per CPU (auto) */
 	int log_overwrite; /* log = overwrite: truncate the output file when it is opened */
 	int reload_on_change; /* reloadOnChange = yes: a change to a file the configuration names reloads it */
+	int sandbox;    /* CFG_UNSET (yes), 0 or 1: confine the serving phase with Landlock (sandbox.h) */
 };
 
 struct cfg {

@@ -18,6 +18,7 @@
 #include "child.h"
 #include "gen.h"
 #include "log.h"
+#include "sandbox.h"
 #include "service.h"
 #include "status.h"
 #include "tls.h"
@@ -33,7 +34,7 @@
  * was opened for it (log destination, metrics endpoint). `debug` and `logFormat` apply on reload. */
 static const char *const restart_only[N_RESTART_ONLY] = { "foreground", "pid",    "output",  "syslog",
 							  "setuid",     "setgid", "chroot",  "status",
-							  "log",        "service", "workers" };
+							  "log",        "service", "workers", "sandbox" };
 
 /* A message to the control thread. */
 enum ctl_kind { CTL_GEN_UNUSED, CTL_WORKER_IDLE, CTL_EXEC_ENDED };
@@ -86,6 +87,7 @@ void control_restart_only_values(const struct cfg_global *g, char v[N_RESTART_ON
 	snprintf(v[8], 320, "%d", g->log_overwrite);
 	snprintf(v[9], 320, "%s", g->service ? g->service : "");
 	snprintf(v[10], 320, "%d", g->workers);
+	snprintf(v[11], 320, "%d", g->sandbox != 0);
 }
 
 int control_check_key_modes(const struct generation *g, const struct privs *p, enum key_check when)
@@ -296,7 +298,16 @@ static void reload_into(struct control *c, const char *why)
 	struct cfg cfg;
 	char err[CFG_ERRLEN * 2];
 	if (cfg_load(c->o.config_file, &cfg, 0, err, sizeof(err)) < 0) {
+		/* a file the sandbox does not let us read shows as EACCES: say where that comes from */
+		int sandboxed = c->o.sandbox && c->o.sandbox->fs && strstr(err, strerror(EACCES));
+		log_err("reload failed, still serving the previous configuration: %s%s", err,
+			sandboxed ? " (the sandbox set at start allows reading only the directories the configuration "
+				    "named then (sandbox = yes); restart tlswrap to use it)" : "");
+		return;
+	}
+	if (c->o.sandbox && sandbox_check_reload(c->o.sandbox, &cfg, err, sizeof(err)) < 0) {
 		log_err("reload failed, still serving the previous configuration: %s", err);
+		cfg_free(&cfg);
 		return;
 	}
 	if (cfg.nsvc == 1 && cfg.svc[0].inetd) {

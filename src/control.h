@@ -16,8 +16,9 @@
 struct runtime;
 struct generation;
 struct status_server;
+struct sandbox;
 
-#define N_RESTART_ONLY 11
+#define N_RESTART_ONLY 12
 
 /* What main.c decided at start, that the control plane needs afterwards. */
 struct control_opts {
@@ -30,6 +31,7 @@ struct control_opts {
 	int debug_forced;          /* -d on the command line: a reload keeps it */
 	int sigfd;                 /* the signalfd (blocked signals), watched by the control loop */
 	struct notify *notify;     /* systemd's NOTIFY_SOCKET (fd -1: not under systemd) */
+	const struct sandbox *sandbox; /* what the process was confined to at start (a reload must fit in it) */
 };
 
 /* control_restart_only_values: the restart-only globals of G as text, to tell a reload that changed one. */

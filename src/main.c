@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "privs.h"
 #include "resolve.h"
+#include "sandbox.h"
 #include "service.h"
 #include "status.h"
 #include "suites.h"
@@ -237,6 +238,7 @@ int main(int argc, char **argv)
 	char err[CFG_ERRLEN * 2];
 	char *config_file = NULL, *pidfile = NULL, *output = NULL, *chroot_dir = NULL, *status_file = NULL;
 	struct daemon_pidfile pid_file = { .dirfd = -1 };
+	struct sandbox sandbox = { 0 };
 	int status = 1;
 
 	if (log_keep_off_client() < 0) /* inetd: stderr is the client's socket */
@@ -305,6 +307,7 @@ int main(int argc, char **argv)
 	output = g->output ? strdup(g->output) : NULL;
 	chroot_dir = g->chroot ? strdup(g->chroot) : NULL;
 	int foreground = g->foreground, has_status = g->has_status, status_line = g->status_line;
+	int sandbox_on = g->sandbox != 0;
 	status_file = g->status_file ? strdup(g->status_file) : NULL; /* an included file's name */
 	struct cfg_addr status_addr = g->status;
 	co.use_syslog = use_syslog;
@@ -440,6 +443,27 @@ int main(int argc, char **argv)
 			daemon_pidfile_remove(&pid_file);
 		goto err4;
 	}
+	/* last: the rules are paths as seen from inside the chroot, and no thread runs yet (a Landlock
+	 * domain binds the calling thread and what it starts from then on) */
+	struct sandbox_start sst = { .output = output, .pidfile = pidfile, .pid_dirfd = pid_file.dirfd,
+				     .status_path = has_status && status_addr.path[0] ? status_addr.path : NULL };
+	/* relative paths in the file mean the start directory, as on reload */
+	if (co.startdir >= 0 && fchdir(co.startdir) < 0)
+		log_warn("sandbox: cannot return to the start directory: %s", strerror(errno));
+	r = sandbox_plan(&sandbox, &rt.cur->cfg, &sst);
+	if (co.startdir >= 0 && chdir("/") < 0)
+		log_warn("sandbox: chdir /: %s", strerror(errno));
+	if (r < 0)
+		snprintf(err, sizeof(err), "sandbox: out of memory");
+	else if (sandbox_apply(&sandbox, sandbox_on, err, sizeof(err)) == 0)
+		co.sandbox = &sandbox;
+	if (!co.sandbox) {
+		log_err("%s", err);
+		if (pidfile)
+			daemon_pidfile_remove(&pid_file);
+		goto err4;
+	}
+	log_notice("%s", err);
 	if (control_run(&rt, &co, started_with) == 0)
 		status = 0;
 	if (pidfile)
@@ -448,6 +472,7 @@ int main(int argc, char **argv)
 err4:
 	if (co.sigfd >= 0)
 		close(co.sigfd);
+	sandbox_free(&sandbox);
 err3:
 	status_close(co.status);
 	if (co.startdir >= 0)

@@ -87,7 +87,8 @@ ln -s "$T/elsewhere/api.conf" "$T/conf.d/15-api.conf"
 printf '[mail]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\n' "$M" "$E" >"$T/conf.d/20-mail.conf"
 printf 'this is not a configuration file\n' >"$T/conf.d/40-skipped.d/garbage.conf"
 printf 'connect = 127.0.0.1:%s\n[inner]\naccept = 127.0.0.1:%s\n' "$E" "$I" >"$T/part.d/p.conf"
-printf 'foreground = yes\ninclude = %s/conf.d\n[outer]\naccept = 127.0.0.1:%s\ninclude = %s/part.d\nconnect = 127.0.0.1:%s\n' \
+# sandbox = no: the reload below adds a service on a new port, which a sandboxed tlswrap cannot bind
+printf 'foreground = yes\nsandbox = no\ninclude = %s/conf.d\n[outer]\naccept = 127.0.0.1:%s\ninclude = %s/part.d\nconnect = 127.0.0.1:%s\n' \
 	"$T" "$O" "$T" "$E" >"$T/inc.conf"
 out=$("$TLSWRAP" --check "$T/inc.conf" 2>&1)
 check "include: --check reads the directories (5 services: the link followed, the subdirectory skipped)" \

@@ -6,9 +6,12 @@ PY="python3 $TESTS_SRCDIR/integration/tls_client.py"
 make_pki
 E=$(free_port); S=$(free_port); C=$(free_port); A=$(free_port)
 echo_server "$E"
+# sandbox = no: services are added on new ports, which a sandboxed tlswrap cannot bind after start
+# (test_sandbox.sh covers reloads inside the sandbox)
 write_conf() { # write_conf CERT-NAME [extra services]; $GLOBALS and $SRV_HOST change the head
 	cat >"$T/reload.conf" <<CONF
 foreground = yes
+sandbox = no
 ${GLOBALS:-}
 [srv]
 accept = ${SRV_HOST:-127.0.0.1}:$S

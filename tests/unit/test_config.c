@@ -84,6 +84,26 @@ START_TEST(workers_values)
 }
 END_TEST
 
+/* sandbox = yes|no, a global: unset means yes (start-up applies it where the kernel has Landlock) */
+START_TEST(sandbox_values)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.sandbox, CFG_UNSET);
+	cfg_free(&c);
+	load_ok("sandbox = no\n[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.sandbox, 0);
+	cfg_free(&c);
+	load_ok("Sandbox = YES\n[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.sandbox, 1);
+	cfg_free(&c);
+	expect_error_at("sandbox = maybe\n[a]\n" SERVER, "sandbox", "expected yes or no, got 'maybe'");
+	expect_error_at("sandbox =\n[a]\n" SERVER, "sandbox", "expected yes or no");
+	expect_error_at("sandbox = landlock\n[a]\n" SERVER, "sandbox", "got 'landlock'");
+	expect_error_at("[a]\n" SERVER "sandbox = no\n", "sandbox", "");
+}
+END_TEST
+
 START_TEST(file_services_in_order)
 {
 	ck_assert_str_eq(good.file, path);
@@ -1464,6 +1484,7 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(tc, good_setup, good_teardown);
 	tcase_add_test(tc, file_globals);
 	tcase_add_test(tc, workers_values);
+	tcase_add_test(tc, sandbox_values);
 	tcase_add_test(tc, file_services_in_order);
 	tcase_add_test(tc, file_accept);
 	tcase_add_test(tc, file_connect_repeated_in_order);

@@ -1,0 +1,170 @@
+/* Unit tests for src/sandbox.c without the kernel: the plan a configuration gives, and what a reload is
+ * refused for once that plan is in force (files outside its directories, new accept or connect ports). */
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/landlock.h>
+
+#include "cfg_helpers.h"
+#include "sandbox.h"
+
+/* Directories outside /tmp: the temporary configuration files are there, and their directory is
+ * allowed (a reload reads the configuration again). */
+static char top[PATH_MAX], in[PATH_MAX + 8], out[PATH_MAX + 8];
+
+static void touch(const char *dir, const char *name)
+{
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+}
+
+static void setup(void)
+{
+	char tmpl[] = "sandbox-test.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	ck_assert_ptr_nonnull(realpath(tmpl, top));
+	snprintf(in, sizeof(in), "%s/in", top);
+	snprintf(out, sizeof(out), "%s/out", top);
+	ck_assert_int_eq(mkdir(in, 0700), 0);
+	ck_assert_int_eq(mkdir(out, 0700), 0);
+	touch(in, "a.pem");
+	touch(in, "new.pem");
+	touch(out, "b.pem");
+}
+
+static void teardown(void)
+{
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A configuration of one server service with CERT, accepting on ACCEPT, connecting to CONNECT. */
+static void conf(struct cfg *c, const char *dir, const char *cert, const char *accept, const char *connect)
+{
+	char text[PATH_MAX * 2];
+	snprintf(text, sizeof(text), "[web]\naccept = %s\nconnect = %s\ncert = %s/%s\n", accept, connect, dir, cert);
+	load_ok(text, c);
+}
+
+/* SB planned from the first configuration, as if applied with the filesystem and network parts. */
+static void plan(struct sandbox *sb)
+{
+	struct cfg c;
+	struct sandbox_start st = { .pid_dirfd = -1 };
+	conf(&c, in, "a.pem", "127.0.0.1:8443", "127.0.0.1:80");
+	ck_assert_int_eq(sandbox_plan(sb, &c, &st), 0);
+	cfg_free(&c);
+	sb->fs = sb->net = 1;
+}
+
+static int reload(const struct sandbox *sb, const char *dir, const char *cert, const char *accept, const char *connect,
+		  char *err)
+{
+	struct cfg c;
+	conf(&c, dir, cert, accept, connect);
+	int rc = sandbox_check_reload(sb, &c, err, CFG_ERRLEN);
+	cfg_free(&c);
+	return rc;
+}
+
+START_TEST(plan_reads_the_certificate_directory_and_keeps_the_ports)
+{
+	struct sandbox sb;
+	plan(&sb);
+	int found = 0;
+	for (size_t i = 0; i < sb.nrules; i++)
+		if (strcmp(sb.rules[i].path, in) == 0) {
+			found = 1;
+			ck_assert(sb.rules[i].access & LANDLOCK_ACCESS_FS_READ_FILE);
+			ck_assert(!(sb.rules[i].access & LANDLOCK_ACCESS_FS_WRITE_FILE));
+		}
+	ck_assert_int_eq(found, 1);
+	for (size_t i = 0; i < sb.nrules; i++)
+		ck_assert_str_ne(sb.rules[i].path, out);
+	ck_assert_int_eq(sb.nbind, 1);
+	ck_assert_int_eq(sb.nconnect, 1); /* numeric addresses: no DNS port */
+	sandbox_free(&sb);
+}
+END_TEST
+
+START_TEST(reload_inside_passes)
+{
+	struct sandbox sb;
+	char err[CFG_ERRLEN] = "";
+	plan(&sb);
+	ck_assert_int_eq(reload(&sb, in, "new.pem", "127.0.0.1:8443", "127.0.0.1:80", err), 0);
+	ck_assert_int_eq(reload(&sb, in, "a.pem", "8443", "80", err), 0); /* same ports, other hosts */
+	sandbox_free(&sb);
+}
+END_TEST
+
+START_TEST(reload_outside_is_refused_naming_it)
+{
+	struct sandbox sb;
+	char err[CFG_ERRLEN] = "", want[PATH_MAX + 200];
+	plan(&sb);
+	ck_assert_int_eq(reload(&sb, out, "b.pem", "127.0.0.1:8443", "127.0.0.1:80", err), -1);
+	snprintf(want, sizeof(want), ":4: [web] cert %s/b.pem is outside the sandbox set at start (sandbox = yes); "
+		 "restart tlswrap to use it", out);
+	ck_assert_msg(strstr(err, want), "got: %s", err);
+	ck_assert_int_eq(reload(&sb, in, "a.pem", "127.0.0.1:8444", "127.0.0.1:80", err), -1);
+	ck_assert_msg(strstr(err, ":2: [web] accept port 8444 is outside the sandbox set at start"), "got: %s", err);
+	ck_assert_int_eq(reload(&sb, in, "a.pem", "127.0.0.1:8443", "127.0.0.1:81", err), -1);
+	ck_assert_msg(strstr(err, ":3: [web] connect port 81 is outside the sandbox set at start"), "got: %s", err);
+	sandbox_free(&sb);
+}
+END_TEST
+
+START_TEST(without_a_sandbox_in_force_anything_reloads)
+{
+	struct sandbox sb;
+	char err[CFG_ERRLEN] = "";
+	plan(&sb);
+	sb.fs = sb.net = 0; /* sandbox = no, or a kernel without Landlock */
+	ck_assert_int_eq(reload(&sb, out, "b.pem", "127.0.0.1:8444", "127.0.0.1:81", err), 0);
+	sb.net = 1; /* a kernel with filesystem rules only: ports are checked, files not */
+	ck_assert_int_eq(reload(&sb, out, "b.pem", "127.0.0.1:8443", "127.0.0.1:80", err), 0);
+	sandbox_free(&sb);
+}
+END_TEST
+
+START_TEST(sandbox_off_applies_nothing)
+{
+	struct sandbox sb;
+	char line[512];
+	plan(&sb);
+	sb.fs = sb.net = 0;
+	ck_assert_int_eq(sandbox_apply(&sb, 0, line, sizeof(line)), 0);
+	ck_assert_str_eq(line, "sandbox: not applied (sandbox = no)");
+	ck_assert_int_eq(sb.fs, 0);
+	ck_assert_int_eq(sb.net, 0);
+	sandbox_free(&sb);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("sandbox");
+	TCase *tc = tcase_create("plan and reload");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, plan_reads_the_certificate_directory_and_keeps_the_ports);
+	tcase_add_test(tc, reload_inside_passes);
+	tcase_add_test(tc, reload_outside_is_refused_naming_it);
+	tcase_add_test(tc, without_a_sandbox_in_force_anything_reloads);
+	tcase_add_test(tc, sandbox_off_applies_nothing);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
