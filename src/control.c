@@ -358,6 +358,11 @@ static void drain_over(void *ctx)
 	loop_stop(c->rt->loop);
 }
 
+int control_stopping(const struct runtime *rt)
+{
+	return rt->ctl && rt->ctl->stopping;
+}
+
 /* Stop accepting; the loop ends when the workers' last connection does, or after the longest TIMEOUTclose. */
 static void stop_gracefully(struct control *c, const char *why)
 {

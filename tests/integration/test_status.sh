@@ -60,4 +60,21 @@ check "certificate not-after as a Unix time" test "$(metric 'tlswrap_certificate
 # slow clients that fill every slot and hold it are pushed out by a new client, so a scraper is answered
 check "/healthz answers 20 of 20 times while 200 stalled clients are held open" \
 	python3 "$TESTS_SRCDIR/integration/status_slow.py" "$M" 200 20
+# draining after SIGTERM: /healthz says so (503), /metrics still answers, until the last connection ends
+check "/healthz answers 200 ok while serving" bash -c "[ \"\$(curl -s -w ' %{http_code}' http://127.0.0.1:$M/healthz)\" = 'ok
+ 200' ]"
+mark_log "$T/st.conf.log"
+bg python3 -c "
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile='$PKI/ca.crt')
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', $S)), server_hostname='localhost')
+time.sleep(30)"
+wait_log_since_mark "$T/st.conf.log" '\[srv\] #[0-9]+ .*established'
+kill -TERM "$TLSWRAP_PID"
+wait_log "$T/st.conf.log" 'no longer accepting; waiting up to'
+check "while draining, /healthz answers 503 stopping" bash -c "[ \"\$(curl -s -w ' %{http_code}' http://127.0.0.1:$M/healthz)\" = 'stopping
+ 503' ]"
+check "while draining, /metrics still answers 200" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$M/metrics)\" = 200 ]"
+kill -TERM "$TLSWRAP_PID"
+wait_log "$T/st.conf.log" 'tlswrap stopped'
 finish
