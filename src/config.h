@@ -9,6 +9,7 @@
 
 #define CFG_MAX_CONNECT 16
 #define CFG_MAX_SNI 16 /* patterns of one SNI secondary */
+#define CFG_MAX_DRAIN_DELAY 3600
 #define CFG_MAX_WORKERS 256
 #define CFG_ERRLEN 512
 
@@ -126,6 +127,7 @@ struct cfg_global {
 	char *service;  /* the syslog ident (stunnel's `service`), or NULL: "tlswrap" */
 	int workers;    /* event loops (threads) serving connections; 0: one per CPU (auto) */
 	int log_overwrite; /* log = overwrite: truncate the output file when it is opened */
+	int drain_delay; /* seconds between SIGTERM and no longer accepting, /healthz failing meanwhile */
 };
 
 struct cfg {
