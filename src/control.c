@@ -49,7 +49,7 @@ struct control {
 	char (*started_with)[320];
 	struct loop_io sig_io;
 	int reopen;
-	int stopping;             /* a stop was asked for: waiting for the workers' connections */
+	int stopping;             /* a stop was asked for: in drainDelay, or waiting for the workers' connections */
 	int status;               /* what control_run returns */
 	int stop_signo;           /* the signal that asked for the stop */
 	struct loop_timer delay;  /* SIGTERM with drainDelay: how long to go on accepting */
