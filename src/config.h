@@ -9,6 +9,7 @@
 
 #define CFG_MAX_CONNECT 16
 #define CFG_MAX_SNI 16 /* patterns of one SNI secondary */
+#define CFG_MAX_DRAIN_DELAY 3600
 #define CFG_MAX_WORKERS 256
 #define CFG_ERRLEN 512
 
@@ -130,6 +131,7 @@ struct cfg_global {
 	int log_overwrite; /* log = overwrite: truncate the output file when it is opened */
 	int reload_on_change; /* reloadOnChange = yes: a change to a file the configuration names reloads it */
 	int sandbox;    /* CFG_UNSET (yes), 0 or 1: confine the serving phase with Landlock (sandbox.h) */
+	int drain_delay; /* seconds between SIGTERM and no longer accepting, /healthz failing meanwhile */
 };
 
 struct cfg {

@@ -52,8 +52,10 @@ struct control {
 	char (*started_with)[320];
 	struct loop_io sig_io;
 	int reopen;
-	int stopping;             /* a stop was asked for: waiting for the workers' connections */
+	int stopping;             /* a stop was asked for: in drainDelay, or waiting for the workers' connections */
 	int status;               /* what control_run returns */
+	int stop_signo;           /* the signal that asked for the stop */
+	struct loop_timer delay;  /* SIGTERM with drainDelay: how long to go on accepting */
 	struct loop_timer drain;  /* SIGTERM: how long connections may take to finish */
 	struct loop_timer expiry; /* the daily certificate expiry check */
 	struct loop_timer tick;   /* watchdog and STATUS= for the service manager */
@@ -463,12 +465,17 @@ static void drain_over(void *ctx)
 	loop_stop(c->rt->loop);
 }
 
+int control_stopping(const struct runtime *rt)
+{
+	return rt->ctl && rt->ctl->stopping;
+}
+
 /* Stop accepting; the loop ends when the workers' last connection does, or after the longest TIMEOUTclose. */
-static void stop_gracefully(struct control *c, const char *why)
+static void stop_accepting(struct control *c)
 {
 	struct runtime *rt = c->rt;
+	const char *why = strsignal(c->stop_signo);
 	int wait_s = 0;
-	c->stopping = 1;
 	for (int i = 0; i < rt->nworkers; i++) /* no worker watches a listener after this */
 		worker_post(&rt->workers[i], W_STOP, NULL, NULL, 1);
 	for (size_t i = 0; i < rt->cur->nsvc; i++) {
@@ -476,7 +483,6 @@ static void stop_gracefully(struct control *c, const char *why)
 		if (rt->cur->svc[i].cfg->timeout_close > wait_s)
 			wait_s = rt->cur->svc[i].cfg->timeout_close;
 	}
-	notify_stopping(c->o.notify);
 	unsigned long open = runtime_open(rt);
 	if (open == 0) {
 		log_notice("%s: shutting down (0 connections open)", why);
@@ -490,6 +496,31 @@ static void stop_gracefully(struct control *c, const char *why)
 		return;
 	}
 	loop_timer_arm(rt->loop, &c->drain, q, drain_over, c);
+}
+
+static void drain_delay_over(void *ctx)
+{
+	stop_accepting(ctx);
+}
+
+/* SIGTERM or SIGINT: /healthz fails from now on. With drainDelay, go on accepting that long first, so that a
+ * load balancer's health check takes this instance out before its listeners close (connections the kernel
+ * has queued on a listener are reset when it closes). */
+static void stop_gracefully(struct control *c, int signo)
+{
+	struct runtime *rt = c->rt;
+	int delay = rt->cur->cfg.g.drain_delay;
+	c->stopping = 1;
+	c->stop_signo = signo;
+	notify_stopping(c->o.notify);
+	struct loop_tq *q = delay > 0 ? loop_tq_get(rt->loop, (uint64_t)delay * 1000) : NULL;
+	if (!q) {
+		stop_accepting(c);
+		return;
+	}
+	log_notice("%s: /healthz answers 503; accepting for %ds more (drainDelay; again to exit now)", strsignal(signo),
+		   delay);
+	loop_timer_arm(rt->loop, &c->delay, q, drain_delay_over, c);
 }
 
 static void on_inbox(void *ctx, uint32_t events)
@@ -538,7 +569,7 @@ static void on_signal(void *ctx, uint32_t events)
 				loop_stop(rt->loop);
 				break;
 			}
-			stop_gracefully(c, strsignal((int)si.ssi_signo));
+			stop_gracefully(c, (int)si.ssi_signo);
 			break;
 		case SIGUSR2:
 			log_notice("%lu connections open", runtime_open(rt));
@@ -606,6 +637,7 @@ int control_run(struct runtime *rt, const struct control_opts *o, char started_w
 		log_err("event loop: %s", strerror(errno));
 out:
 	c.stopping = 1;
+	loop_timer_cancel(&c.delay);
 	loop_timer_cancel(&c.drain);
 	loop_timer_cancel(&c.expiry);
 	loop_timer_cancel(&c.tick);

@@ -48,6 +48,10 @@ int control_check_key_modes(const struct generation *g, const struct privs *p, e
  * -1 when a loop failed. Everything is stopped and joined on return (the generations are RT's to free). */
 int control_run(struct runtime *rt, const struct control_opts *o, char started_with[N_RESTART_ONLY][320]);
 
+/* control_stopping: whether RT is draining after SIGTERM or SIGINT (0 when RT has no control plane yet).
+ * On the control thread. */
+int control_stopping(const struct runtime *rt);
+
 /* Messages to the control thread, from any thread: */
 
 /* control_gen_unused: G's last reference is gone (gen_release). */

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "gen.h"
 #include "service.h"
 
@@ -299,6 +300,7 @@ static const struct status_page {
 	{ 404, "Not Found", "not found\n" },
 	{ 405, "Method Not Allowed", "method not allowed\n" },
 	{ 500, "Internal Server Error", "out of memory\n" },
+	{ 503, "Service Unavailable", "stopping\n" },
 };
 
 /* Build the response for CODE (one of status_pages) and start sending it; C is freed when that
@@ -310,6 +312,9 @@ static void client_respond(struct status_client *c, int code, int metrics)
 	size_t blen;
 	if (code == 200 && metrics && !(page = render_alloc(c->srv->rt, &blen)))
 		code = 500;
+	/* draining after SIGTERM: a load balancer's health check takes the instance out */
+	if (code == 200 && !metrics && control_stopping(c->srv->rt))
+		code = 503;
 	while (p->code != code)
 		p++;
 	if (!page)

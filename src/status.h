@@ -1,5 +1,6 @@
 /* The status endpoint: a tiny HTTP/1.x server on the event loop that answers GET /metrics with the
- * services' counters in the Prometheus text format and GET /healthz with "ok". One request per
+ * services' counters in the Prometheus text format and GET /healthz with "ok" (503 "stopping" while
+ * tlswrap drains its connections after SIGTERM). One request per
  * connection; the response is written and the connection closed. */
 #ifndef TLSWRAP_STATUS_H
 #define TLSWRAP_STATUS_H

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The metrics endpoint (status = 127.0.0.1:PORT): /metrics in Prometheus text format with the counters
-# moving as connections come and go, /healthz, and the HTTP errors, all parsed by a strict client.
+# moving as connections come and go, /healthz (503 while draining after SIGTERM, from the start of
+# drainDelay), and the HTTP errors, all parsed by a strict client.
 . "$(dirname "$0")/lib.sh"
 make_pki
 E=$(free_port); S=$(free_port); M=$(free_port); DEAD=$(free_port); R=$(free_port)
@@ -60,4 +61,42 @@ check "certificate not-after as a Unix time" test "$(metric 'tlswrap_certificate
 # slow clients that fill every slot and hold it are pushed out by a new client, so a scraper is answered
 check "/healthz answers 20 of 20 times while 200 stalled clients are held open" \
 	python3 "$TESTS_SRCDIR/integration/status_slow.py" "$M" 200 20
+# draining after SIGTERM: /healthz says so (503), /metrics still answers, until the last connection ends
+check "/healthz answers 200 ok while serving" bash -c "[ \"\$(curl -s -w ' %{http_code}' http://127.0.0.1:$M/healthz)\" = 'ok
+ 200' ]"
+mark_log "$T/st.conf.log"
+bg python3 -c "
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile='$PKI/ca.crt')
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', $S)), server_hostname='localhost')
+time.sleep(30)"
+wait_log_since_mark "$T/st.conf.log" '\[srv\] #[0-9]+ .*established'
+kill -TERM "$TLSWRAP_PID"
+wait_log "$T/st.conf.log" 'no longer accepting; waiting up to'
+check "while draining, /healthz answers 503 stopping" bash -c "[ \"\$(curl -s -w ' %{http_code}' http://127.0.0.1:$M/healthz)\" = 'stopping
+ 503' ]"
+check "while draining, /metrics still answers 200" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$M/metrics)\" = 200 ]"
+kill -TERM "$TLSWRAP_PID"
+wait_log "$T/st.conf.log" 'tlswrap stopped'
+# drainDelay: after SIGTERM, /healthz fails at once but connections are still accepted that long
+M2=$(free_port); S2=$(free_port)
+cat >"$T/dd.conf" <<CONF
+foreground = yes
+status = $M2
+drainDelay = 3
+[srv]
+accept = 127.0.0.1:$S2
+connect = 127.0.0.1:$E
+cert = $PKI/server.crt
+key = $PKI/server.key
+CONF
+start_tlswrap "$T/dd.conf" || { not_ok "tlswrap with drainDelay starts"; finish; }
+kill -TERM "$TLSWRAP_PID"
+check "drainDelay: SIGTERM says how long it goes on accepting" wait_log "$T/dd.conf.log" \
+	'Terminated: /healthz answers 503; accepting for 3s more \(drainDelay; again to exit now\)'
+check "drainDelay: /healthz answers 503 at once" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$M2/healthz)\" = 503 ]"
+check "drainDelay: a connection is still served meanwhile" \
+	python3 "$TESTS_SRCDIR/integration/tls_client.py" tls "$S2" "$PKI/ca.crt" >/dev/null
+check "drainDelay: then it stops accepting" wait_log "$T/dd.conf.log" 'Terminated: (shutting down|no longer accepting)' 10
+check "drainDelay: and exits" wait_log "$T/dd.conf.log" 'tlswrap stopped'
 finish

@@ -104,6 +104,27 @@ START_TEST(sandbox_values)
 }
 END_TEST
 
+/* drainDelay = 0-3600 seconds (0, the default: stop accepting at SIGTERM); a global option */
+START_TEST(drain_delay_values)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.drain_delay, 0);
+	cfg_free(&c);
+	load_ok("drainDelay = 5\n[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.drain_delay, 5);
+	cfg_free(&c);
+	load_ok("drainDelay = 3600\n[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.drain_delay, 3600);
+	cfg_free(&c);
+	expect_error_at("drainDelay = 3601\n[a]\n" SERVER, "drainDelay", "expected 0-3600 seconds, got '3601'");
+	expect_error_at("drainDelay = -1\n[a]\n" SERVER, "drainDelay", "got '-1'");
+	expect_error_at("drainDelay = 5s\n[a]\n" SERVER, "drainDelay", "got '5s'");
+	expect_error_at("drainDelay =\n[a]\n" SERVER, "drainDelay", "");
+	expect_error_at("[a]\n" SERVER "drainDelay = 5\n", "drainDelay", "");
+}
+END_TEST
+
 START_TEST(file_services_in_order)
 {
 	ck_assert_str_eq(good.file, path);
@@ -1485,6 +1506,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, file_globals);
 	tcase_add_test(tc, workers_values);
 	tcase_add_test(tc, sandbox_values);
+	tcase_add_test(tc, drain_delay_values);
 	tcase_add_test(tc, file_services_in_order);
 	tcase_add_test(tc, file_accept);
 	tcase_add_test(tc, file_connect_repeated_in_order);
