@@ -10,6 +10,8 @@
 #define CFG_MAX_CONNECT 16
 #define CFG_MAX_SNI 16 /* patterns of one SNI secondary */
 #define CFG_MAX_WORKERS 256
+#define CFG_MAX_LIMIT 10000000 /* maxConnections, maxHandshakes */
+#define CFG_DEFAULT_MAX_HANDSHAKES 1000
 #define CFG_ERRLEN 512
 
 /* An unresolved "[host:]port" (host is "" when only a port was given), or a Unix socket path. */
@@ -108,6 +110,7 @@ struct cfg_service {
 	int debug;                   /* debug in the section: the level of its connections' lines (CFG_UNSET: the
 				      * global one) */
 	int security_level;          /* securityLevel 0-5 (2), or the cipher string's @SECLEVEL, after cfg_finish */
+	int max_connections;         /* maxConnections: connections of this service at once (0: no limit) */
 };
 
 struct cfg_global {
@@ -126,6 +129,8 @@ struct cfg_global {
 	char *service;  /* the syslog ident (stunnel's `service`), or NULL: "tlswrap" */
 	int workers;    /* event loops (threads) serving connections; 0: one per CPU (auto) */
 	int log_overwrite; /* log = overwrite: truncate the output file when it is opened */
+	int max_connections; /* maxConnections: accepted connections of all services at once (0: no limit) */
+	int max_handshakes;  /* maxHandshakes: accepted connections not yet relaying (0: no limit) */
 };
 
 struct cfg {

@@ -104,6 +104,49 @@ static void conn_reset_sockets(struct conn *c)
 		setsockopt(c->tls.fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
 }
 
+/* C no longer counts against maxHandshakes (it relays, or it ended). */
+static void conn_pending_del(struct conn *c)
+{
+	struct worker *w = c->w;
+	if (!c->pending)
+		return;
+	if (c->pend_prev)
+		c->pend_prev->pend_next = c->pend_next;
+	else
+		w->pend_head = c->pend_next;
+	if (c->pend_next)
+		c->pend_next->pend_prev = c->pend_prev;
+	else
+		w->pend_tail = c->pend_prev;
+	c->pending = 0;
+	w->npending--;
+	atomic_store_explicit(&w->pending, w->npending, memory_order_relaxed);
+}
+
+/* C, just accepted, counts against maxHandshakes. Each worker holds its share of them (rounded up); at
+ * its share the oldest is pushed out, so a flood of clients that never finish their handshake costs a
+ * bounded memory and cannot keep newer clients out until TIMEOUTbusy. */
+static void conn_pending_add(struct conn *c)
+{
+	struct worker *w = c->w;
+	unsigned long max = (unsigned long)c->sv->gen->cfg.g.max_handshakes, nw = (unsigned long)c->sv->rt->nworkers;
+	unsigned long share = (max + nw - 1) / nw;
+	while (max && w->npending >= share && w->pend_head)
+		conn_fail(w->pend_head, FAIL_PUSHED_OUT, LOG_NOTICE, "pushed out by a newer connection: %lu connections "
+			  "of this worker not relaying yet (maxHandshakes = %lu over %lu worker%s)", w->npending, max, nw,
+			  nw == 1 ? "" : "s");
+	c->pend_prev = w->pend_tail;
+	c->pend_next = NULL;
+	if (w->pend_tail)
+		w->pend_tail->pend_next = c;
+	else
+		w->pend_head = c;
+	w->pend_tail = c;
+	c->pending = 1;
+	w->npending++;
+	atomic_store_explicit(&w->pending, w->npending, memory_order_relaxed);
+}
+
 static void conn_free(struct conn *c)
 {
 	struct runtime *rt = c->sv->rt;
@@ -128,6 +171,7 @@ static void conn_free(struct conn *c)
 	if (c->resolving)
 		resolve_cancel(w->resolver, c->resolving);
 	free(c->own_targets);
+	conn_pending_del(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -139,6 +183,8 @@ static void conn_free(struct conn *c)
 	atomic_fetch_sub_explicit(&sw->stats.open, 1, memory_order_relaxed);
 	svc_stat_add(sw, bytes_to_tls, c->to_tls_bytes);
 	svc_stat_add(sw, bytes_to_plain, c->to_plain_bytes);
+	if (c->counted)
+		service_conn_ended(c->sv);
 	struct generation *g = c->sv->gen;
 	char exec_name[64] = "";
 	if (service_is_exec_connect(c->sv->cfg))
@@ -300,15 +346,20 @@ static struct conn *conn_new(struct service *sv, struct worker *w, const char *a
 	return c;
 }
 
-void conn_accept(struct service *sv, struct worker *w, int fd, const struct sockaddr *peer)
+void conn_accept(struct service *sv, struct worker *w, int fd, const struct sockaddr *peer, int counted)
 {
 	char addr[56];
 	service_addr_str(peer, addr, sizeof(addr));
 	struct conn *c = conn_new(sv, w, addr);
 	if (!c) {
 		close(fd);
+		if (counted)
+			service_conn_ended(sv);
 		return;
 	}
+	c->counted = counted != 0;
+	if (counted)
+		conn_pending_add(c);
 	memcpy(&c->peer_sa, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 				  : peer->sa_family == AF_UNIX ? sizeof(struct sockaddr_un)
 							      : sizeof(struct sockaddr_in));
@@ -560,6 +611,7 @@ static void conn_log_established(struct conn *c)
 void conn_start_relay(struct conn *c)
 {
 	c->state = C_RELAY;
+	conn_pending_del(c);
 	if (c->sv->cfg->proxy_version && conn_send_proxy_header(c) == FLOW_DEAD)
 		return;
 	int fd = conn_out_fd_is_tls(c) ? c->plain_fd : c->tls.fd; /* the accepted side, not yet watched */

@@ -294,6 +294,7 @@ static void reload_into(struct control *c)
 		return;
 	}
 	struct generation *old = rt->cur;
+	limit_set_max(&rt->total, g->cfg.g.max_connections); /* the workers watch every listener next */
 	switch_workers(rt, g); /* from here on no worker accepts on OLD's listeners */
 	rt->cur = g;
 	reload_globals(c, &g->cfg.g);

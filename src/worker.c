@@ -50,6 +50,10 @@ static void handle(struct worker *w, struct worker_msg *m)
 	case W_EXEC_START:
 		conn_exec_connect(m->sv, w);
 		break;
+	case W_RESUME:
+		for (size_t i = 0; w->gen && i < w->gen->nsvc; i++)
+			service_resume(&w->gen->svc[i], w);
+		break;
 	case W_QUIT:
 		conn_close_all(w, "shutting down");
 		loop_stop(w->loop);
@@ -101,6 +105,7 @@ int worker_init(struct worker *w, struct runtime *rt, int index)
 	w->efd_io.fd = -1;
 	w->inbox_tail = &w->inbox;
 	atomic_init(&w->open, 0);
+	atomic_init(&w->pending, 0);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (!(w->loop = loop_new()))
