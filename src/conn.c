@@ -207,10 +207,23 @@ static void json_head(const struct conn *c, const char *event, char *j, size_t l
 	log_json_add(j, len, "peer", c->peer_addr, 0, 0);
 }
 
-static void conn_vend(struct conn *c, int level, const char *fmt, va_list ap)
+/* Close records of failures, as kinds for the log's rate limit: by service and reason, never by client. */
+static const char *const failure_kinds[FAIL_MAX + 1] = { "failed (handshake)", "failed (verify)", "failed (timeout)",
+							  "failed (connect)", "pushed out (maxHandshakes)",
+							  "closed before relaying" };
+
+/* C's close record at LEVEL. That of a connection that never relayed (a failure, a scanner, a health check that
+ * speaks plain TCP) at notice or more urgent is rate-limited by its kind FAILURE (FAIL_MAX: another end), at
+ * info level past the limit, so the log holds each at info; a connection that relayed is always logged. */
+static void conn_vend(struct conn *c, enum svc_failure failure, int level, const char *fmt, va_list ap)
 {
 	char why[512];
 	vsnprintf(why, sizeof(why), fmt, ap);
+	if (level <= LOG_NOTICE && c->state != C_RELAY) {
+		char kind[100];
+		snprintf(kind, sizeof(kind), "[%s] connections %s", c->sv->cfg->name, failure_kinds[failure]);
+		level = log_limit_level(kind, level);
+	}
 	uint64_t ms = loop_now(conn_loop(c)) - c->start_ms;
 	if (log_json_on()) {
 		char j[1024];
@@ -235,7 +248,7 @@ void conn_end(struct conn *c, int level, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	conn_vend(c, level, fmt, ap);
+	conn_vend(c, FAIL_MAX, level, fmt, ap);
 	va_end(ap);
 }
 
@@ -247,7 +260,7 @@ void conn_fail(struct conn *c, enum svc_failure why, int level, const char *fmt,
 	va_list ap;
 	svc_stat_add(conn_sw(c), failures[why], 1);
 	va_start(ap, fmt);
-	conn_vend(c, level, fmt, ap);
+	conn_vend(c, why, level, fmt, ap);
 	va_end(ap);
 }
 

@@ -34,7 +34,7 @@ static const char *const restart_only[N_RESTART_ONLY] = { "foreground", "pid",  
 							  "log",        "service", "workers" };
 
 /* A message to the control thread. */
-enum ctl_kind { CTL_GEN_UNUSED, CTL_WORKER_IDLE, CTL_EXEC_ENDED };
+enum ctl_kind { CTL_GEN_UNUSED, CTL_WORKER_IDLE, CTL_EXEC_ENDED, CTL_LOG_HELD };
 
 struct ctl_msg {
 	struct ctl_msg *next;
@@ -54,6 +54,7 @@ struct control {
 	struct loop_timer drain;  /* SIGTERM: how long connections may take to finish */
 	struct loop_timer expiry; /* the daily certificate expiry check */
 	struct loop_timer tick;   /* watchdog and STATUS= for the service manager */
+	struct loop_timer log_held; /* while the log's rate limit holds messages back: their summaries */
 	uint64_t tick_ms;
 	/* exec+connect links running now, by service name (one each: a reload does not start a second) */
 	char *exec_links[EXEC_LINKS_MAX];
@@ -150,6 +151,24 @@ void control_exec_ended(struct runtime *rt, const char *name)
 {
 	if (rt->ctl)
 		post(rt, CTL_EXEC_ENDED, NULL, name);
+}
+
+/* The log's rate limit began holding messages back (any thread). */
+static void log_held(void *arg)
+{
+	struct runtime *rt = arg;
+	if (rt->ctl)
+		post(rt, CTL_LOG_HELD, NULL, NULL);
+}
+
+/* Each second while messages are held back: the summaries of the windows that have ended, even if no message
+ * of their kind comes again. */
+static void log_summaries(void *ctx)
+{
+	struct control *c = ctx;
+	struct loop_tq *q = loop_tq_get(c->rt->loop, 1000);
+	if (log_limit_flush(0) && q)
+		loop_timer_arm(c->rt->loop, &c->log_held, q, log_summaries, c);
 }
 
 /* ---- exec+connect links ---------------------------------------------------------------------------- */
@@ -407,6 +426,8 @@ static void on_inbox(void *ctx, uint32_t events)
 			exec_ended(c, m->name);
 		else if (m->kind == CTL_WORKER_IDLE && c->stopping && runtime_open(c->rt) == 0)
 			loop_stop(c->rt->loop);
+		else if (m->kind == CTL_LOG_HELD && !c->log_held.q && loop_tq_get(c->rt->loop, 1000))
+			loop_timer_arm(c->rt->loop, &c->log_held, loop_tq_get(c->rt->loop, 1000), log_summaries, c);
 		free(m);
 		m = next;
 	}
@@ -479,6 +500,7 @@ int control_run(struct runtime *rt, const struct control_opts *o, char started_w
 		goto out;
 	}
 	rt->ctl = &c;
+	log_limit_set_wake(log_held, rt);
 	for (; started < rt->nworkers; started++)
 		if (worker_start(&rt->workers[started]) < 0) {
 			log_err("worker %d: %s", started, strerror(errno));
@@ -499,10 +521,13 @@ out:
 	loop_timer_cancel(&c.drain);
 	loop_timer_cancel(&c.expiry);
 	loop_timer_cancel(&c.tick);
+	loop_timer_cancel(&c.log_held);
 	for (int i = 0; i < started; i++)
 		worker_post(&rt->workers[i], W_QUIT, NULL, NULL, 0);
 	for (int i = 0; i < started; i++)
 		worker_join(&rt->workers[i]);
+	log_limit_set_wake(NULL, NULL);
+	log_limit_flush(1); /* what was held back until the end */
 	rt->ctl = NULL;
 	on_inbox(&c, 0); /* what the workers said last: generations to free */
 	loop_io_del(rt->loop, &c.efd_io);
