@@ -119,22 +119,21 @@ static void conn_pending_del(struct conn *c)
 	else
 		w->pend_tail = c->pend_prev;
 	c->pending = 0;
-	w->npending--;
-	atomic_store_explicit(&w->pending, w->npending, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&c->sv->rt->pending, 1, memory_order_relaxed);
 }
 
-/* C, just accepted, counts against maxHandshakes. Each worker holds its share of them (rounded up); at
- * its share the oldest is pushed out, so a flood of clients that never finish their handshake costs a
- * bounded memory and cannot keep newer clients out until TIMEOUTbusy. */
+/* C, just accepted, counts against maxHandshakes. At the bound the worker pushes out its own oldest such
+ * connection, so a flood of clients that never finish their handshake costs bounded memory and cannot keep
+ * newer clients out until TIMEOUTbusy. A worker touches only its own connections: one that has none to push
+ * out admits C anyway, so the bound is passed by at most one connection per worker. */
 static void conn_pending_add(struct conn *c)
 {
 	struct worker *w = c->w;
-	unsigned long max = (unsigned long)c->sv->gen->cfg.g.max_handshakes, nw = (unsigned long)c->sv->rt->nworkers;
-	unsigned long share = (max + nw - 1) / nw;
-	while (max && w->npending >= share && w->pend_head)
-		conn_fail(w->pend_head, FAIL_PUSHED_OUT, LOG_NOTICE, "pushed out by a newer connection: %lu connections "
-			  "of this worker not relaying yet (maxHandshakes = %lu over %lu worker%s)", w->npending, max, nw,
-			  nw == 1 ? "" : "s");
+	struct runtime *rt = c->sv->rt;
+	long max = c->sv->gen->cfg.g.max_handshakes;
+	while (max && atomic_load_explicit(&rt->pending, memory_order_relaxed) >= max && w->pend_head)
+		conn_fail(w->pend_head, FAIL_PUSHED_OUT, LOG_NOTICE, "pushed out by a newer connection: maxHandshakes = %ld "
+			  "connections not relaying yet", max);
 	c->pend_prev = w->pend_tail;
 	c->pend_next = NULL;
 	if (w->pend_tail)
@@ -143,8 +142,7 @@ static void conn_pending_add(struct conn *c)
 		w->pend_head = c;
 	w->pend_tail = c;
 	c->pending = 1;
-	w->npending++;
-	atomic_store_explicit(&w->pending, w->npending, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rt->pending, 1, memory_order_relaxed);
 }
 
 static void conn_free(struct conn *c)

@@ -111,6 +111,7 @@ struct runtime {
 	struct control *ctl;        /* the control thread's inbox (control.c) */
 	atomic_ulong conn_seq;      /* connection numbers, unique across workers */
 	struct conn_limit total;    /* the global maxConnections, over every service and generation */
+	atomic_long pending;        /* accepted connections not relaying yet, on every worker (maxHandshakes) */
 };
 
 /* runtime_open: connections open on every worker (metrics, status, drain). */

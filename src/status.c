@@ -156,11 +156,8 @@ static void render(const struct runtime *rt, struct status_out *o)
 	out_line(o, "tlswrap_max_connections_all_reached_seconds_total %.3f\n", limit_full_seconds(&rt->total));
 	family(o, "tlswrap_max_handshakes", "gauge", "maxHandshakes: connections not yet relaying, over all workers (0: no limit).");
 	out_line(o, "tlswrap_max_handshakes %d\n", g ? g->cfg.g.max_handshakes : 0);
-	unsigned long pending = 0;
-	for (int i = 0; i < rt->nworkers; i++)
-		pending += atomic_load_explicit(&rt->workers[i].pending, memory_order_relaxed);
 	family(o, "tlswrap_handshakes_pending", "gauge", "Accepted connections not relaying yet (handshake, negotiation).");
-	out_line(o, "tlswrap_handshakes_pending %lu\n", pending);
+	out_line(o, "tlswrap_handshakes_pending %ld\n", atomic_load_explicit(&rt->pending, memory_order_relaxed));
 	family(o, "tlswrap_connections_open_all", "gauge",
 	       "Connections now open, including those of configurations replaced by a reload.");
 	out_line(o, "tlswrap_connections_open_all %lu\n", runtime_open(rt));

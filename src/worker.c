@@ -105,7 +105,6 @@ int worker_init(struct worker *w, struct runtime *rt, int index)
 	w->efd_io.fd = -1;
 	w->inbox_tail = &w->inbox;
 	atomic_init(&w->open, 0);
-	atomic_init(&w->pending, 0);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (!(w->loop = loop_new()))

@@ -56,12 +56,10 @@ struct worker {
 	struct conn *conns;
 	unsigned long nconns;
 	struct conn *pend_head, *pend_tail; /* accepted connections not yet relaying, oldest first (maxHandshakes) */
-	unsigned long npending;
 	struct conn_linger *lingering;
 	unsigned long nlingering;
 	/* read by the control thread (metrics, drain, status) */
 	atomic_ulong open;
-	atomic_ulong pending; /* npending, for the metrics */
 	/* messages from the control thread */
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* a waited-for message was handled */

@@ -132,8 +132,7 @@ static void fill_web(void)
 	RT.total.max = 20;
 	RT.total.count = 5;
 	G.cfg.g.max_handshakes = 1000;
-	W[0].pending = 1;
-	W[1].pending = 2;
+	RT.pending = 3;
 	W[0].open = 3;
 	W[1].open = 2;
 }
