@@ -8,7 +8,7 @@
 make_pki
 C=$T/lc.py
 cp "$TESTS_SRCDIR/integration/limits_client.py" "$C"
-read -r E S1 S2 M G1 G2 H F <<<"$(free_ports 8)"
+read -r E S1 S2 M G1 G2 H F F2 <<<"$(free_ports 9)"
 echo_server "$E"
 metric() { python3 "$TESTS_SRCDIR/integration/status_client.py" "$M" 2>/dev/null | grep -E "^$1 " | awk '{print $2}'; }
 svc() { # svc NAME PORT [OPTIONS]: a server section
@@ -112,16 +112,20 @@ check "the 3 oldest stalled clients were closed by tlswrap" test "$(cat "$d/out"
 stop_checked "$L"
 
 # ---- the log's rate limit: a flood of plain-TCP clients ----
-{ echo "foreground = yes"; svc flood "$F"; } >"$T/f.conf"
+{ echo "foreground = yes"; svc flood "$F"; svc verbose "$F2" "debug = info"; } >"$T/f.conf"
 start_tlswrap "$T/f.conf" || { not_ok "tlswrap starts (flood)"; finish; }
 L=$T/f.conf.log
 N=60
 python3 "$C" garbage "$F" "$N"
+python3 "$C" garbage "$F2" 30
 # the summary comes when the window ends, with no further message needed
 wait_log "$L" 'more like this in the last 10 s' 25
 shown=$(grep -c '\[flood\] #[0-9]* .*closed (' "$L")
 held=$(grep -o '\[flood\] connections [a-z (]*): [0-9]* more like this' "$L" | grep -o '[0-9]* more' | awk '{s += $1} END {print s + 0}')
 check "flood: $shown lines of $N written (at most the burst per window)" test "$shown" -le 20 -a "$shown" -ge 10
 check "flood: the summaries count the rest ($shown + $held = $N)" test $((shown + held)) = "$N"
+wait_log "$L" '\[verbose\] connections failed \(handshake\): 20 more like this' 25
+check "debug = info: every record is there, 10 at their level and 20 at info" \
+	test "$(grep -c 'WARN \[verbose\] #[0-9]* .*closed (' "$L") $(grep -c 'INFO \[verbose\] #[0-9]* .*closed (' "$L")" = "10 20"
 stop_checked "$L"
 finish
