@@ -67,12 +67,15 @@ static int episode_end(struct conn_limit *l)
 		return 0;
 	uint64_t now = limit_now_ms() + 1, ms = now > since ? now - since : 0;
 	atomic_fetch_add(&l->full_ms, ms);
+	/* a limit that hovers full ends and begins an episode with each connection: these lines are rate-limited
+	 * as failures are (the seconds at the limit are in /metrics whatever the log shows) */
+	char kind[200], prefix[80] = "";
 	if (l->name[0])
-		log_notice("[%s] accepting again after %llu.%03llus at maxConnections = %ld", l->name,
-			   (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000), max);
-	else
-		log_notice("accepting again after %llu.%03llus at the global maxConnections = %ld",
-			   (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000), max);
+		snprintf(prefix, sizeof(prefix), "[%s] ", l->name);
+	snprintf(kind, sizeof(kind), "%saccepting again at %smaxConnections = %ld", prefix, l->name[0] ? "" : "the global ",
+		 max);
+	log_msg(log_limit_level(kind, LOG_NOTICE), "%saccepting again after %llu.%03llus at %smaxConnections = %ld", prefix,
+		(unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000), l->name[0] ? "" : "the global ", max);
 	return 1;
 }
 
@@ -86,11 +89,13 @@ int limit_full(struct conn_limit *l)
 {
 	unsigned long long off = 0;
 	if (atomic_compare_exchange_strong(&l->full_since, &off, limit_now_ms() + 1)) {
-		long max = atomic_load(&l->max);
+		char kind[160];
 		if (l->name[0])
-			log_warn("[%s] maxConnections = %ld reached: not accepting until a connection ends", l->name, max);
+			snprintf(kind, sizeof(kind), "[%s] maxConnections = %ld reached", l->name, atomic_load(&l->max));
 		else
-			log_warn("global maxConnections = %ld reached: no service accepts until a connection ends", max);
+			snprintf(kind, sizeof(kind), "global maxConnections = %ld reached", atomic_load(&l->max));
+		log_msg(log_limit_level(kind, LOG_WARNING), "%s: %s until a connection ends", kind,
+			l->name[0] ? "not accepting" : "no service accepts");
 	}
 	return episode_end(l);
 }

@@ -314,7 +314,7 @@ int log_limit_level_at(const char *kind, int level, uint64_t now)
 	pthread_mutex_lock(&R.mu);
 	struct limit_slot *s = &R.slot[kind_hash(kind) % LIMIT_SLOTS];
 	summary[0] = '\0';
-	if (s->start && (strcmp(s->kind, kind) != 0 || now - s->start >= LOG_LIMIT_WINDOW_MS))
+	if (s->start && (strncmp(s->kind, kind, sizeof(s->kind) - 1) != 0 || now - s->start >= LOG_LIMIT_WINDOW_MS))
 		sum_level = slot_close(s, summary, sizeof(summary)); /* its window is over, or another kind needs the slot */
 	if (!s->start) {
 		snprintf(s->kind, sizeof(s->kind), "%s", kind);

@@ -7,6 +7,9 @@
                            extra client must finish its handshake and have a line echoed: exit 0 then.
   stall PORT N DIR         N clients connect and send nothing; DIR/stalled is written; once DIR/go exists
                            print how many of them the server had closed, and exit.
+  churn PORT CAFILE N CYCLES  N TLS clients hold the places; then CYCLES times: one more connects (it waits),
+                           one held client ends, and the waiting one is served and holds its place. Exit 0
+                           when every cycle's client was served.
   garbage PORT COUNT       COUNT plain-TCP clients, one after another, each sends an HTTP request to the
                            TLS port and waits for the close.
 """
@@ -83,6 +86,21 @@ def hold(port, cafile, n, d):
     return 0 if got == b"late\n" else 1
 
 
+def churn(port, cafile, n, cycles):
+    held = [tls_client(port, cafile) for _ in range(n)]
+    for _ in range(cycles):
+        ctx = ssl.create_default_context(cafile=cafile)
+        extra = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                                server_hostname="localhost", do_handshake_on_connect=False)
+        time.sleep(0.05)  # into the backlog, so the limit is found full with a client waiting
+        held.pop(0).close()
+        extra.do_handshake()  # blocking, 10 s at most: served once the place is free
+        held.append(extra)
+    for s in held:
+        s.close()
+    return 0
+
+
 def stall(port, n, d):
     socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(n)]
     with open(os.path.join(d, "stalled"), "w") as f:
@@ -119,6 +137,8 @@ if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "hold":
         sys.exit(hold(int(args[0]), args[1], int(args[2]), args[3]))
+    if mode == "churn":
+        sys.exit(churn(int(args[0]), args[1], int(args[2]), int(args[3])))
     if mode == "stall":
         sys.exit(stall(int(args[0]), int(args[1]), args[2]))
     if mode == "garbage":

@@ -56,6 +56,15 @@ check "metrics: seconds spent at the limit ($t) counted" python3 -c "import sys;
 eventually test "$(metric 'tlswrap_limited_connections\{service="lim"\}')" = 0
 check "metrics: the count is back to 0 when every client has gone" test "$(metric 'tlswrap_limited_connections\{service="lim"\}')" = 0
 
+# ---- a limit that hovers full: a new episode with each connection, and the log rate-limits their lines ----
+mark_log "$L"
+check "churn: 25 clients in turn wait for a place and are served" python3 "$C" churn "$S1" "$PKI/ca.crt" 3 25
+tail -n +$((LOG_MARK + 1)) "$L" >"$T/churn.log"
+wait_log "$L" '\[lim\] maxConnections = 3 reached: [0-9]+ more like this in the last 10 s' 25
+check "churn: at most 10 'reached' lines in the window, the rest summarised" \
+	test "$(grep -c '\[lim\] maxConnections = 3 reached: not accepting' "$T/churn.log")" -le 10
+eventually test "$(metric 'tlswrap_limited_connections\{service="lim"\}')" = 0
+
 # ---- a reload: connections of the old configuration count against the service of the same name ----
 hold_one_more "after a reload" "$S1" 3 "$L"
 mark_log "$L"
