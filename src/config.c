@@ -19,7 +19,7 @@ enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS
 		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT, K_LOGFORMAT, K_STATUS, K_PROTOCOL,
 		K_PROTOHOST, K_PROXYVER, K_AUTH, K_FOREGROUND, K_LOGMODE, K_FIPS, K_SOCKOPT, K_SSLOPT, K_FAILOVER,
 		K_RENEG, K_HEXKEY, K_CURVES, K_HOST, K_LOGID, K_SECLEVEL, K_NOOP_COUNT, K_NOOP_BOOL, K_NOOP_STR, K_OPTPATH, K_SNI, K_WORKERS,
-		K_PATH, K_DRAIN };
+		K_PATH, K_DRAIN, K_LIMIT };
 enum opt_scope { S_GLOBAL, S_SERVICE };
 
 struct opt {
@@ -52,6 +52,8 @@ static const struct opt opts[] = {
 	G("reloadOnChange", K_BOOL, reload_on_change),
 	G("sandbox", K_BOOL, sandbox),
 	G("drainDelay", K_DRAIN, drain_delay),
+	G("maxConnections", K_LIMIT, max_connections), /* before the first section: all services together */
+	G("maxHandshakes", K_LIMIT, max_handshakes),
 	/* stunnel seeds OpenSSL's generator from these only when it is not seeded already, which OpenSSL
 	 * 1.1.1 and later always are; tlswrap's comes from the kernel: accepted, checked, and unused */
 	G("RNDbytes", K_NOOP_COUNT, debug),
@@ -127,6 +129,7 @@ static const struct opt opts[] = {
 	S("TIMEOUTconnect", K_SECONDS, timeout_connect),
 	S("TIMEOUTidle", K_SECONDS, timeout_idle),
 	S("TIMEOUTclose", K_SECONDS, timeout_close),
+	S("maxConnections", K_LIMIT, max_connections),
 };
 
 /* stunnel options tlswrap does not take, each with its reason (an unknown name says only "unknown"). */
@@ -208,6 +211,7 @@ void cfg_init(struct cfg *c, const char *file)
 	c->g.syslog = CFG_UNSET;
 	c->g.sandbox = CFG_UNSET;
 	c->g.debug = 5; /* notice */
+	c->g.max_handshakes = CFG_DEFAULT_MAX_HANDSHAKES;
 	service_defaults(&c->defaults);
 	c->defaults.file = c->file;
 }
@@ -741,6 +745,12 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 	case K_DRAIN:
 		if (parse_seconds(v, &n) < 0 || n > CFG_MAX_DRAIN_DELAY)
 			return fail(err, errlen, "drainDelay: expected 0-%d seconds, got '%s'", CFG_MAX_DRAIN_DELAY, v);
+		*(int *)field = n;
+		return 0;
+	case K_LIMIT:
+		if (parse_seconds(v, &n) < 0 || n > CFG_MAX_LIMIT)
+			return fail(err, errlen, "%s: expected 0 (no limit) or a number up to %d, got '%s'", o->name,
+				    CFG_MAX_LIMIT, v);
 		*(int *)field = n;
 		return 0;
 	case K_OPTPATH: /* stunnel's `pid =` with nothing: none */

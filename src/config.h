@@ -11,6 +11,8 @@
 #define CFG_MAX_SNI 16 /* patterns of one SNI secondary */
 #define CFG_MAX_DRAIN_DELAY 3600
 #define CFG_MAX_WORKERS 256
+#define CFG_MAX_LIMIT 10000000 /* maxConnections, maxHandshakes */
+#define CFG_DEFAULT_MAX_HANDSHAKES 1000
 #define CFG_ERRLEN 512
 
 /* An unresolved "[host:]port" (host is "" when only a port was given), or a Unix socket path. */
@@ -111,6 +113,7 @@ struct cfg_service {
 	int debug;                   /* debug in the section: the level of its connections' lines (CFG_UNSET: the
 				      * global one) */
 	int security_level;          /* securityLevel 0-5 (2), or the cipher string's @SECLEVEL, after cfg_finish */
+	int max_connections;         /* maxConnections: connections of this service at once (0: no limit) */
 };
 
 struct cfg_global {
@@ -132,6 +135,8 @@ struct cfg_global {
 	int reload_on_change; /* reloadOnChange = yes: a change to a file the configuration names reloads it */
 	int sandbox;    /* CFG_UNSET (yes), 0 or 1: confine the serving phase with Landlock (sandbox.h) */
 	int drain_delay; /* seconds between SIGTERM and no longer accepting, /healthz failing meanwhile */
+	int max_connections; /* maxConnections: accepted connections of all services at once (0: no limit) */
+	int max_handshakes;  /* maxHandshakes: accepted connections not yet relaying (0: no limit) */
 };
 
 struct cfg {

@@ -26,6 +26,9 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 	int exec_connect = s->exec && s->n_connect;
 	if (!s->has_accept && !secondary && !s->inetd && !exec_connect)
 		return fail(why, len, "service [%s] has no 'accept'", s->name);
+	if (s->max_connections && (secondary || exec_connect || s->inetd))
+		return fail(why, len, "service [%s]: maxConnections counts the connections accepted on the service's own "
+			    "'accept': %s", s->name, secondary ? "a secondary's count against its primary's" : "it has none");
 	if (exec_connect && !s->client)
 		return fail(why, len, "service [%s]: exec with connect runs the program as the plaintext side of a TLS "
 			    "client connection: set client = yes (a server service takes either exec or connect)", s->name);

@@ -104,6 +104,47 @@ static void conn_reset_sockets(struct conn *c)
 		setsockopt(c->tls.fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
 }
 
+/* C no longer counts against maxHandshakes (it relays, or it ended). */
+static void conn_pending_del(struct conn *c)
+{
+	struct worker *w = c->w;
+	if (!c->pending)
+		return;
+	if (c->pend_prev)
+		c->pend_prev->pend_next = c->pend_next;
+	else
+		w->pend_head = c->pend_next;
+	if (c->pend_next)
+		c->pend_next->pend_prev = c->pend_prev;
+	else
+		w->pend_tail = c->pend_prev;
+	c->pending = 0;
+	atomic_fetch_sub_explicit(&c->sv->rt->pending, 1, memory_order_relaxed);
+}
+
+/* C, just accepted, counts against maxHandshakes. At the bound the worker pushes out its own oldest such
+ * connection, so a flood of clients that never finish their handshake costs bounded memory and cannot keep
+ * newer clients out until TIMEOUTbusy. A worker touches only its own connections: one that has none to push
+ * out admits C anyway, so the bound is passed by at most one connection per worker. */
+static void conn_pending_add(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct runtime *rt = c->sv->rt;
+	long max = c->sv->gen->cfg.g.max_handshakes;
+	while (max && atomic_load_explicit(&rt->pending, memory_order_relaxed) >= max && w->pend_head)
+		conn_fail(w->pend_head, FAIL_PUSHED_OUT, LOG_NOTICE, "pushed out by a newer connection: maxHandshakes = %ld "
+			  "connections not relaying yet", max);
+	c->pend_prev = w->pend_tail;
+	c->pend_next = NULL;
+	if (w->pend_tail)
+		w->pend_tail->pend_next = c;
+	else
+		w->pend_head = c;
+	w->pend_tail = c;
+	c->pending = 1;
+	atomic_fetch_add_explicit(&rt->pending, 1, memory_order_relaxed);
+}
+
 static void conn_free(struct conn *c)
 {
 	struct runtime *rt = c->sv->rt;
@@ -128,6 +169,7 @@ static void conn_free(struct conn *c)
 	if (c->resolving)
 		resolve_cancel(w->resolver, c->resolving);
 	free(c->own_targets);
+	conn_pending_del(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -139,6 +181,8 @@ static void conn_free(struct conn *c)
 	atomic_fetch_sub_explicit(&sw->stats.open, 1, memory_order_relaxed);
 	svc_stat_add(sw, bytes_to_tls, c->to_tls_bytes);
 	svc_stat_add(sw, bytes_to_plain, c->to_plain_bytes);
+	if (c->counted)
+		service_conn_ended(c->sv);
 	struct generation *g = c->sv->gen;
 	char exec_name[64] = "";
 	if (service_is_exec_connect(c->sv->cfg))
@@ -161,10 +205,23 @@ static void json_head(const struct conn *c, const char *event, char *j, size_t l
 	log_json_add(j, len, "peer", c->peer_addr, 0, 0);
 }
 
-static void conn_vend(struct conn *c, int level, const char *fmt, va_list ap)
+/* Close records of failures, as kinds for the log's rate limit: by service and reason, never by client. */
+static const char *const failure_kinds[FAIL_MAX + 1] = { "failed (handshake)", "failed (verify)", "failed (timeout)",
+							  "failed (connect)", "pushed out (maxHandshakes)",
+							  "closed before relaying" };
+
+/* C's close record at LEVEL. That of a connection that never relayed (a failure, a scanner, a health check that
+ * speaks plain TCP) at notice or more urgent is rate-limited by its kind FAILURE (FAIL_MAX: another end), at
+ * info level past the limit, so the log holds each at info; a connection that relayed is always logged. */
+static void conn_vend(struct conn *c, enum svc_failure failure, int level, const char *fmt, va_list ap)
 {
 	char why[512];
 	vsnprintf(why, sizeof(why), fmt, ap);
+	if (level <= LOG_NOTICE && c->state != C_RELAY) {
+		char kind[100];
+		snprintf(kind, sizeof(kind), "[%s] connections %s", c->sv->cfg->name, failure_kinds[failure]);
+		level = log_limit_level(kind, level);
+	}
 	uint64_t ms = loop_now(conn_loop(c)) - c->start_ms;
 	if (log_json_on()) {
 		char j[1024];
@@ -189,7 +246,7 @@ void conn_end(struct conn *c, int level, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	conn_vend(c, level, fmt, ap);
+	conn_vend(c, FAIL_MAX, level, fmt, ap);
 	va_end(ap);
 }
 
@@ -201,7 +258,7 @@ void conn_fail(struct conn *c, enum svc_failure why, int level, const char *fmt,
 	va_list ap;
 	svc_stat_add(conn_sw(c), failures[why], 1);
 	va_start(ap, fmt);
-	conn_vend(c, level, fmt, ap);
+	conn_vend(c, why, level, fmt, ap);
 	va_end(ap);
 }
 
@@ -300,15 +357,20 @@ static struct conn *conn_new(struct service *sv, struct worker *w, const char *a
 	return c;
 }
 
-void conn_accept(struct service *sv, struct worker *w, int fd, const struct sockaddr *peer)
+void conn_accept(struct service *sv, struct worker *w, int fd, const struct sockaddr *peer, int counted)
 {
 	char addr[56];
 	service_addr_str(peer, addr, sizeof(addr));
 	struct conn *c = conn_new(sv, w, addr);
 	if (!c) {
 		close(fd);
+		if (counted)
+			service_conn_ended(sv);
 		return;
 	}
+	c->counted = counted != 0;
+	if (counted)
+		conn_pending_add(c);
 	memcpy(&c->peer_sa, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 				  : peer->sa_family == AF_UNIX ? sizeof(struct sockaddr_un)
 							      : sizeof(struct sockaddr_in));
@@ -560,6 +622,7 @@ static void conn_log_established(struct conn *c)
 void conn_start_relay(struct conn *c)
 {
 	c->state = C_RELAY;
+	conn_pending_del(c);
 	if (c->sv->cfg->proxy_version && conn_send_proxy_header(c) == FLOW_DEAD)
 		return;
 	int fd = conn_out_fd_is_tls(c) ? c->plain_fd : c->tls.fd; /* the accepted side, not yet watched */

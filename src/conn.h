@@ -9,9 +9,11 @@ struct conn;
 struct worker;
 
 /* conn_accept: take over FD, just accepted on SV's listener by worker W from PEER, and start the connection
- * on W.
+ * on W. With COUNTED the accept took places in the maxConnections (service_on_accept): they are given back
+ * when the connection ends, and it counts against maxHandshakes until it relays (the oldest such
+ * connection of W is pushed out when W has its share of maxHandshakes already). inetd mode counts nothing.
  * Never fails to the caller: a connection that cannot start is logged and closed here. */
-void conn_accept(struct service *sv, struct worker *w, int fd, const struct sockaddr *peer);
+void conn_accept(struct service *sv, struct worker *w, int fd, const struct sockaddr *peer, int counted);
 
 /* conn_exec_connect: start SV's exec+connect connection (client mode, exec with connect and no accept) on W:
  * the program runs with the plaintext side of a TLS connection to SV's connect addresses. Never fails

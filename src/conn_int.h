@@ -28,6 +28,7 @@ struct pending {
 
 struct conn {
 	struct conn *prev, *next; /* the worker's list */
+	struct conn *pend_prev, *pend_next; /* the worker's connections not yet relaying (maxHandshakes) */
 	struct worker *w;       /* the worker it lives on, from accept to close */
 	struct service *sv;     /* the service the connection arrived on */
 	struct service *route;  /* where it goes: sv, or a secondary chosen by SNI */
@@ -59,6 +60,8 @@ struct conn {
 	unsigned alerted : 1;     /* we sent the TLS peer a fatal alert: let it arrive (reset = yes) */
 	unsigned offer12 : 1;     /* client: this attempt offers TLS 1.2 only (tls_needs_tls12_only) */
 	unsigned retries : 2;     /* client: attempts made again on the same address for that reason */
+	unsigned counted : 1;     /* holds places in the maxConnections (service_conn_ended gives them back) */
+	unsigned pending : 1;     /* on the worker's list of connections not yet relaying */
 	unsigned long long to_tls_bytes, to_plain_bytes;
 	uint64_t start_ms;
 	char peer_addr[56];

@@ -37,7 +37,7 @@ static const char *const restart_only[N_RESTART_ONLY] = { "foreground", "pid",  
 							  "log",        "service", "workers", "sandbox" };
 
 /* A message to the control thread. */
-enum ctl_kind { CTL_GEN_UNUSED, CTL_WORKER_IDLE, CTL_EXEC_ENDED };
+enum ctl_kind { CTL_GEN_UNUSED, CTL_WORKER_IDLE, CTL_EXEC_ENDED, CTL_LOG_HELD };
 
 struct ctl_msg {
 	struct ctl_msg *next;
@@ -64,6 +64,7 @@ struct control {
 	struct loop_io watch_io;
 	struct loop_timer settle;
 	char changed[4352];       /* the first file that changed since the last reload */
+	struct loop_timer log_held; /* while the log's rate limit holds messages back: their summaries */
 	uint64_t tick_ms;
 	/* exec+connect links running now, by service name (one each: a reload does not start a second) */
 	char *exec_links[EXEC_LINKS_MAX];
@@ -161,6 +162,24 @@ void control_exec_ended(struct runtime *rt, const char *name)
 {
 	if (rt->ctl)
 		post(rt, CTL_EXEC_ENDED, NULL, name);
+}
+
+/* The log's rate limit began holding messages back (any thread). */
+static void log_held(void *arg)
+{
+	struct runtime *rt = arg;
+	if (rt->ctl)
+		post(rt, CTL_LOG_HELD, NULL, NULL);
+}
+
+/* Each second while messages are held back: the summaries of the windows that have ended, even if no message
+ * of their kind comes again. */
+static void log_summaries(void *ctx)
+{
+	struct control *c = ctx;
+	struct loop_tq *q = loop_tq_get(c->rt->loop, 1000);
+	if (log_limit_flush(0) && q)
+		loop_timer_arm(c->rt->loop, &c->log_held, q, log_summaries, c);
 }
 
 /* ---- exec+connect links ---------------------------------------------------------------------------- */
@@ -333,6 +352,7 @@ static void reload_into(struct control *c, const char *why)
 		return;
 	}
 	struct generation *old = rt->cur;
+	limit_set_max(&rt->total, g->cfg.g.max_connections); /* the workers watch every listener next */
 	switch_workers(rt, g); /* from here on no worker accepts on OLD's listeners */
 	rt->cur = g;
 	reload_globals(c, &g->cfg.g, why);
@@ -542,6 +562,8 @@ static void on_inbox(void *ctx, uint32_t events)
 			exec_ended(c, m->name);
 		else if (m->kind == CTL_WORKER_IDLE && c->stopping && runtime_open(c->rt) == 0)
 			loop_stop(c->rt->loop);
+		else if (m->kind == CTL_LOG_HELD && !c->log_held.q && loop_tq_get(c->rt->loop, 1000))
+			loop_timer_arm(c->rt->loop, &c->log_held, loop_tq_get(c->rt->loop, 1000), log_summaries, c);
 		free(m);
 		m = next;
 	}
@@ -615,6 +637,7 @@ int control_run(struct runtime *rt, const struct control_opts *o, char started_w
 		goto out;
 	}
 	rt->ctl = &c;
+	log_limit_set_wake(log_held, rt);
 	for (; started < rt->nworkers; started++)
 		if (worker_start(&rt->workers[started]) < 0) {
 			log_err("worker %d: %s", started, strerror(errno));
@@ -642,10 +665,13 @@ out:
 	loop_timer_cancel(&c.expiry);
 	loop_timer_cancel(&c.tick);
 	unwatch_files(&c);
+	loop_timer_cancel(&c.log_held);
 	for (int i = 0; i < started; i++)
 		worker_post(&rt->workers[i], W_QUIT, NULL, NULL, 0);
 	for (int i = 0; i < started; i++)
 		worker_join(&rt->workers[i]);
+	log_limit_set_wake(NULL, NULL);
+	log_limit_flush(1); /* what was held back until the end */
 	rt->ctl = NULL;
 	on_inbox(&c, 0); /* what the workers said last: generations to free */
 	loop_io_del(rt->loop, &c.efd_io);

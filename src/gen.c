@@ -79,11 +79,13 @@ int gen_listen(struct generation *g, struct generation *old, char *err, size_t e
 		if (from[i])
 			service_adopt_listener(&g->svc[i], from[i]);
 	/* ... and the client certificates kept beside sessions, by service name: sessions that survive the
-	 * reload (ticketKeyFile) resume, judged by the new configuration */
+	 * reload (ticketKeyFile) resume, judged by the new configuration; and the maxConnections count */
 	for (size_t i = 0; old && i < g->nsvc; i++)
 		for (size_t j = 0; j < old->nsvc; j++)
-			if (strcmp(g->svc[i].cfg->name, old->svc[j].cfg->name) == 0)
+			if (strcmp(g->svc[i].cfg->name, old->svc[j].cfg->name) == 0) {
 				tls_svc_share_idents(&g->svc[i].tls, &old->svc[j].tls);
+				service_share_limit(&g->svc[i], &old->svc[j]); /* the old one's connections count on */
+			}
 	free(from);
 	return 0;
 err0:

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -245,4 +246,125 @@ void log_msg_as(int threshold, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(threshold, level, fmt, ap);
 	va_end(ap);
+}
+
+/* ---- rate limiting ---------------------------------------------------------------------------------- */
+
+#define LIMIT_SLOTS 64 /* kinds followed at once; a kind that lands on a taken slot summarises its tenant */
+
+struct limit_slot {
+	char kind[160];
+	uint64_t start;           /* the window's start (ms); 0: the slot is free */
+	unsigned long shown, held; /* messages at their level, and at LOG_INFO instead, in this window */
+	int level;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct limit_slot slot[LIMIT_SLOTS];
+	void (*wake)(void *);
+	void *wake_arg;
+} R = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1; /* never 0: 0 is a free slot */
+}
+
+void log_limit_set_wake(void (*fn)(void *), void *arg)
+{
+	pthread_mutex_lock(&R.mu);
+	R.wake = fn;
+	R.wake_arg = arg;
+	pthread_mutex_unlock(&R.mu);
+}
+
+static unsigned kind_hash(const char *s)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The summary of slot S's window, if it held anything back, into OUT (LEN bytes; "" when none); the slot
+ * is freed. Under R.mu. */
+static int slot_close(struct limit_slot *s, char *out, size_t len)
+{
+	int level = s->level;
+	out[0] = '\0';
+	if (s->held)
+		snprintf(out, len, "%s: %lu more like this in the last %d s (debug = info logs each)", s->kind, s->held,
+			 LOG_LIMIT_WINDOW_MS / 1000);
+	s->start = 0;
+	s->shown = s->held = 0;
+	return level;
+}
+
+int log_limit_level_at(const char *kind, int level, uint64_t now)
+{
+	if (level >= LOG_INFO)
+		return level;
+	char summary[300];
+	int sum_level = 0, woke = 0;
+	void (*wake)(void *) = NULL;
+	void *wake_arg = NULL;
+	pthread_mutex_lock(&R.mu);
+	struct limit_slot *s = &R.slot[kind_hash(kind) % LIMIT_SLOTS];
+	summary[0] = '\0';
+	if (s->start && (strncmp(s->kind, kind, sizeof(s->kind) - 1) != 0 || now - s->start >= LOG_LIMIT_WINDOW_MS))
+		sum_level = slot_close(s, summary, sizeof(summary)); /* its window is over, or another kind needs the slot */
+	if (!s->start) {
+		snprintf(s->kind, sizeof(s->kind), "%s", kind);
+		s->start = now;
+		s->level = level;
+	}
+	int out = level;
+	if (s->shown < LOG_LIMIT_BURST) {
+		s->shown++;
+	} else {
+		out = LOG_INFO;
+		if (s->held++ == 0 && R.wake) {
+			woke = 1;
+			wake = R.wake;
+			wake_arg = R.wake_arg;
+		}
+	}
+	pthread_mutex_unlock(&R.mu);
+	if (summary[0])
+		log_msg(sum_level, "%s", summary);
+	if (woke)
+		wake(wake_arg);
+	return out;
+}
+
+int log_limit_level(const char *kind, int level)
+{
+	return level >= LOG_INFO ? level : log_limit_level_at(kind, level, mono_ms());
+}
+
+int log_limit_flush_at(uint64_t now, int force)
+{
+	int pending = 0;
+	for (int i = 0; i < LIMIT_SLOTS; i++) {
+		char summary[300] = "";
+		int level = 0;
+		pthread_mutex_lock(&R.mu);
+		struct limit_slot *s = &R.slot[i];
+		if (s->start && (force || now - s->start >= LOG_LIMIT_WINDOW_MS))
+			level = slot_close(s, summary, sizeof(summary));
+		else if (s->start && s->held)
+			pending = 1;
+		pthread_mutex_unlock(&R.mu);
+		if (summary[0])
+			log_msg(level, "%s", summary);
+	}
+	return pending;
+}
+
+int log_limit_flush(int force)
+{
+	return log_limit_flush_at(mono_ms(), force);
 }

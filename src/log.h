@@ -3,6 +3,7 @@
 #define TLSWRAP_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <syslog.h>
 
 /* log_open flags */
@@ -57,6 +58,32 @@ void log_json_add(char *buf, size_t len, const char *key, const char *value, int
 /* log_msg: one line "TIME LEVEL message". */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_msg_as(int threshold, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Rate limiting of repeated messages, so a flood (a port scanner, a health check that speaks plain TCP, bad
+ * handshakes by the thousand) cannot fill the disk. Messages are grouped by KIND, a short text that names
+ * the cause and the service ("[web] connections failed (handshake)"), never the client, so a scan from
+ * many addresses is one kind. In each window of LOG_LIMIT_WINDOW_MS, the first LOG_LIMIT_BURST messages of
+ * a kind go out at their own level; the others go out at LOG_INFO instead, so they are still written, one
+ * each, when the level is info or debug, and are otherwise counted. When the window ends, a summary at the
+ * kind's level gives the count: "KIND: 412 more like this in the last 10 s". Any thread. */
+#define LOG_LIMIT_WINDOW_MS 10000
+#define LOG_LIMIT_BURST 10
+
+/* log_limit_level: the level to write a message of KIND at, LEVEL being its own (see above). Messages at
+ * LOG_INFO or less urgent are never limited: LEVEL is returned. */
+int log_limit_level(const char *kind, int level);
+
+/* log_limit_flush: write the summaries of windows that have ended (every window with FORCE, at exit).
+ * Returns 1 while some window still holds messages not summarised, so the caller calls again later. */
+int log_limit_flush(int force);
+
+/* log_limit_set_wake: call FN(ARG) (from any thread, with no lock held) when a window starts holding back
+ * messages, so someone calls log_limit_flush when it ends even if no message of its kind comes. NULL: none. */
+void log_limit_set_wake(void (*fn)(void *), void *arg);
+
+/* log_limit_level_at, log_limit_flush_at: the same on the clock NOW_MS (ms, monotonic), for tests. */
+int log_limit_level_at(const char *kind, int level, uint64_t now_ms);
+int log_limit_flush_at(uint64_t now_ms, int force);
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)

@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "keypass.h"
 #include "gen.h"
+#include "limit.h"
 #include "log.h"
 #include "notify.h"
 #include "privs.h"
@@ -220,7 +221,7 @@ static int run_inetd(struct runtime *rt, const struct privs *privs, const char *
 	w->alone = 1;
 	w->stopping = 1;
 	worker_watch(w, rt->cur); /* no listener: only the timer queues */
-	conn_accept(&rt->cur->svc[0], w, fd, (struct sockaddr *)&peer);
+	conn_accept(&rt->cur->svc[0], w, fd, (struct sockaddr *)&peer, 0);
 	if (w->nconns)
 		worker_run(w);
 	worker_watch(w, NULL);
@@ -350,6 +351,7 @@ int main(int argc, char **argv)
 		log_startup_error("%s", err);
 		goto err2;
 	}
+	limit_init(&rt.total, "", rt.cur->cfg.g.max_connections);
 	if (control_check_key_modes(rt.cur, &co.privs, o.check ? KEYS_CHECK : KEYS_START) < 0)
 		goto err3;
 	if (o.check && check_paths(pidfile, output, chroot_dir) < 0)

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +247,7 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 		log_debug("[%s] cipher suites: %s", s->name, list);
 	}
 	sv->nw = rt->nworkers;
-	if (!(sv->w = calloc((size_t)sv->nw, sizeof(*sv->w)))) {
+	if (!(sv->lim = limit_new(s->name, s->max_connections)) || !(sv->w = calloc((size_t)sv->nw, sizeof(*sv->w)))) {
 		snprintf(why, sizeof(why), "out of memory");
 		goto err1;
 	}
@@ -267,6 +268,8 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 err1:
 	free(sv->w);
 	sv->w = NULL;
+	limit_drop(sv->lim);
+	sv->lim = NULL;
 	tls_svc_free(&sv->tls);
 err0:
 	free(sv->targets);
@@ -319,6 +322,71 @@ void service_unwatch(struct service *sv, struct worker *w)
 	struct svc_worker *sw = &sv->w[w->index];
 	loop_timer_cancel(&sw->backoff);
 	loop_io_del(w->loop, &sw->lio);
+	sw->paused = 0;
+}
+
+void service_resume(struct service *sv, struct worker *w)
+{
+	struct svc_worker *sw = &sv->w[w->index];
+	if (!sw->paused)
+		return;
+	sw->paused = 0;
+	watch_listener(sw); /* still full: the next accept finds out and pauses again, without a log line */
+}
+
+void runtime_wake_accepts(struct runtime *rt)
+{
+	for (int i = 0; i < rt->nworkers; i++)
+		worker_post(&rt->workers[i], W_RESUME, NULL, NULL, 0);
+}
+
+/* Give back the places taken for one connection of SV. */
+static void give_places(struct service *sv)
+{
+	int ended = limit_give(sv->lim);
+	ended |= limit_give(&sv->rt->total);
+	if (ended)
+		runtime_wake_accepts(sv->rt);
+}
+
+void service_conn_ended(struct service *sv)
+{
+	give_places(sv);
+}
+
+void service_share_limit(struct service *sv, struct service *old)
+{
+	limit_hold(old->lim);
+	limit_drop(sv->lim);
+	sv->lim = old->lim;
+	limit_set_max(sv->lim, sv->cfg->max_connections); /* the workers watch the new listeners next: no wake */
+}
+
+/* A place in SV's maxConnections and in the global one, before accepting. 0 when one is full: W then stops
+ * watching the listener (the clients wait in the backlog) until a connection ends somewhere. */
+static int take_places(struct svc_worker *sw)
+{
+	struct service *sv = sw->sv;
+	struct conn_limit *full = NULL;
+	if (!limit_take(sv->lim))
+		full = sv->lim;
+	else if (!limit_take(&sv->rt->total)) {
+		if (limit_give(sv->lim))
+			runtime_wake_accepts(sv->rt);
+		full = &sv->rt->total;
+	}
+	if (!full)
+		return 1;
+	/* nobody waits (the accepts of this wake-up took the backlog): no episode yet; the listener stays watched
+	 * and the next client wakes a worker, which finds the limit full again and stops */
+	struct pollfd pfd = { .fd = sv->lfd, .events = POLLIN };
+	if (poll(&pfd, 1, 0) == 0)
+		return 0;
+	loop_io_del(sw->worker->loop, &sw->lio);
+	sw->paused = 1;
+	if (limit_full(full)) /* a place came free meanwhile: everyone, this worker too, watches again */
+		runtime_wake_accepts(sv->rt);
+	return 0;
 }
 
 static void service_on_accept(void *ctx, uint32_t events)
@@ -333,8 +401,12 @@ static void service_on_accept(void *ctx, uint32_t events)
 	for (int i = 0; i < batch; i++) {
 		struct sockaddr_storage ss = { 0 }; /* an unnamed Unix peer fills in nothing but the family */
 		socklen_t sl = sizeof(ss);
+		/* the places are taken first, so two workers never both accept the last one: no overshoot */
+		if (!take_places(sw))
+			return;
 		int fd = accept4(sv->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
+			give_places(sv);
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
 				return;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -353,7 +425,7 @@ static void service_on_accept(void *ctx, uint32_t events)
 			log_err("[%s] accept: %s", sv->cfg->name, strerror(errno));
 			return;
 		}
-		conn_accept(sv, w, fd, (struct sockaddr *)&ss);
+		conn_accept(sv, w, fd, (struct sockaddr *)&ss, 1);
 	}
 }
 
@@ -563,4 +635,6 @@ void service_free(struct service *sv)
 	sv->sockopts = NULL;
 	free(sv->w);
 	sv->w = NULL;
+	limit_drop(sv->lim);
+	sv->lim = NULL;
 }

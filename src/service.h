@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "limit.h"
 #include "loop.h"
 #include "privs.h"
 #include "sockopt.h"
@@ -41,6 +42,7 @@ enum svc_failure {
 	FAIL_VERIFY,    /* the peer's certificate or identity was refused */
 	FAIL_TIMEOUT,   /* TIMEOUTbusy during the handshake */
 	FAIL_CONNECT,   /* no connect address could be reached */
+	FAIL_PUSHED_OUT, /* maxHandshakes: a newer connection took its place */
 	FAIL_MAX
 };
 
@@ -61,6 +63,7 @@ struct svc_worker {
 	struct loop_io lio;         /* the shared listener in this worker's loop (EPOLLEXCLUSIVE) */
 	struct loop_timer backoff;  /* re-enables accept after EMFILE */
 	uint64_t last_emfile_log;
+	int paused;                 /* not watching lio: a maxConnections was full (W_RESUME watches again) */
 	struct loop_tq *tq_busy, *tq_connect, *tq_idle, *tq_close, *tq_backoff;
 	struct svc_stats stats;
 };
@@ -85,6 +88,8 @@ struct service {
 	int owns_path;              /* lfd is a Unix socket tlswrap created: its file goes when it closes */
 	int lfd_given;              /* lfd went to the next generation's service (a reload kept the address) */
 	struct privs sock_owner;    /* ... and who it belongs to (setuid/setgid; nothing set: tlswrap) */
+	struct conn_limit *lim;     /* maxConnections: shared with the service of the same name in the
+				     * generations before and after a reload, so their connections count together */
 	struct svc_worker *w;       /* one per worker */
 	int nw;
 	/* the control thread's */
@@ -106,6 +111,8 @@ struct runtime {
 	struct control *ctl;        /* the control thread's inbox (control.c) */
 	atomic_ulong conn_seq;      /* connection numbers, unique across workers */
 	int key_prompt;             /* starting in the foreground on a terminal: encrypted keys' passphrases are asked */
+	struct conn_limit total;    /* the global maxConnections, over every service and generation */
+	atomic_long pending;        /* accepted connections not relaying yet, on every worker (maxHandshakes) */
 };
 
 /* runtime_open: connections open on every worker (metrics, status, drain). */
@@ -123,6 +130,21 @@ void service_watch(struct service *sv, struct worker *w);
 
 /* service_unwatch: worker W stops accepting on SV's listener. On W's thread. */
 void service_unwatch(struct service *sv, struct worker *w);
+
+/* service_resume: worker W watches SV's listener again if a full maxConnections had made it stop (W_RESUME).
+ * On W's thread. */
+void service_resume(struct service *sv, struct worker *w);
+
+/* service_conn_ended: a connection accepted on SV's listener ended: its places in SV's and the global
+ * maxConnections are given back, and the workers woken if that ended an episode. Any worker. */
+void service_conn_ended(struct service *sv);
+
+/* service_share_limit: SV, of a new generation, counts its connections with OLD's of the same name
+ * (reload): OLD's count goes on with SV's maxConnections. Control thread. */
+void service_share_limit(struct service *sv, struct service *old);
+
+/* runtime_wake_accepts: tell every worker to watch the listeners it stopped watching at a full limit. */
+void runtime_wake_accepts(struct runtime *rt);
 
 /* service_stats_sum: SV's counters over every worker, into OUT (plain numbers). */
 struct svc_totals {

@@ -89,6 +89,7 @@ static const struct status_metric {
 	{ "tlswrap_handshake_failures_total", NULL, NULL, ",reason=\"verify\"", STAT(failures[FAIL_VERIFY]) },
 	{ "tlswrap_handshake_failures_total", NULL, NULL, ",reason=\"timeout\"", STAT(failures[FAIL_TIMEOUT]) },
 	{ "tlswrap_handshake_failures_total", NULL, NULL, ",reason=\"connect\"", STAT(failures[FAIL_CONNECT]) },
+	{ "tlswrap_handshake_failures_total", NULL, NULL, ",reason=\"pushed_out\"", STAT(failures[FAIL_PUSHED_OUT]) },
 	{ "tlswrap_bytes_total", "counter", "Bytes relayed by connections that have closed, by direction.",
 	  ",direction=\"to_tls\"", STAT(bytes_to_tls) },
 	{ "tlswrap_bytes_total", NULL, NULL, ",direction=\"to_plain\"", STAT(bytes_to_plain) },
@@ -143,6 +144,36 @@ static void render(const struct runtime *rt, struct status_out *o)
 				 issuer, file, ci.next_update);
 		}
 	}
+	/* maxConnections: each service's count goes on across reloads (the service of that name) */
+	family(o, "tlswrap_max_connections", "gauge", "The service's maxConnections (0: no limit).");
+	for (size_t i = 0; i < nsvc; i++) {
+		escape_label(g->svc[i].cfg->name, name, sizeof(name));
+		out_line(o, "tlswrap_max_connections{service=\"%s\"} %ld\n", name, atomic_load(&g->svc[i].lim->max));
+	}
+	family(o, "tlswrap_limited_connections", "gauge",
+	       "Connections counted against the service's maxConnections, those of replaced configurations included.");
+	for (size_t i = 0; i < nsvc; i++) {
+		escape_label(g->svc[i].cfg->name, name, sizeof(name));
+		out_line(o, "tlswrap_limited_connections{service=\"%s\"} %ld\n", name, atomic_load(&g->svc[i].lim->count));
+	}
+	family(o, "tlswrap_max_connections_reached_seconds_total", "counter",
+	       "Time the service has spent at its maxConnections, not accepting.");
+	for (size_t i = 0; i < nsvc; i++) {
+		escape_label(g->svc[i].cfg->name, name, sizeof(name));
+		out_line(o, "tlswrap_max_connections_reached_seconds_total{service=\"%s\"} %.3f\n", name,
+			 limit_full_seconds(g->svc[i].lim));
+	}
+	family(o, "tlswrap_max_connections_all", "gauge", "The global maxConnections (0: no limit).");
+	out_line(o, "tlswrap_max_connections_all %ld\n", atomic_load(&rt->total.max));
+	family(o, "tlswrap_limited_connections_all", "gauge", "Connections counted against the global maxConnections.");
+	out_line(o, "tlswrap_limited_connections_all %ld\n", atomic_load(&rt->total.count));
+	family(o, "tlswrap_max_connections_all_reached_seconds_total", "counter",
+	       "Time spent at the global maxConnections, no service accepting.");
+	out_line(o, "tlswrap_max_connections_all_reached_seconds_total %.3f\n", limit_full_seconds(&rt->total));
+	family(o, "tlswrap_max_handshakes", "gauge", "maxHandshakes: connections not yet relaying, over all workers (0: no limit).");
+	out_line(o, "tlswrap_max_handshakes %d\n", g ? g->cfg.g.max_handshakes : 0);
+	family(o, "tlswrap_handshakes_pending", "gauge", "Accepted connections not relaying yet (handshake, negotiation).");
+	out_line(o, "tlswrap_handshakes_pending %ld\n", atomic_load_explicit(&rt->pending, memory_order_relaxed));
 	family(o, "tlswrap_connections_open_all", "gauge",
 	       "Connections now open, including those of configurations replaced by a reload.");
 	out_line(o, "tlswrap_connections_open_all %lu\n", runtime_open(rt));

@@ -50,6 +50,10 @@ static void handle(struct worker *w, struct worker_msg *m)
 	case W_EXEC_START:
 		conn_exec_connect(m->sv, w);
 		break;
+	case W_RESUME:
+		for (size_t i = 0; w->gen && i < w->gen->nsvc; i++)
+			service_resume(&w->gen->svc[i], w);
+		break;
 	case W_QUIT:
 		conn_close_all(w, "shutting down");
 		loop_stop(w->loop);

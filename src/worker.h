@@ -31,6 +31,7 @@ enum worker_msg_kind {
 	W_LOG_CONNS,  /* one log line per connection (SIGUSR2) */
 	W_EXEC_START, /* start SV's exec+connect connection */
 	W_QUIT,       /* end the loop (no connection is left) */
+	W_RESUME,     /* a maxConnections has room again: watch the listeners paused at it */
 };
 
 struct worker_msg {
@@ -54,6 +55,7 @@ struct worker {
 	/* owned by the worker's thread */
 	struct conn *conns;
 	unsigned long nconns;
+	struct conn *pend_head, *pend_tail; /* accepted connections not yet relaying, oldest first (maxHandshakes) */
 	struct conn_linger *lingering;
 	unsigned long nlingering;
 	/* read by the control thread (metrics, drain, status) */

@@ -125,6 +125,45 @@ START_TEST(drain_delay_values)
 }
 END_TEST
 
+/* maxConnections: before the first section the process's limit, in a section the service's (never copied
+ * into the sections as other options given before them are); maxHandshakes is global, 1000 by default;
+ * 0 is no limit; anything else refused naming the line */
+START_TEST(limits_values)
+{
+	struct cfg c;
+	load_ok("[a]\n" SERVER, &c);
+	ck_assert_int_eq(c.g.max_connections, 0);
+	ck_assert_int_eq(c.svc[0].max_connections, 0);
+	ck_assert_int_eq(c.g.max_handshakes, 1000);
+	cfg_free(&c);
+	load_ok("maxConnections = 500\nMAXHANDSHAKES = 0\n[a]\n" SERVER "maxconnections = 20\n[b]\n" CLIENT, &c);
+	ck_assert_int_eq(c.g.max_connections, 500);
+	ck_assert_int_eq(c.g.max_handshakes, 0);
+	ck_assert_int_eq(c.svc[0].max_connections, 20);
+	ck_assert_int_eq(c.svc[1].max_connections, 0); /* the global one is not a default for the sections */
+	cfg_free(&c);
+	load_ok("maxConnections = 10000000\nmaxHandshakes = 1\n[a]\n" SERVER "maxConnections = 0\n", &c);
+	ck_assert_int_eq(c.g.max_connections, 10000000);
+	ck_assert_int_eq(c.g.max_handshakes, 1);
+	ck_assert_int_eq(c.svc[0].max_connections, 0);
+	cfg_free(&c);
+	expect_error_at("maxConnections = -1\n[a]\n" SERVER, "maxConnections",
+			"maxConnections: expected 0 (no limit) or a number up to 10000000, got '-1'");
+	expect_error_at("maxConnections = 10000001\n[a]\n" SERVER, "maxConnections", "got '10000001'");
+	expect_error_at("[a]\n" SERVER "maxConnections = ten\n", "maxConnections", "got 'ten'");
+	expect_error_at("[a]\n" SERVER "maxConnections =\n", "maxConnections", "got ''");
+	expect_error_at("[a]\n" SERVER "maxConnections = 1e3\n", "maxConnections", "got '1e3'");
+	expect_error_at("maxHandshakes = many\n[a]\n" SERVER, "maxHandshakes", "maxHandshakes: expected 0 (no limit)");
+	expect_error_at("maxHandshakes = 99999999999\n[a]\n" SERVER, "maxHandshakes", "got '99999999999'");
+	expect_error_at("[a]\n" SERVER "maxHandshakes = 5\n", "maxHandshakes", "'maxHandshakes' is a global option");
+	/* a secondary's connections arrive on its primary's listener; exec+connect accepts nothing */
+	expect_error_at("[a]\n" SERVER "[b]\nsni = a:b.example\nconnect = 81\ncert = /etc/tlswrap/server.pem\n"
+			"maxConnections = 2\n", "[b]", "a secondary's count against its primary's");
+	expect_error_at("[x]\nclient = yes\nexec = /bin/cat\nconnect = 127.0.0.1:443\nmaxConnections = 2\n", "[x]",
+			"maxConnections counts the connections accepted on the service's own 'accept'");
+}
+END_TEST
+
 START_TEST(file_services_in_order)
 {
 	ck_assert_str_eq(good.file, path);
@@ -1507,6 +1546,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, workers_values);
 	tcase_add_test(tc, sandbox_values);
 	tcase_add_test(tc, drain_delay_values);
+	tcase_add_test(tc, limits_values);
 	tcase_add_test(tc, file_services_in_order);
 	tcase_add_test(tc, file_accept);
 	tcase_add_test(tc, file_connect_repeated_in_order);

@@ -22,6 +22,7 @@ static struct svc_worker SW[3][2];
 static struct generation G;
 static struct service SV[3];
 static struct cfg_service CS[3];
+static struct conn_limit LIM[3];
 static char buf[65536];
 
 static void setup(void)
@@ -36,7 +37,10 @@ static void setup(void)
 		SV[i].cfg = &CS[i];
 		SV[i].w = SW[i];
 		SV[i].nw = 2;
+		limit_init(&LIM[i], "", 0);
+		SV[i].lim = &LIM[i];
 	}
+	limit_init(&RT.total, "", 0);
 	RT.workers = W;
 	RT.nworkers = 2;
 	G.svc = SV;
@@ -62,6 +66,7 @@ static const char ONE_SERVICE[] =
 	"tlswrap_handshake_failures_total{service=\"web\",reason=\"verify\"} 2\n"
 	"tlswrap_handshake_failures_total{service=\"web\",reason=\"timeout\"} 3\n"
 	"tlswrap_handshake_failures_total{service=\"web\",reason=\"connect\"} 4\n"
+	"tlswrap_handshake_failures_total{service=\"web\",reason=\"pushed_out\"} 5\n"
 	"# HELP tlswrap_bytes_total Bytes relayed by connections that have closed, by direction.\n"
 	"# TYPE tlswrap_bytes_total counter\n"
 	"tlswrap_bytes_total{service=\"web\",direction=\"to_tls\"} 100\n"
@@ -74,6 +79,33 @@ static const char ONE_SERVICE[] =
 	"# HELP tlswrap_crl_next_update_seconds When each CRL of the service (CRLfile, CRLpath) is due to be replaced "
 	"(its nextUpdate), in Unix time.\n"
 	"# TYPE tlswrap_crl_next_update_seconds gauge\n"
+	"# HELP tlswrap_max_connections The service's maxConnections (0: no limit).\n"
+	"# TYPE tlswrap_max_connections gauge\n"
+	"tlswrap_max_connections{service=\"web\"} 10\n"
+	"# HELP tlswrap_limited_connections Connections counted against the service's maxConnections, those of "
+	"replaced configurations included.\n"
+	"# TYPE tlswrap_limited_connections gauge\n"
+	"tlswrap_limited_connections{service=\"web\"} 4\n"
+	"# HELP tlswrap_max_connections_reached_seconds_total Time the service has spent at its maxConnections, not "
+	"accepting.\n"
+	"# TYPE tlswrap_max_connections_reached_seconds_total counter\n"
+	"tlswrap_max_connections_reached_seconds_total{service=\"web\"} 2.500\n"
+	"# HELP tlswrap_max_connections_all The global maxConnections (0: no limit).\n"
+	"# TYPE tlswrap_max_connections_all gauge\n"
+	"tlswrap_max_connections_all 20\n"
+	"# HELP tlswrap_limited_connections_all Connections counted against the global maxConnections.\n"
+	"# TYPE tlswrap_limited_connections_all gauge\n"
+	"tlswrap_limited_connections_all 5\n"
+	"# HELP tlswrap_max_connections_all_reached_seconds_total Time spent at the global maxConnections, no service "
+	"accepting.\n"
+	"# TYPE tlswrap_max_connections_all_reached_seconds_total counter\n"
+	"tlswrap_max_connections_all_reached_seconds_total 0.000\n"
+	"# HELP tlswrap_max_handshakes maxHandshakes: connections not yet relaying, over all workers (0: no limit).\n"
+	"# TYPE tlswrap_max_handshakes gauge\n"
+	"tlswrap_max_handshakes 1000\n"
+	"# HELP tlswrap_handshakes_pending Accepted connections not relaying yet (handshake, negotiation).\n"
+	"# TYPE tlswrap_handshakes_pending gauge\n"
+	"tlswrap_handshakes_pending 3\n"
 	"# HELP tlswrap_connections_open_all Connections now open, including those of configurations replaced by a "
 	"reload.\n"
 	"# TYPE tlswrap_connections_open_all gauge\n"
@@ -95,6 +127,15 @@ static void fill_web(void)
 	a->bytes_to_plain = 18446744073709551610ULL; b->bytes_to_plain = 5;
 	a->failures[0] = 1; a->failures[1] = 0; a->failures[2] = 3; a->failures[3] = 1;
 	b->failures[0] = 0; b->failures[1] = 2; b->failures[2] = 0; b->failures[3] = 3;
+	a->failures[FAIL_PUSHED_OUT] = 5;
+	/* maxConnections: 4 of 10 (an old generation's among them), 2.5 s spent full; the global one 5 of 20 */
+	LIM[0].max = 10;
+	LIM[0].count = 4;
+	LIM[0].full_ms = 2500;
+	RT.total.max = 20;
+	RT.total.count = 5;
+	G.cfg.g.max_handshakes = 1000;
+	RT.pending = 3;
 	W[0].open = 3;
 	W[1].open = 2;
 }
@@ -331,7 +372,7 @@ END_TEST
  * pieces as the client reads. */
 START_TEST(http_large_metrics)
 {
-	const size_t nsvc = 8000, cap = 16 << 20;
+	const size_t nsvc = 6000, cap = 16 << 20; /* over 8 MiB of text, as 8000 were before the maxConnections rows */
 	struct service *many = calloc(nsvc, sizeof(*many));
 	struct cfg_service *cfgs = calloc(nsvc, sizeof(*cfgs));
 	struct svc_worker *sw = calloc(nsvc, sizeof(*sw)); /* one worker's counters each */
@@ -341,6 +382,7 @@ START_TEST(http_large_metrics)
 		many[i].cfg = &cfgs[i];
 		many[i].w = &sw[i];
 		many[i].nw = 1;
+		many[i].lim = &LIM[0];
 		sw[i].stats.total = i;
 	}
 	G.svc = many;
