@@ -108,6 +108,9 @@ struct cfg_service {
 	int debug;                   /* debug in the section: the level of its connections' lines (CFG_UNSET: the
 				      * global one) */
 	int security_level;          /* securityLevel 0-5 (2), or the cipher string's @SECLEVEL, after cfg_finish */
+	char *ocsp_url;              /* OCSP = URL: the responder asked about the peer's certificate */
+	int ocsp_require, ocsp_nonce; /* OCSPrequire (CFG_UNSET: yes), OCSPnonce (CFG_UNSET: no) */
+	int timeout_ocsp;            /* TIMEOUTocsp, seconds */
 };
 
 struct cfg_global {

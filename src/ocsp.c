@@ -382,18 +382,53 @@ static int is_responder(const struct basic *b, const mbedtls_x509_crt *cert)
 	return key_hash(cert, h) == 0 && same(b->responder, b->responder_len, h, OCSP_HASH_LEN);
 }
 
-/* The signature of B's ResponseData by KEY. */
-static int signature_ok(const struct basic *b, mbedtls_pk_context *key)
+/* SIG (SIG_LEN bytes, of algorithm SIG_OID) over DATA (LEN bytes) by KEY. */
+static int signature_ok(const unsigned char *data, size_t len, const mbedtls_asn1_buf *sig_oid,
+			const unsigned char *sig, size_t sig_len, mbedtls_pk_context *key)
 {
 	mbedtls_md_type_t md;
 	mbedtls_pk_type_t pk;
 	unsigned char hash[MBEDTLS_MD_MAX_SIZE];
-	if (mbedtls_oid_get_sig_alg(&b->sig_oid, &md, &pk) != 0 || pk == MBEDTLS_PK_RSASSA_PSS)
+	if (mbedtls_oid_get_sig_alg(sig_oid, &md, &pk) != 0 || pk == MBEDTLS_PK_RSASSA_PSS)
 		return 0;
 	const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
-	if (!info || !mbedtls_pk_can_do(key, pk) || mbedtls_md(info, b->tbs, b->tbs_len, hash) != 0)
+	if (!info || !mbedtls_pk_can_do(key, pk) || mbedtls_md(info, data, len, hash) != 0)
 		return 0;
-	return mbedtls_pk_verify_ext(pk, NULL, key, md, hash, mbedtls_md_get_size(info), b->sig, b->sig_len) == 0;
+	return mbedtls_pk_verify_ext(pk, NULL, key, md, hash, mbedtls_md_get_size(info), sig, sig_len) == 0;
+}
+
+static int response_signed_by(const struct basic *b, mbedtls_pk_context *key)
+{
+	return signature_ok(b->tbs, b->tbs_len, &b->sig_oid, b->sig, b->sig_len, key);
+}
+
+int ocsp_issued_by(const mbedtls_x509_crt *cert, const mbedtls_x509_crt *issuer)
+{
+	/* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING } */
+	unsigned char *p = cert->raw.p, *body;
+	const unsigned char *end = p + cert->raw.len;
+	size_t len;
+	mbedtls_asn1_buf oid, params;
+	if (!same(cert->issuer_raw.p, cert->issuer_raw.len, issuer->subject_raw.p, issuer->subject_raw.len) ||
+	    get(&p, end, SEQ, &body, &len) != 0)
+		return 0;
+	p = body;
+	end = body + len;
+	if (get(&p, end, SEQ, &body, &len) != 0 || mbedtls_asn1_get_alg(&p, end, &oid, &params) != 0 ||
+	    mbedtls_asn1_get_bitstring_null(&p, end, &len) != 0 || p + len != end)
+		return 0;
+	return signature_ok(cert->tbs.p, cert->tbs.len, &oid, p, len, (mbedtls_pk_context *)&issuer->pk);
+}
+
+const mbedtls_x509_crt *ocsp_find_issuer(const mbedtls_x509_crt *cert, const mbedtls_x509_crt *cas)
+{
+	for (const mbedtls_x509_crt *c = cert->next; c; c = c->next)
+		if (c->raw.p && ocsp_issued_by(cert, c))
+			return c;
+	for (const mbedtls_x509_crt *c = cas; c; c = c->next)
+		if (c->raw.p && ocsp_issued_by(cert, c))
+			return c;
+	return NULL;
 }
 
 /* A certificate carried by the response may sign for ISSUER when ISSUER signed it and it has the
@@ -420,12 +455,14 @@ static int delegate_ok(mbedtls_x509_crt *cert, const mbedtls_x509_crt *issuer)
 static int verify_signer(const struct basic *b, const mbedtls_x509_crt *issuer, char *err, size_t errlen)
 {
 	if (is_responder(b, issuer))
-		return signature_ok(b, (mbedtls_pk_context *)&issuer->pk) ? 0 :
+		return response_signed_by(b, (mbedtls_pk_context *)&issuer->pk) ? 0 :
 		       fail(err, errlen, "bad signature on the response (signed by the issuer)");
+	if (!b->certs)
+		return fail(err, errlen, "response signed by neither the issuer nor a certificate it carries");
 	unsigned char *p = b->certs;
 	const unsigned char *end = b->certs + b->certs_len;
 	int named = 0;
-	while (b->certs && p < end) {
+	while (p < end) {
 		unsigned char *start = p, *body;
 		size_t len;
 		if (get(&p, end, SEQ, &body, &len) != 0)
@@ -439,7 +476,7 @@ static int verify_signer(const struct basic *b, const mbedtls_x509_crt *issuer, 
 				ok = fail(err, errlen, "response signed by a certificate the issuer did not authorise "
 						       "(not issued by it, or no extendedKeyUsage OCSPSigning)");
 			else
-				ok = signature_ok(b, &cert.pk) ? 0 :
+				ok = response_signed_by(b, &cert.pk) ? 0 :
 				     fail(err, errlen, "bad signature on the response (delegated responder)");
 		}
 		mbedtls_x509_crt_free(&cert);

@@ -55,6 +55,14 @@ int ocsp_check(const unsigned char *der, size_t len, const struct ocsp_certid *i
 	       const unsigned char *nonce, size_t nonce_len, time_t now, struct ocsp_answer *ans, char *err,
 	       size_t errlen);
 
+/* ocsp_issued_by: whether ISSUER's subject is CERT's issuer and ISSUER's key signed CERT. */
+int ocsp_issued_by(const mbedtls_x509_crt *cert, const mbedtls_x509_crt *issuer);
+
+/* ocsp_find_issuer: the certificate that issued CERT, among those chained after it (what the peer sent)
+ * and then the list CAS (may be NULL); NULL when none did. A name alone is not enough: the key must have
+ * signed CERT, or a peer could send a certificate of its own under its CA's name to vouch for its answers. */
+const mbedtls_x509_crt *ocsp_find_issuer(const mbedtls_x509_crt *cert, const mbedtls_x509_crt *cas);
+
 /* ocsp_aia_url: the first http:// or https:// id-ad-ocsp URI of CERT's Authority Information Access
  * extension, copied to URL (SIZE bytes). Returns 1 when found, 0 when CERT names none (or only other
  * schemes), -1 when the extension is malformed or the URI does not fit. */

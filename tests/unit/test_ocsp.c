@@ -240,6 +240,23 @@ START_TEST(certid_serial_limit)
 }
 END_TEST
 
+START_TEST(issuer_found_by_signature)
+{
+	ck_assert(ocsp_issued_by(&server, &ca));
+	ck_assert(!ocsp_issued_by(&ca, &server));
+	ck_assert_ptr_eq(ocsp_find_issuer(&server, &ca), &ca);
+	ck_assert_ptr_null(ocsp_find_issuer(&server, NULL));
+	/* a certificate under the CA's name but with another key does not pass for it */
+	mbedtls_x509_crt fake;
+	load(&fake, DER(fx_ca));
+	ck_assert_int_eq(mbedtls_x509_crt_parse_der(&fake, DER(fx_userver)), 0);
+	mbedtls_x509_crt *second = fake.next;
+	second->subject_raw = ca.subject_raw; /* same name, userver's key */
+	ck_assert(!ocsp_issued_by(&server, second));
+	mbedtls_x509_crt_free(&fake);
+}
+END_TEST
+
 START_TEST(aia)
 {
 	char url[256];
@@ -278,6 +295,7 @@ int main(void)
 	tcase_add_test(tc, every_byte_changed);
 	tcase_add_test(tc, wrong_oids_and_lengths);
 	tcase_add_test(tc, certid_serial_limit);
+	tcase_add_test(tc, issuer_found_by_signature);
 	tcase_add_test(tc, aia);
 	tcase_add_test(tc, words);
 	suite_add_tcase(s, tc);
