@@ -127,6 +127,7 @@ static const struct opt opts[] = {
 	S("OCSP", K_OCSPURL, ocsp_url),
 	S("OCSPrequire", K_BOOL, ocsp_require),
 	S("OCSPnonce", K_BOOL, ocsp_nonce),
+	S("OCSPaia", K_BOOL, ocsp_aia),
 	S("TIMEOUTocsp", K_SECONDS, timeout_ocsp),
 };
 
@@ -197,7 +198,7 @@ static void service_defaults(struct cfg_service *s)
 	s->timeout_idle = 43200;
 	s->timeout_close = 60;
 	s->timeout_ocsp = 5;
-	s->ocsp_require = s->ocsp_nonce = CFG_UNSET;
+	s->ocsp_require = s->ocsp_nonce = s->ocsp_aia = CFG_UNSET;
 	s->session_cache_size = 1000;
 	s->session_cache_timeout = 300;
 }
@@ -817,16 +818,6 @@ static int accept_default(const char *name, const char *v, char *err, size_t err
 			return 0;
 		return fail(err, errlen, "libwrap = %s is not supported: TCP wrappers (hosts.allow) are not used; use "
 					 "a firewall or the allow rules", v);
-	}
-	/* no: responders are not taken from certificates, which is what tlswrap does (yes: not implemented yet) */
-	if (strcasecmp(name, "OCSPaia") == 0) {
-		int n = cfg_parse_bool(v);
-		if (n < 0)
-			return fail(err, errlen, "OCSPaia: expected yes or no, got '%s'", v);
-		if (n)
-			return fail(err, errlen, "OCSPaia = %s is not supported: responders from the certificates' AIA are "
-						 "not implemented yet (name the responder with OCSP = URL)", v);
-		return 0;
 	}
 	if (strcasecmp(name, "transparent") == 0) {
 		if (strcasecmp(v, "none") == 0 || strcasecmp(v, "no") == 0)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "conn_int.h"
+#include "worker.h"
 #include "ocsp_client.h"
 
 /* "serial 10:00", to name the certificate in the log line. */
@@ -80,6 +81,6 @@ void conn_ocsp_check(struct conn *c)
 	struct ocsp_verdict v;
 	c->state = C_OCSP;
 	loop_io_set(conn_loop(c), &c->tls_io, 0);
-	if (ocsp_query_start(&c->route->ocsp, conn_loop(c), crt, issuer, conn_ocsp_done, c, &c->ocsp, &v) == 1)
+	if (ocsp_query_start(&c->route->ocsp, conn_loop(c), c->w->resolver, crt, issuer, conn_ocsp_done, c, &c->ocsp, &v) == 1)
 		conn_ocsp_decide(c, &v);
 }

@@ -13,6 +13,7 @@
 
 #include "loop.h"
 #include "ocsp_client.h"
+#include "resolve.h"
 
 #define HTTP_MAX_HEADER 8192
 
@@ -132,33 +133,38 @@ int ocsp_http_body(const unsigned char *raw, size_t len, const unsigned char **b
 	return 0;
 }
 
+/* The Host header for HOST and PORT into OUT (256 bytes): the port only when it is not 80, an IPv6
+ * literal in brackets. -1 when it does not fit. */
+static int host_header(const char *host, const char *port, char out[256])
+{
+	int v6 = strchr(host, ':') != NULL, n;
+	if (strcmp(port, "80") == 0)
+		n = snprintf(out, 256, v6 ? "[%s]" : "%s", host);
+	else
+		n = snprintf(out, 256, v6 ? "[%s]:%s" : "%s:%s", host, port);
+	return n < 0 || n >= 256 ? -1 : 0;
+}
+
 int ocsp_svc_build(struct ocsp_svc *o, const struct cfg_service *s, char *err, size_t errlen)
 {
-	char port[8];
+	char host[256], port[8];
 	memset(o, 0, sizeof(*o));
-	if (!s->ocsp_url)
+	if (!s->ocsp_url && s->ocsp_aia != 1)
 		return 0;
-	if (ocsp_parse_url(s->ocsp_url, o->host, port, o->path, err, errlen) != 0)
-		return -1;
-	snprintf(o->url, sizeof(o->url), "%s", s->ocsp_url);
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	int rc = getaddrinfo(o->host, port, &hints, &res);
-	if (rc)
-		return fail(err, errlen, "OCSP responder %s: %s", o->host, gai_strerror(rc));
-	memcpy(&o->sa, res->ai_addr, res->ai_addrlen);
-	o->salen = res->ai_addrlen;
-	freeaddrinfo(res);
-	if (strcmp(port, "80") != 0) { /* the Host header names the port when it is not the default */
-		size_t n = strlen(o->host);
-		if (n + strlen(port) + 4 >= sizeof(o->host))
+	o->aia = s->ocsp_aia == 1;
+	if (s->ocsp_url) {
+		if (ocsp_parse_url(s->ocsp_url, host, port, o->path, err, errlen) != 0)
+			return -1;
+		snprintf(o->url, sizeof(o->url), "%s", s->ocsp_url);
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+		int rc = getaddrinfo(host, port, &hints, &res);
+		if (rc)
+			return fail(err, errlen, "OCSP responder %s: %s", host, gai_strerror(rc));
+		memcpy(&o->sa, res->ai_addr, res->ai_addrlen);
+		o->salen = res->ai_addrlen;
+		freeaddrinfo(res);
+		if (host_header(host, port, o->host) != 0)
 			return fail(err, errlen, "OCSP responder host too long");
-		if (strchr(o->host, ':')) { /* an IPv6 literal goes back in brackets */
-			memmove(o->host + 1, o->host, n + 1);
-			o->host[0] = '[';
-			snprintf(o->host + n + 1, sizeof(o->host) - n - 1, "]:%s", port);
-		} else {
-			snprintf(o->host + n, sizeof(o->host) - n, ":%s", port);
-		}
 	}
 	o->timeout = s->timeout_ocsp;
 	o->require = s->ocsp_require != 0;
@@ -221,6 +227,9 @@ static void cache_put(struct ocsp_svc *o, const struct ocsp_certid *id, const st
 struct ocsp_query {
 	struct ocsp_svc *o;
 	struct loop *loop;
+	struct resolver *resolver;
+	struct resolve_req *resolving; /* an AIA responder's name being looked up */
+	char url[256], host[256], path[256], port[8]; /* the responder asked */
 	struct loop_io io;
 	struct loop_timer timer;
 	int fd;
@@ -238,6 +247,8 @@ struct ocsp_query {
 static void query_free(struct ocsp_query *q)
 {
 	loop_timer_cancel(&q->timer);
+	if (q->resolving)
+		resolve_cancel(q->resolver, q->resolving);
 	if (q->fd >= 0) {
 		loop_io_del(q->loop, &q->io);
 		close(q->fd);
@@ -274,7 +285,7 @@ static void query_error(struct ocsp_query *q, const char *fmt, ...)
 static void query_timeout(void *ctx)
 {
 	struct ocsp_query *q = ctx;
-	query_error(q, "%s: no answer within %ds (TIMEOUTocsp)", q->o->url, q->o->timeout);
+	query_error(q, "%s: no answer within %ds (TIMEOUTocsp)", q->url, q->o->timeout);
 }
 
 static void query_answer(struct ocsp_query *q)
@@ -286,7 +297,7 @@ static void query_answer(struct ocsp_query *q)
 	if (ocsp_http_body(q->buf, q->len, &body, &blen, why, sizeof(why)) != 0 ||
 	    ocsp_check(body, blen, &q->id, q->issuer, q->o->nonce ? q->nonce : NULL, OCSP_NONCE_LEN, time(NULL),
 		       &v.ans, why, sizeof(why)) != 0) {
-		query_error(q, "%s: %s", q->o->url, why);
+		query_error(q, "%s: %s", q->url, why);
 		return;
 	}
 	v.answered = 1;
@@ -302,7 +313,7 @@ static void query_on_io(void *ctx, uint32_t events)
 		socklen_t elen = sizeof(err);
 		getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &err, &elen);
 		if (err) {
-			query_error(q, "%s: connect: %s", q->o->url, strerror(err));
+			query_error(q, "%s: connect: %s", q->url, strerror(err));
 			return;
 		}
 		q->connected = 1;
@@ -310,7 +321,7 @@ static void query_on_io(void *ctx, uint32_t events)
 	if (!q->reading) {
 		ssize_t n = send(q->fd, q->buf + q->sent, q->len - q->sent, MSG_NOSIGNAL);
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			query_error(q, "%s: send: %s", q->o->url, strerror(errno));
+			query_error(q, "%s: send: %s", q->url, strerror(errno));
 			return;
 		}
 		if (n > 0)
@@ -326,7 +337,7 @@ static void query_on_io(void *ctx, uint32_t events)
 		if (q->len == q->cap) {
 			size_t cap = q->cap * 2;
 			if (cap > OCSP_MAX_RESPONSE + HTTP_MAX_HEADER) {
-				query_error(q, "%s: reply longer than %d bytes", q->o->url, OCSP_MAX_RESPONSE + HTTP_MAX_HEADER);
+				query_error(q, "%s: reply longer than %d bytes", q->url, OCSP_MAX_RESPONSE + HTTP_MAX_HEADER);
 				return;
 			}
 			unsigned char *b = realloc(q->buf, cap);
@@ -345,7 +356,7 @@ static void query_on_io(void *ctx, uint32_t events)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			query_error(q, "%s: recv: %s", q->o->url, strerror(errno));
+			query_error(q, "%s: recv: %s", q->url, strerror(errno));
 			return;
 		}
 		q->len += (size_t)n;
@@ -361,7 +372,7 @@ static int query_request(struct ocsp_query *q)
 		return -1;
 	int h = snprintf((char *)q->buf, q->cap,
 			 "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/ocsp-request\r\n"
-			 "Content-Length: %d\r\nConnection: close\r\n\r\n", q->o->path, q->o->host, n);
+			 "Content-Length: %d\r\nConnection: close\r\n\r\n", q->path, q->host, n);
 	if (h < 0 || (size_t)h + (size_t)n > q->cap)
 		return -1;
 	memcpy(q->buf + h, der, (size_t)n);
@@ -369,7 +380,72 @@ static int query_request(struct ocsp_query *q)
 	return 0;
 }
 
-int ocsp_query_start(struct ocsp_svc *o, struct loop *loop, const mbedtls_x509_crt *leaf,
+/* Connect to SA and wait for it to take the request. 0, or -1 with the reason in WHY. */
+static int query_connect(struct ocsp_query *q, const struct sockaddr *sa, socklen_t salen, char *why, size_t len)
+{
+	q->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (q->fd < 0)
+		return fail(why, len, "%s: socket: %s", q->url, strerror(errno));
+	if ((connect(q->fd, sa, salen) < 0 && errno != EINPROGRESS) ||
+	    loop_io_add(q->loop, &q->io, q->fd, EPOLLOUT, query_on_io, q) < 0) {
+		fail(why, len, "%s: connect: %s", q->url, strerror(errno));
+		close(q->fd);
+		q->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void query_resolved(void *ctx, struct resolve_addr *addrs, size_t n, const char *why)
+{
+	struct ocsp_query *q = ctx;
+	char err[512];
+	q->resolving = NULL;
+	if (n == 0) {
+		free(addrs);
+		query_error(q, "%s: %s", q->url, why ? why : "no address");
+		return;
+	}
+	int rc = query_connect(q, (const struct sockaddr *)&addrs[0].sa, addrs[0].len, err, sizeof(err));
+	free(addrs);
+	if (rc != 0)
+		query_error(q, "%s", err);
+}
+
+/* Q's responder: OCSP = URL (resolved when the service was built) or, with OCSPaia, the URL LEAF names
+ * (looked up now when it is a name). 0 when under way, or -1 with the reason in WHY. */
+static int query_route(struct ocsp_query *q, const mbedtls_x509_crt *leaf, char *why, size_t len)
+{
+	const struct ocsp_svc *o = q->o;
+	if (o->url[0]) {
+		snprintf(q->url, sizeof(q->url), "%s", o->url);
+		snprintf(q->host, sizeof(q->host), "%s", o->host);
+		snprintf(q->path, sizeof(q->path), "%s", o->path);
+		return query_connect(q, (const struct sockaddr *)&o->sa, o->salen, why, len);
+	}
+	char host[256], err[300];
+	int found = ocsp_aia_url(leaf, q->url, sizeof(q->url));
+	if (found == 0)
+		return fail(why, len, "the certificate names no OCSP responder (Authority Information Access)");
+	if (found < 0)
+		return fail(why, len, "the certificate's Authority Information Access is malformed");
+	if (ocsp_parse_url(q->url, host, q->port, q->path, err, sizeof(err)) != 0)
+		return fail(why, len, "responder from the certificate (AIA): %s", err);
+	if (host_header(host, q->port, q->host) != 0)
+		return fail(why, len, "%s: host too long", q->url);
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *res;
+	if (getaddrinfo(host, q->port, &hints, &res) == 0) {
+		int rc = query_connect(q, res->ai_addr, res->ai_addrlen, why, len);
+		freeaddrinfo(res);
+		return rc;
+	}
+	const char *hosts[1] = { host }, *ports[1] = { q->port };
+	if (!(q->resolving = resolve_start(q->resolver, hosts, ports, 1, query_resolved, q)))
+		return fail(why, len, "%s: cannot look up %s", q->url, host);
+	return 0;
+}
+
+int ocsp_query_start(struct ocsp_svc *o, struct loop *loop, struct resolver *resolver, const mbedtls_x509_crt *leaf,
 		     const mbedtls_x509_crt *issuer, ocsp_done_fn *done, void *ctx, struct ocsp_query **qp,
 		     struct ocsp_verdict *v)
 {
@@ -393,47 +469,31 @@ int ocsp_query_start(struct ocsp_svc *o, struct loop *loop, const mbedtls_x509_c
 	}
 	q->o = o;
 	q->loop = loop;
+	q->resolver = resolver;
 	q->fd = -1;
 	q->id = id;
 	q->issuer = issuer;
 	q->done = done;
 	q->ctx = ctx;
+	struct loop_tq *tq = loop_tq_get(loop, (uint64_t)o->timeout * 1000);
 	if (o->nonce && psa_generate_random(q->nonce, sizeof(q->nonce)) != PSA_SUCCESS) {
 		snprintf(v->why, sizeof(v->why), "no randomness for the nonce");
 		goto err;
 	}
-	if (query_request(q) != 0) {
-		snprintf(v->why, sizeof(v->why), "out of memory");
-		goto err;
-	}
-	struct loop_tq *tq = loop_tq_get(loop, (uint64_t)o->timeout * 1000);
 	if (!tq) {
 		snprintf(v->why, sizeof(v->why), "out of memory");
 		goto err;
 	}
-	q->fd = socket(o->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (q->fd < 0) {
-		snprintf(v->why, sizeof(v->why), "%s: socket: %s", o->url, strerror(errno));
+	if (query_route(q, leaf, v->why, sizeof(v->why)) != 0) /* the request, sent once connected, names it */
 		goto err;
-	}
-	if (connect(q->fd, (const struct sockaddr *)&o->sa, o->salen) < 0 && errno != EINPROGRESS) {
-		snprintf(v->why, sizeof(v->why), "%s: connect: %s", o->url, strerror(errno));
-		goto err;
-	}
-	if (loop_io_add(loop, &q->io, q->fd, EPOLLOUT, query_on_io, q) < 0) {
-		snprintf(v->why, sizeof(v->why), "%s: %s", o->url, strerror(errno));
-		close(q->fd);
-		q->fd = -1;
+	if (query_request(q) != 0) {
+		snprintf(v->why, sizeof(v->why), "out of memory");
 		goto err;
 	}
 	loop_timer_arm(loop, &q->timer, tq, query_timeout, q);
 	*qp = q;
 	return 0;
 err:
-	if (q->fd >= 0) {
-		close(q->fd);
-		q->fd = -1;
-	}
 	query_free(q);
 	return 1;
 }

@@ -15,6 +15,7 @@
 #include "ocsp.h"
 
 struct loop;
+struct resolver;
 
 #define OCSP_CACHE_SLOTS 1024 /* direct-mapped by certificate: a newer answer replaces what shares its slot */
 
@@ -26,8 +27,9 @@ struct ocsp_cached {
 
 /* A service's responder and cache; all but the cache read-only once built. */
 struct ocsp_svc {
-	int on;                      /* OCSP = URL given */
-	char url[256];
+	int on;                      /* OCSP = URL or OCSPaia = yes given */
+	int aia;                     /* OCSPaia = yes: without OCSP = URL, ask the responder the certificate names */
+	char url[256];               /* OCSP = URL, or "" */
 	char host[256], path[256];   /* Host header and request path */
 	struct sockaddr_storage sa;  /* the responder, resolved when the service was built */
 	socklen_t salen;
@@ -48,8 +50,8 @@ int ocsp_parse_url(const char *url, char host[256], char port[8], char path[256]
 int ocsp_http_body(const unsigned char *raw, size_t len, const unsigned char **body, size_t *body_len, char *err,
 		   size_t errlen);
 
-/* ocsp_svc_build: from S (OCSP, OCSPrequire, OCSPnonce, TIMEOUTocsp), resolve the responder. Does nothing
- * but zero O when S asks for no OCSP check. Returns 0, or -1 with the reason in ERR (O is then freed). */
+/* ocsp_svc_build: from S (OCSP, OCSPaia, OCSPrequire, OCSPnonce, TIMEOUTocsp), resolve the responder of
+ * OCSP = URL. Does nothing but zero O when S asks for no OCSP check. Returns 0, or -1 with the reason in ERR (O is then freed). */
 int ocsp_svc_build(struct ocsp_svc *o, const struct cfg_service *s, char *err, size_t errlen);
 void ocsp_svc_free(struct ocsp_svc *o);
 
@@ -65,9 +67,11 @@ typedef void ocsp_done_fn(void *ctx, const struct ocsp_verdict *v);
 struct ocsp_query;
 
 /* ocsp_query_start: the status of LEAF, issued by ISSUER (NULL when it could not be found), from O's cache
- * or its responder. Returns 1 with V filled in when known at once (cached, or no request possible), or 0
- * with *Q set: DONE(CTX, V) is then called once on LOOP's thread, unless ocsp_query_cancel comes first. */
-int ocsp_query_start(struct ocsp_svc *o, struct loop *loop, const mbedtls_x509_crt *leaf,
+ * or its responder: OCSP = URL when given, else (OCSPaia) the http:// responder LEAF's Authority Information
+ * Access names, its host looked up with RESOLVER (LOOP's) unless numeric. Returns 1 with V filled in when
+ * known at once (cached, or no request possible), or 0 with *Q set: DONE(CTX, V) is then called once on
+ * LOOP's thread, unless ocsp_query_cancel comes first. */
+int ocsp_query_start(struct ocsp_svc *o, struct loop *loop, struct resolver *resolver, const mbedtls_x509_crt *leaf,
 		     const mbedtls_x509_crt *issuer, ocsp_done_fn *done, void *ctx, struct ocsp_query **q,
 		     struct ocsp_verdict *v);
 

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# OCSP = URL against `openssl ocsp` as the responder: good, revoked and unknown certificates, a responder
+# OCSP = URL and OCSPaia against `openssl ocsp` as the responder: good, revoked and unknown certificates, a responder
 # that is down (OCSPrequire yes and no), a stale answer (no nextUpdate), a signer the issuer did not
 # authorise, a replayed answer under OCSPnonce = yes, the cache (a second handshake does not ask again),
 # both modes (a client service checking its server, a server service checking its client), the log line
 # of each decision and the metrics. PKI made at test time (ocsp_pki.sh).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ocsp_pki.sh"
+read -r E R RSTALE RNOROLE RREPLAY DEAD P1 P2 P3 P4 C1 C2 C3 C4 C5 C6 C7 C8 C9 C10 C11 ST <<<"$(free_ports 22)"
 OP=$T/op
 mkdir -p "$OP"
-make_ocsp_pki "$OP" || exit 1
-read -r E R RSTALE RNOROLE RREPLAY DEAD P1 P2 P3 P4 C1 C2 C3 C4 C5 C6 C7 C8 C9 ST <<<"$(free_ports 20)"
+# the leaf certificates name $R in their AIA, by name (looked up by the worker's resolver)
+make_ocsp_pki "$OP" "http://localhost:$R/" || exit 1
 echo_server "$E"
 PING="ping through tlswrap $$"
 
@@ -52,9 +53,9 @@ PY
 bg python3 "$T/replay.py" "$RREPLAY" "http://127.0.0.1:$R/"
 wait_port "$RREPLAY"
 
-client() { # NAME PORT CONNECT OCSP-URL [more lines]
-	printf '[%s]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nCAfile = %s/ca.crt\nOCSP = %s\n' \
-		"$1" "$2" "$3" "$OP" "$4"
+client() { # NAME PORT CONNECT OCSP-URL ("": none) [more lines]
+	printf '[%s]\nclient = yes\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\nCAfile = %s/ca.crt\n' "$1" "$2" "$3" "$OP"
+	[ -z "$4" ] || printf 'OCSP = %s\n' "$4"
 	shift 4
 	printf '%s\n' "$@"
 }
@@ -80,6 +81,8 @@ URL=http://127.0.0.1:$R/
 	client c-norole "$C7" "$P1" "http://127.0.0.1:$RNOROLE/"
 	client c-replay1 "$C8" "$P1" "http://127.0.0.1:$RREPLAY/" "OCSPnonce = yes"
 	client c-replay2 "$C9" "$P2" "http://127.0.0.1:$RREPLAY/" "OCSPnonce = yes"
+	client c-aia "$C10" "$P1" "" "OCSPaia = yes"
+	client c-aia-revoked "$C11" "$P2" "" "OCSPaia = yes"
 } >"$T/ocsp.conf"
 start_tlswrap "$T/ocsp.conf" || exit 1
 LOG=$T/ocsp.conf.log
@@ -155,6 +158,16 @@ check "nonce: logged good" wait_log_since_mark "$LOG" '\[c-replay1\] #[0-9]+ OCS
 mark_log "$LOG"
 check "nonce: a replayed answer is refused" refused through "$C9"
 check "nonce: logged" wait_log_since_mark "$LOG" '\[c-replay2\] .*no answer: .*nonce mismatch'
+
+# -- OCSPaia: the responder the certificate names -------------------------------------------------------
+before=$(requests "$R")
+mark_log "$LOG"
+check "AIA: good, relayed" through "$C10"
+check "AIA: logged" wait_log_since_mark "$LOG" '\[c-aia\] #[0-9]+ OCSP: certificate serial 10:00 good$'
+check "AIA: the responder the certificate names was asked" [ "$(requests "$R")" = $((before + 1)) ]
+mark_log "$LOG"
+check "AIA: revoked, refused" refused through "$C11"
+check "AIA: revoked, logged" wait_log_since_mark "$LOG" '\[c-aia-revoked\] .*revoked \(keyCompromise\)'
 
 # -- server mode: the client's certificate ---------------------------------------------------------------
 mark_log "$LOG"

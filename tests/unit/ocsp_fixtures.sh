@@ -1,15 +1,15 @@
 #!/bin/sh
 # Regenerates tests/unit/ocsp_fixtures.h (certificates, requests and real `openssl ocsp` responses for
-# test_ocsp.c and the fuzz target) and the seed corpus tests/fuzz/corpus/ocsp/. Run from the source tree's
-# top: sh tests/unit/ocsp_fixtures.sh. The responses are valid for a day after OCSP_FIXTURE_NOW, which the
-# tests pass as the time; the certificates for ten years (the delegated responder's are checked against
-# the clock).
+# test_ocsp.c and the fuzz target) and the seed corpus tests/fuzz/corpus/ocsp/ (its regress-* inputs are
+# kept). Run from the source tree's top: sh tests/unit/ocsp_fixtures.sh. The responses are valid for a
+# day after OCSP_FIXTURE_NOW, which the tests pass as the time; the certificates for ten years (the
+# delegated responder's are checked against the clock).
 set -eu
 top=$(pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 . "$top/tests/integration/ocsp_pki.sh"
-make_ocsp_pki "$dir"
+make_ocsp_pki "$dir" http://ocsp.example.org:8080/aia # the leaf certificates name it (AIA)
 cd "$dir"
 now=$(date +%s)
 # REQ NAME CERT [openssl ocsp options]: a request for CERT
@@ -45,7 +45,6 @@ out=$top/tests/unit/ocsp_fixtures.h
 	done
 } >"$out"
 mkdir -p "$top/tests/fuzz/corpus/ocsp"
-rm -f "$top/tests/fuzz/corpus/ocsp/"*
 for f in good_ca revoked_delegate unknown_bykey good_bykey_nocerts good_nonext good_norole good_other; do
 	cp "$f.der" "$top/tests/fuzz/corpus/ocsp/$f"
 done

@@ -1297,6 +1297,12 @@ START_TEST(ocsp_options)
 	ck_assert_int_eq(c.svc[1].timeout_ocsp, 2);
 	ck_assert_ptr_null(c.svc[2].ocsp_url);
 	cfg_free(&c);
+	load_ok("[a]\n" CLIENT "OCSPaia = yes\nOCSPnonce = yes\n", &c);
+	ck_assert_int_eq(c.svc[0].ocsp_aia, 1);
+	ck_assert_ptr_null(c.svc[0].ocsp_url);
+	cfg_free(&c);
+	expect_error_at("[a]\n" CLIENT "OCSPaia = perhaps\n", "OCSPaia", "OCSPaia: expected yes or no");
+	expect_error_at("[a]\n" CLIENT "verifyChain = no\nOCSPaia = yes\n", "[a]", "OCSPaia = yes needs verifyChain");
 	expect_error_at("[a]\n" CLIENT "OCSP = https://ocsp.example.org/\n", "OCSP", "OCSP: 'https://ocsp.example.org/': "
 			"only http:// responders are supported");
 	expect_error_at("[a]\n" CLIENT "OCSP = ocsp.example.org\n", "OCSP", "OCSP: 'ocsp.example.org': expected an http:// URL");
@@ -1309,7 +1315,7 @@ START_TEST(ocsp_options)
 	expect_error_at("[a]\n" CLIENT "OCSP = http://h/\nTIMEOUTocsp = 0\n", "[a]", "TIMEOUTocsp: at least 1 second");
 	expect_error_at("[a]\n" SERVER "OCSP = http://h/\n", "[a]", "OCSP needs verifyChain");
 	expect_error_at("[a]\n" CLIENT "verifyChain = no\nOCSP = http://h/\n", "[a]", "OCSP needs verifyChain");
-	expect_error_at("[a]\n" CLIENT "OCSPnonce = yes\n", "[a]", "OCSPnonce = yes needs OCSP = URL");
+	expect_error_at("[a]\n" CLIENT "OCSPnonce = yes\n", "[a]", "OCSPnonce = yes needs OCSP = URL or OCSPaia = yes");
 	expect_error_at("[a]\n" CLIENT "OCSPrequire = yes\n", "[a]", "OCSPrequire = yes needs OCSP = URL");
 }
 END_TEST
@@ -1418,8 +1424,7 @@ START_TEST(compat_values_refused_with_reasons)
 			"0123456789012345678901234567890123456789\n", "connect = /x/", "Unix socket path longer than 107 bytes");
 	expect_error_at("compression = zlib\n[a]\n" SERVER, "compression",
 			"option 'compression' is not supported: TLS compression is insecure (CRIME)");
-	expect_error_at("[a]\n" SERVER "OCSPaia = yes\n", "OCSPaia", "OCSPaia = yes is not supported: responders from the "
-			"certificates' AIA are not implemented yet (name the responder with OCSP = URL)");
+	expect_error_at("[a]\n" SERVER "OCSPaia = yes\n", "[a]", "OCSPaia = yes needs verifyChain");
 	expect_error_at("[a]\n" SERVER "ocspaia = sometimes\n", "ocspaia", "OCSPaia: expected yes or no, got 'sometimes'");
 	expect_error_at("[a]\n" SERVER "OCSPflag = NOCERTS\n", "OCSPflag", "option 'OCSPflag' is not supported: OpenSSL's "
 			"OCSP verification flags each loosen a check");

@@ -181,20 +181,18 @@ START_TEST(truncated)
 }
 END_TEST
 
-/* Each byte changed in turn: a length, a tag, an OID, a date, a signature. Nothing the signature covers
+/* Each byte changed in turn (one bit of it): a length, a tag, an OID, a date, a signature. Nothing the signature covers
  * can change and pass; outside it (the signature's own encoding, the certificates) only what does not
  * change the meaning may (a tag's flip that still parses is refused by the signature check). */
 START_TEST(every_byte_changed)
 {
 	size_t len = sizeof(fx_good_bykey_nocerts), passed = 0;
 	unsigned char *copy = malloc(len);
-	for (size_t i = 0; i < len; i++) {
-		for (int bit = 0; bit < 8; bit++) {
-			memcpy(copy, fx_good_bykey_nocerts, len);
-			copy[i] ^= (unsigned char)(1 << bit);
-			if (ocsp_check(copy, len, &id_server, &ca, NULL, 0, NOW, &ans, err, sizeof(err)) == 0)
-				passed++;
-		}
+	for (size_t i = 0; i < len; i++) { /* one bit of each byte (all eight would take a minute under ASan) */
+		memcpy(copy, fx_good_bykey_nocerts, len);
+		copy[i] ^= (unsigned char)(1 << (i % 8));
+		if (ocsp_check(copy, len, &id_server, &ca, NULL, 0, NOW, &ans, err, sizeof(err)) == 0)
+			passed++;
 	}
 	free(copy);
 	ck_assert_uint_eq(passed, 0);
@@ -260,8 +258,14 @@ END_TEST
 START_TEST(aia)
 {
 	char url[256];
-	ck_assert_int_eq(ocsp_aia_url(&server, url, sizeof(url)), 0); /* the fixtures carry no AIA */
-	ck_assert_int_eq(ocsp_aia_url(&ca, url, sizeof(url)), 0);
+	ck_assert_int_eq(ocsp_aia_url(&server, url, sizeof(url)), 1);
+	ck_assert_str_eq(url, "http://ocsp.example.org:8080/aia");
+	ck_assert_int_eq(ocsp_aia_url(&server, url, 32), -1); /* does not fit */
+	ck_assert_int_eq(ocsp_aia_url(&ca, url, sizeof(url)), 0); /* no AIA */
+	/* the extension cut short: malformed */
+	mbedtls_x509_crt cut = server;
+	cut.v3_ext.len -= 1;
+	ck_assert_int_eq(ocsp_aia_url(&cut, url, sizeof(url)), -1);
 }
 END_TEST
 

@@ -69,6 +69,15 @@ static const char ONE_SERVICE[] =
 	"# HELP tlswrap_sessions_resumed_total TLS handshakes that resumed a session.\n"
 	"# TYPE tlswrap_sessions_resumed_total counter\n"
 	"tlswrap_sessions_resumed_total{service=\"web\"} 3\n"
+	"# HELP tlswrap_ocsp_answers_total OCSP checks of peer certificates, by answer (none: no answer could be had).\n"
+	"# TYPE tlswrap_ocsp_answers_total counter\n"
+	"tlswrap_ocsp_answers_total{service=\"web\",status=\"good\"} 5\n"
+	"tlswrap_ocsp_answers_total{service=\"web\",status=\"revoked\"} 1\n"
+	"tlswrap_ocsp_answers_total{service=\"web\",status=\"unknown\"} 0\n"
+	"tlswrap_ocsp_answers_total{service=\"web\",status=\"none\"} 2\n"
+	"# HELP tlswrap_ocsp_cache_hits_total OCSP answers taken from the cache rather than the responder.\n"
+	"# TYPE tlswrap_ocsp_cache_hits_total counter\n"
+	"tlswrap_ocsp_cache_hits_total{service=\"web\"} 4\n"
 	"# HELP tlswrap_certificate_not_after_seconds When the service's own certificate expires, in Unix time.\n"
 	"# TYPE tlswrap_certificate_not_after_seconds gauge\n"
 	"# HELP tlswrap_connections_open_all Connections now open, including those of configurations replaced by a "
@@ -92,6 +101,10 @@ static void fill_web(void)
 	a->bytes_to_plain = 18446744073709551610ULL; b->bytes_to_plain = 5;
 	a->failures[0] = 1; a->failures[1] = 0; a->failures[2] = 3; a->failures[3] = 1;
 	b->failures[0] = 0; b->failures[1] = 2; b->failures[2] = 0; b->failures[3] = 3;
+	a->ocsp[OCSP_ANSWER_GOOD] = 2; b->ocsp[OCSP_ANSWER_GOOD] = 3;
+	a->ocsp[OCSP_ANSWER_REVOKED] = 1;
+	b->ocsp[OCSP_ANSWER_NONE] = 2;
+	a->ocsp[OCSP_ANSWER_CACHED] = 4;
 	W[0].open = 3;
 	W[1].open = 2;
 }
