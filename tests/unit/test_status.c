@@ -322,7 +322,7 @@ END_TEST
  * pieces as the client reads. */
 START_TEST(http_large_metrics)
 {
-	const size_t nsvc = 8000, cap = 16 << 20;
+	const size_t nsvc = 5600, cap = 16 << 20; /* some 9 MiB of metrics (about 1.6 KiB a service) */
 	struct service *many = calloc(nsvc, sizeof(*many));
 	struct cfg_service *cfgs = calloc(nsvc, sizeof(*cfgs));
 	struct svc_worker *sw = calloc(nsvc, sizeof(*sw)); /* one worker's counters each */
