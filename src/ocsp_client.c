@@ -305,6 +305,18 @@ static void query_answer(struct ocsp_query *q)
 	query_finish(q, &v);
 }
 
+/* Whether the reply in RAW (LEN bytes) is whole: its header says how long its body is, and it is there. */
+static int reply_complete(const unsigned char *raw, size_t len)
+{
+	const unsigned char *sep = memmem(raw, len, "\r\n\r\n", 4);
+	char v[32], *end;
+	if (!sep || !header_value((const char *)raw, (size_t)(sep - raw), "Content-Length", v, sizeof(v)))
+		return 0;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	return !errno && end != v && !*end && v[0] != '-' && n <= len - (size_t)(sep + 4 - raw);
+}
+
 static void query_on_io(void *ctx, uint32_t events)
 {
 	struct ocsp_query *q = ctx;
@@ -360,6 +372,10 @@ static void query_on_io(void *ctx, uint32_t events)
 			return;
 		}
 		q->len += (size_t)n;
+		if (reply_complete(q->buf, q->len)) { /* a responder that keeps the connection open anyway */
+			query_answer(q);
+			return;
+		}
 	}
 }
 
