@@ -2,6 +2,7 @@
  * defaults. Reading files is config_load.c, validation once all is read config_check.c. */
 #include "config_int.h"
 #include "match.h"
+#include "ocsp_client.h"
 #include "sockopt.h"
 #include "sslopt.h"
 
@@ -19,7 +20,7 @@ enum opt_kind { K_BOOL, K_LEVEL, K_STR, K_ACCEPT, K_CONNECT, K_TLSVER, K_SECONDS
 		K_LIST_NAME, K_LIST_IP, K_LIST_EMAIL, K_LIST_ANY, K_LIST_PIN, K_COUNT, K_LOGFORMAT, K_STATUS, K_PROTOCOL,
 		K_PROTOHOST, K_PROXYVER, K_AUTH, K_FOREGROUND, K_LOGMODE, K_FIPS, K_SOCKOPT, K_SSLOPT, K_FAILOVER,
 		K_RENEG, K_HEXKEY, K_CURVES, K_HOST, K_LOGID, K_SECLEVEL, K_NOOP_COUNT, K_NOOP_BOOL, K_NOOP_STR, K_OPTPATH, K_SNI, K_WORKERS,
-		K_PATH, K_DRAIN, K_LIMIT };
+		K_PATH, K_DRAIN, K_LIMIT, K_OCSPURL };
 enum opt_scope { S_GLOBAL, S_SERVICE };
 
 struct opt {
@@ -130,6 +131,11 @@ static const struct opt opts[] = {
 	S("TIMEOUTidle", K_SECONDS, timeout_idle),
 	S("TIMEOUTclose", K_SECONDS, timeout_close),
 	S("maxConnections", K_LIMIT, max_connections),
+	S("OCSP", K_OCSPURL, ocsp_url),
+	S("OCSPrequire", K_BOOL, ocsp_require),
+	S("OCSPnonce", K_BOOL, ocsp_nonce),
+	S("OCSPaia", K_BOOL, ocsp_aia),
+	S("TIMEOUTocsp", K_SECONDS, timeout_ocsp),
 };
 
 /* stunnel options tlswrap does not take, each with its reason (an unknown name says only "unknown"). */
@@ -147,9 +153,8 @@ static const struct {
 	{ "iconError", "a Windows GUI option" },
 	{ "iconIdle", "a Windows GUI option" },
 	{ "taskbar", "a Windows GUI option" },
-	{ "OCSP", "OCSP is not implemented yet" },
-	{ "OCSPflag", "OCSP is not implemented yet" },
-	{ "TIMEOUTocsp", "OCSP is not implemented yet" },
+	{ "OCSPflag", "OpenSSL's OCSP verification flags each loosen a check (signer, chain, times) that tlswrap always "
+		      "makes; none is taken" },
 	{ "protocolDomain", "NTLM proxy authentication is not supported (protocolAuthentication = basic is)" },
 	{ "redirect", "a client that fails the certificate checks is refused, never redirected" },
 	{ "ident", "IDENT (RFC 1413) checks are not supported" },
@@ -199,6 +204,8 @@ static void service_defaults(struct cfg_service *s)
 	s->timeout_connect = 10;
 	s->timeout_idle = 43200;
 	s->timeout_close = 60;
+	s->timeout_ocsp = 5;
+	s->ocsp_require = s->ocsp_nonce = s->ocsp_aia = CFG_UNSET;
 	s->session_cache_size = 1000;
 	s->session_cache_timeout = 300;
 }
@@ -222,7 +229,7 @@ void cfg_init(struct cfg *c, const char *file)
 	  &(s)->ciphersuites, &(s)->alpn, &(s)->ticket_key_file, &(s)->psk_secrets, &(s)->psk_identity, \
 	  &(s)->protocol_username, &(s)->protocol_password, &(s)->exec, &(s)->exec_args, &(s)->ticket_key_secret, \
 	  &(s)->ticket_mac_secret, &(s)->crlpath, &(s)->curves, &(s)->local, &(s)->sock_user, &(s)->sock_group, \
-	  &(s)->key_password_file }
+	  &(s)->key_password_file, &(s)->ocsp_url }
 #define SERVICE_LISTS(s) \
 	{ &(s)->check_host, &(s)->check_ip, &(s)->check_email, &(s)->allow_cn, &(s)->allow_ou, &(s)->allow_dns, \
 	  &(s)->allow_uri, &(s)->allow_ip, &(s)->pin_sha256, &(s)->protocol_header, &(s)->sockopts, &(s)->sni_all }
@@ -581,6 +588,12 @@ static int set_value(struct cfg *c, const struct opt *o, void *base, const char 
 		if (check_curves(v, err, errlen) < 0)
 			return -1;
 		goto string;
+	case K_OCSPURL: {
+		char host[256], port[8], path[256], why[CFG_ERRLEN];
+		if (ocsp_parse_url(v, host, port, path, why, sizeof(why)) < 0)
+			return fail(err, errlen, "OCSP: %s", why);
+		goto string;
+	}
 	case K_HOST: {
 		char host[256];
 		if (parse_host(v, strlen(v), v, host, err, errlen) < 0) {
@@ -830,19 +843,6 @@ static int accept_default(const char *name, const char *v, char *err, size_t err
 			return 0;
 		return fail(err, errlen, "libwrap = %s is not supported: TCP wrappers (hosts.allow) are not used; use "
 					 "a firewall or the allow rules", v);
-	}
-	/* no: no OCSP check, which is what tlswrap does (yes: OCSP is not implemented yet) */
-	static const char *const ocsp[] = { "OCSPaia", "OCSPnonce", "OCSPrequire" };
-	for (size_t i = 0; i < sizeof(ocsp) / sizeof(ocsp[0]); i++) {
-		if (strcasecmp(name, ocsp[i]) != 0)
-			continue;
-		int n = cfg_parse_bool(v);
-		if (n < 0)
-			return fail(err, errlen, "%s: expected yes or no, got '%s'", ocsp[i], v);
-		if (n)
-			return fail(err, errlen, "%s = %s is not supported: OCSP is not implemented yet (without it nothing "
-						 "checks OCSP; CRLfile or CRLpath check revocation)", ocsp[i], v);
-		return 0;
 	}
 	if (strcasecmp(name, "transparent") == 0) {
 		if (strcasecmp(v, "none") == 0 || strcasecmp(v, "no") == 0)

@@ -114,6 +114,10 @@ struct cfg_service {
 				      * global one) */
 	int security_level;          /* securityLevel 0-5 (2), or the cipher string's @SECLEVEL, after cfg_finish */
 	int max_connections;         /* maxConnections: connections of this service at once (0: no limit) */
+	char *ocsp_url;              /* OCSP = URL: the responder asked about the peer's certificate */
+	int ocsp_require, ocsp_nonce; /* OCSPrequire (CFG_UNSET: yes), OCSPnonce (CFG_UNSET: no) */
+	int ocsp_aia;                /* OCSPaia: without OCSP = URL, ask the responder the certificate names */
+	int timeout_ocsp;            /* TIMEOUTocsp, seconds */
 };
 
 struct cfg_global {

@@ -127,6 +127,15 @@ static int finish_service(struct cfg_service *s, char *why, size_t len)
 			    s->name);
 	if ((s->crlfile || s->crlpath) && !s->verify_chain)
 		return fail(why, len, "service [%s]: %s needs verifyChain", s->name, s->crlfile ? "CRLfile" : "CRLpath");
+	int ocsp = s->ocsp_url || s->ocsp_aia == 1;
+	if (ocsp && !s->verify_chain)
+		return fail(why, len, "service [%s]: %s needs verifyChain (the peer's issuer must be known to check the "
+			    "responder's answer)", s->name, s->ocsp_url ? "OCSP" : "OCSPaia = yes");
+	if (ocsp && s->timeout_ocsp < 1)
+		return fail(why, len, "service [%s]: TIMEOUTocsp: at least 1 second", s->name);
+	if (!ocsp && (s->ocsp_require == 1 || s->ocsp_nonce == 1))
+		return fail(why, len, "service [%s]: %s = yes needs OCSP = URL or OCSPaia = yes (no responder is asked "
+			    "without them)", s->name, s->ocsp_nonce == 1 ? "OCSPnonce" : "OCSPrequire");
 	if (s->session_cache_timeout > 604800)
 		return fail(why, len, "service [%s]: sessionCacheTimeout: at most 604800 seconds (7 days, TLS 1.3's limit)",
 			    s->name);

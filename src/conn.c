@@ -168,6 +168,7 @@ static void conn_free(struct conn *c)
 	free(c->reply_part);
 	if (c->resolving)
 		resolve_cancel(w->resolver, c->resolving);
+	ocsp_query_cancel(c->ocsp);
 	free(c->own_targets);
 	conn_pending_del(c);
 	if (c->prev)
@@ -294,6 +295,7 @@ static void conn_timeout(void *ctx)
 			  : c->state == C_NEGOTIATE && cf->protocol == CFG_PROTO_CONNECT ? "proxy CONNECT"
 			  : c->state == C_NEGOTIATE || c->state == C_MAILOPEN          ? "STARTTLS opening"
 			  : c->state == C_BACKGREET                                    ? "backend greeting"
+			  : c->state == C_OCSP                                         ? "OCSP check"
 											  : "handshake",
 			  cf->timeout_busy);
 	else if (c->timer_q == conn_rw(c)->tq_close)
@@ -856,12 +858,21 @@ static void conn_handshake(struct conn *c)
 		conn_fail(c, FAIL_VERIFY, LOG_WARNING, "peer refused: %s", why);
 		return;
 	}
+	if (!c->sv->cfg->client && c->peer.route)
+		c->route = c->peer.route;
+	if (c->route->ocsp.on) {
+		conn_ocsp_check(c);
+		return;
+	}
+	conn_verified(c);
+}
+
+void conn_verified(struct conn *c)
+{
 	tls_session_keep(&c->ssl, &c->peer);
 	if (c->sv->cfg->client) {
 		conn_start_relay(c);
 	} else {
-		if (c->peer.route)
-			c->route = c->peer.route;
 		loop_io_set(conn_loop(c), &c->tls_io, 0);
 		if (c->route->cfg->exec)
 			conn_start_exec(c);
@@ -884,6 +895,11 @@ static void conn_on_io(struct conn *c, uint32_t events, int is_tls)
 	}
 	if (c->state == C_HANDSHAKE) {
 		conn_handshake(c);
+		return;
+	}
+	if (c->state == C_OCSP) {
+		if (events & (EPOLLERR | EPOLLHUP))
+			conn_end(c, LOG_NOTICE, "peer went away during the OCSP check");
 		return;
 	}
 	if (c->state == C_PROXYHDR) {
@@ -935,7 +951,7 @@ void conn_log_all(struct worker *w)
 {
 	static const char *const states[] = { "connecting", "handshake", "relay", "reading PROXY header",
 					      "asking the proxy", "plaintext opening", "backend greeting",
-					      "looking up the connect names" };
+					      "looking up the connect names", "waiting for the OCSP responder" };
 	uint64_t now = loop_now(w->loop);
 	if (w->rt->nworkers > 1)
 		log_notice("worker %d: %lu connections open", w->index, w->nconns);

@@ -17,8 +17,10 @@
 
 /* C_RESOLVING: looking up the connect names (delay = yes) before C_CONNECTING; C_PROXYHDR: reading a PROXY header from a load balancer (acceptProxy); C_NEGOTIATE: asking an HTTP proxy
  * for a tunnel (protocol = connect) or a mail server for STARTTLS (client mode); C_MAILOPEN: answering a
- * mail client until its STARTTLS (server mode); C_BACKGREET: dropping the plain backend's greeting. */
-enum conn_state { C_CONNECTING, C_HANDSHAKE, C_RELAY, C_PROXYHDR, C_NEGOTIATE, C_MAILOPEN, C_BACKGREET, C_RESOLVING };
+ * mail client until its STARTTLS (server mode); C_BACKGREET: dropping the plain backend's greeting; C_OCSP:
+ * handshake done, waiting for the OCSP responder's word on the peer's certificate (nothing relayed or connected). */
+enum conn_state { C_CONNECTING, C_HANDSHAKE, C_RELAY, C_PROXYHDR, C_NEGOTIATE, C_MAILOPEN, C_BACKGREET, C_RESOLVING,
+		      C_OCSP };
 
 /* Data a side could not take yet. */
 struct pending {
@@ -45,6 +47,7 @@ struct conn {
 	size_t target, tried;    /* the address being tried, and how many have been */
 	struct svc_target *own_targets; /* delay = yes: this connection's lookup */
 	struct resolve_req *resolving;  /* ... while it runs */
+	struct ocsp_query *ocsp;        /* C_OCSP: the question to the responder */
 	mbedtls_ssl_context ssl;
 	struct tls_peer peer;
 	struct pending *to_tls, *to_plain;
@@ -124,8 +127,19 @@ void conn_begin_tls(struct conn *c);
 /* conn_connected: the outgoing connection is up (and any negotiation on it done): go on to the next step. */
 void conn_connected(struct conn *c);
 
+/* conn_verified: the peer passed every check (and OCSP when asked): keep its session, then relay (client mode)
+ * or connect out (server mode). */
+void conn_verified(struct conn *c);
+
 /* conn_start_relay: both sides are ready: send any PROXY header, log the connection, relay. */
 void conn_start_relay(struct conn *c);
+
+/* -- conn_ocsp.c -------------------------------------------------------------------------------------- */
+
+/* conn_ocsp_check: after the verdict, with OCSP on the route: hold C (C_OCSP) until the responder or the
+ * cache has spoken, log the decision, then conn_verified or end C (revoked, unknown or no answer under
+ * OCSPrequire = yes). */
+void conn_ocsp_check(struct conn *c);
 
 /* -- conn_relay.c ------------------------------------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* The Landlock sandbox of the serving phase (see sandbox.h). Raw system calls: glibc has no wrappers, and
  * Debian's kernel headers predate the network rules, so what newer ABIs added is defined here. */
 #include "sandbox.h"
+#include "ocsp_client.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -217,6 +218,13 @@ static int plan_service(struct sandbox *sb, const struct cfg_service *s, int *na
 	}
 	if (s->local) /* the source address of outgoing connections: bound to port 0 */
 		set_port(sb->bind, &sb->nbind, 0);
+	char host[256], port[8], path[256], why[256];
+	if (s->ocsp_url && ocsp_parse_url(s->ocsp_url, host, port, path, why, sizeof(why)) == 0) {
+		set_port(sb->connect, &sb->nconnect, (unsigned)atoi(port));
+		*names |= !is_numeric_host(host);
+	} else if (s->ocsp_aia > 0 && !sb->aia[0]) {
+		snprintf(sb->aia, sizeof(sb->aia), "%s", s->name);
+	}
 	return 0;
 }
 
@@ -383,7 +391,11 @@ static void describe(const struct sandbox *sb, char *line, size_t len)
 	}
 	port_list(sb->bind, bind, sizeof(bind));
 	port_list(sb->connect, conn, sizeof(conn));
-	snprintf(line + n, len - n, ", bind ports %s, connect ports %s", bind, conn);
+	if (sb->aia[0])
+		snprintf(line + n, len - n, ", bind ports %s, connect not restricted ([%s] asks the OCSP responders "
+			 "certificates name, OCSPaia)", bind, sb->aia);
+	else
+		snprintf(line + n, len - n, ", bind ports %s, connect ports %s", bind, conn);
 }
 
 static int add_net_rules(int fd, const uint8_t *map, uint64_t access)
@@ -433,7 +445,8 @@ int sandbox_apply(struct sandbox *sb, int enabled, char *line, size_t len)
 	/* exec programs start inside the sandbox and may need anything: no filesystem rules for them */
 	struct tw_ruleset_attr attr = { .handled_access_fs = sb->exec[0] ? 0 : fs_handled(sb->abi) };
 	if (sb->abi >= 4)
-		attr.handled_access_net = TW_LANDLOCK_ACCESS_NET_BIND_TCP | TW_LANDLOCK_ACCESS_NET_CONNECT_TCP;
+		attr.handled_access_net = TW_LANDLOCK_ACCESS_NET_BIND_TCP |
+					  (sb->aia[0] ? 0 : TW_LANDLOCK_ACCESS_NET_CONNECT_TCP);
 	if (!attr.handled_access_fs && !attr.handled_access_net) {
 		snprintf(line, len, "sandbox: not applied: [%s] runs exec programs, which would inherit the filesystem "
 			 "rules, and Landlock ABI %d has no network rules", sb->exec, sb->abi);
@@ -448,7 +461,7 @@ int sandbox_apply(struct sandbox *sb, int enabled, char *line, size_t len)
 		goto err0;
 	if (attr.handled_access_net &&
 	    (add_net_rules(fd, sb->bind, TW_LANDLOCK_ACCESS_NET_BIND_TCP) < 0 ||
-	     add_net_rules(fd, sb->connect, TW_LANDLOCK_ACCESS_NET_CONNECT_TCP) < 0)) {
+	     (!sb->aia[0] && add_net_rules(fd, sb->connect, TW_LANDLOCK_ACCESS_NET_CONNECT_TCP) < 0))) {
 		snprintf(line, len, "sandbox: Landlock ABI %d: port rule: %s", sb->abi, strerror(errno));
 		goto err0;
 	}
@@ -459,6 +472,7 @@ int sandbox_apply(struct sandbox *sb, int enabled, char *line, size_t len)
 	close(fd);
 	sb->fs = attr.handled_access_fs != 0;
 	sb->net = attr.handled_access_net != 0;
+	sb->net_connect = sb->net && !sb->aia[0];
 	describe(sb, line, len);
 	return 0;
 err0:
@@ -558,9 +572,20 @@ int sandbox_check_reload(const struct sandbox *sb, const struct cfg *cfg, char *
 		if (s->has_accept && !s->accept.path[0] && s->primary < 0 &&
 		    !has_port(sb->bind, port = (unsigned)atoi(s->accept.port)))
 			return check_port(s, "accept", 0, "accept", port, err, errlen);
-		for (int k = 0; k < s->n_connect; k++)
+		for (int k = 0; sb->net_connect && k < s->n_connect; k++)
 			if (!s->connect[k].path[0] && !has_port(sb->connect, port = (unsigned)atoi(s->connect[k].port)))
 				return check_port(s, "connect", k, "connect", port, err, errlen);
+		char host[256], oport[8], path[256], why[256];
+		if (sb->net_connect && s->ocsp_url && ocsp_parse_url(s->ocsp_url, host, oport, path, why, sizeof(why)) == 0 &&
+		    !has_port(sb->connect, port = (unsigned)atoi(oport)))
+			return check_port(s, "OCSP", 0, "OCSP responder", port, err, errlen);
+		if (sb->net_connect && s->ocsp_aia > 0 && !s->ocsp_url) {
+			char where[300];
+			snprintf(err, errlen, "%s: [%s] OCSPaia = yes needs outgoing connections to any port, which the "
+				 "sandbox set at start does not allow; restart tlswrap to use it",
+				 cfg_where_nth(s, "OCSPaia", 0, where, sizeof(where)), s->name);
+			return -1;
+		}
 		if (s->local && !has_port(sb->bind, 0))
 			return check_port(s, "local", 0, "local (source address) bind", 0, err, errlen);
 	}

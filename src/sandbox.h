@@ -23,6 +23,9 @@ struct sandbox {
 	int abi;          /* the kernel's Landlock ABI (0: none) */
 	int fs, net;      /* the parts in force once applied */
 	char exec[64];    /* a service that runs exec programs, which inherit the sandbox: no filesystem rules */
+	char aia[64];     /* a service that asks the OCSP responders its peers' certificates name (OCSPaia):
+			   * their ports are not known, so outgoing TCP is not restricted */
+	int net_connect;  /* the connect ports are in force (sb->net, and no OCSPaia service) */
 	struct sandbox_rule *rules;
 	size_t nrules, cap;
 	uint8_t bind[65536 / 8], connect[65536 / 8]; /* TCP ports, as bitmaps */

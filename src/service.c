@@ -241,6 +241,8 @@ int service_build(struct service *sv, struct runtime *rt, const struct cfg_servi
 	}
 	if (tls_svc_build(&sv->tls, s, s->cert ? prev_tls(rt, s) : NULL, rt->key_prompt, why, sizeof(why)) < 0)
 		goto err0;
+	if (ocsp_svc_build(&sv->ocsp, s, why, sizeof(why)) < 0)
+		goto err1;
 	if (log_level() >= LOG_DEBUG) {
 		char list[8192];
 		suites_describe(sv->tls.suites, list, sizeof(list));
@@ -270,6 +272,7 @@ err1:
 	sv->w = NULL;
 	limit_drop(sv->lim);
 	sv->lim = NULL;
+	ocsp_svc_free(&sv->ocsp);
 	tls_svc_free(&sv->tls);
 err0:
 	free(sv->targets);
@@ -441,6 +444,8 @@ void service_stats_sum(const struct service *sv, struct svc_totals *out)
 		out->bytes_to_plain += atomic_load_explicit(&st->bytes_to_plain, memory_order_relaxed);
 		for (int f = 0; f < FAIL_MAX; f++)
 			out->failures[f] += atomic_load_explicit(&st->failures[f], memory_order_relaxed);
+		for (int a = 0; a < OCSP_ANSWER_MAX; a++)
+			out->ocsp[a] += atomic_load_explicit(&st->ocsp[a], memory_order_relaxed);
 	}
 }
 
@@ -628,6 +633,7 @@ void service_free(struct service *sv)
 	loop_timer_cancel(&sv->ticket_refresh);
 	loop_timer_cancel(&sv->restart);
 	service_stop_listening(sv);
+	ocsp_svc_free(&sv->ocsp);
 	tls_svc_free(&sv->tls);
 	free(sv->targets);
 	sv->targets = NULL;

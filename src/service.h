@@ -12,6 +12,7 @@
 #include "config.h"
 #include "limit.h"
 #include "loop.h"
+#include "ocsp_client.h"
 #include "privs.h"
 #include "sockopt.h"
 #include "tls.h"
@@ -46,6 +47,12 @@ enum svc_failure {
 	FAIL_MAX
 };
 
+/* What OCSP checks of peer certificates came to, for the metrics: the responder's (or the cache's) answer,
+ * or none (responder down, slow, or its answer refused). */
+enum svc_ocsp_answer { OCSP_ANSWER_GOOD, OCSP_ANSWER_REVOKED, OCSP_ANSWER_UNKNOWN, OCSP_ANSWER_NONE,
+		       OCSP_ANSWER_CACHED, /* of the answers above, those the cache gave */
+		       OCSP_ANSWER_MAX };
+
 /* A service's counters since it was built (a reload starts new ones), one set per worker: each is written
  * by its worker only, and read (summed) by the control thread for /metrics. */
 struct svc_stats {
@@ -54,6 +61,7 @@ struct svc_stats {
 	atomic_ullong resumed; /* handshakes that resumed a session */
 	atomic_ullong bytes_to_tls, bytes_to_plain; /* of connections that have closed */
 	atomic_ullong failures[FAIL_MAX];
+	atomic_ullong ocsp[OCSP_ANSWER_MAX];
 };
 
 /* What one worker keeps of a service: written by that worker only. */
@@ -76,6 +84,7 @@ struct service {
 	struct runtime *rt;
 	struct generation *gen;
 	struct tls_svc tls;
+	struct ocsp_svc ocsp;       /* OCSP = URL: the responder and the answers cached (under its lock) */
 	struct svc_target *targets; /* resolved when built; with `delayed`, only the Unix socket ones */
 	size_t ntargets;
 	int delayed;                /* connect names are resolved for each connection (delay = yes, or DNS
@@ -149,6 +158,7 @@ void runtime_wake_accepts(struct runtime *rt);
 /* service_stats_sum: SV's counters over every worker, into OUT (plain numbers). */
 struct svc_totals {
 	unsigned long long open, total, resumed, bytes_to_tls, bytes_to_plain, failures[FAIL_MAX];
+	unsigned long long ocsp[OCSP_ANSWER_MAX];
 };
 void service_stats_sum(const struct service *sv, struct svc_totals *out);
 

@@ -94,6 +94,13 @@ static const struct status_metric {
 	  ",direction=\"to_tls\"", STAT(bytes_to_tls) },
 	{ "tlswrap_bytes_total", NULL, NULL, ",direction=\"to_plain\"", STAT(bytes_to_plain) },
 	{ "tlswrap_sessions_resumed_total", "counter", "TLS handshakes that resumed a session.", "", STAT(resumed) },
+	{ "tlswrap_ocsp_answers_total", "counter", "OCSP checks of peer certificates, by answer (none: no answer "
+	  "could be had).", ",status=\"good\"", STAT(ocsp[OCSP_ANSWER_GOOD]) },
+	{ "tlswrap_ocsp_answers_total", NULL, NULL, ",status=\"revoked\"", STAT(ocsp[OCSP_ANSWER_REVOKED]) },
+	{ "tlswrap_ocsp_answers_total", NULL, NULL, ",status=\"unknown\"", STAT(ocsp[OCSP_ANSWER_UNKNOWN]) },
+	{ "tlswrap_ocsp_answers_total", NULL, NULL, ",status=\"none\"", STAT(ocsp[OCSP_ANSWER_NONE]) },
+	{ "tlswrap_ocsp_cache_hits_total", "counter", "OCSP answers taken from the cache rather than the responder.",
+	  "", STAT(ocsp[OCSP_ANSWER_CACHED]) },
 };
 
 static void family(struct status_out *o, const char *name, const char *type, const char *help)

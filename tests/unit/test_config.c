@@ -1396,6 +1396,45 @@ START_TEST(trust_crlfile_needs_verify_chain)
 }
 END_TEST
 
+START_TEST(ocsp_options)
+{
+	struct cfg c;
+#define CL(port) "client = yes\naccept = 127.0.0.1:" port "\nconnect = mail.example.com:465\n"
+	load_ok("[a]\n" CL("1") "OCSP = http://ocsp.example.org/\n[b]\n" CL("2") "OCSP = http://[::1]:8888/ocsp\n"
+		"OCSPrequire = no\nOCSPnonce = yes\nTIMEOUTocsp = 2\n[c]\n" CL("3") "OCSPrequire = no\nOCSPnonce = no\n", &c);
+#undef CL
+	ck_assert_str_eq(c.svc[0].ocsp_url, "http://ocsp.example.org/");
+	ck_assert_int_eq(c.svc[0].ocsp_require, CFG_UNSET);
+	ck_assert_int_eq(c.svc[0].ocsp_nonce, CFG_UNSET);
+	ck_assert_int_eq(c.svc[0].timeout_ocsp, 5);
+	ck_assert_int_eq(c.svc[1].ocsp_require, 0);
+	ck_assert_int_eq(c.svc[1].ocsp_nonce, 1);
+	ck_assert_int_eq(c.svc[1].timeout_ocsp, 2);
+	ck_assert_ptr_null(c.svc[2].ocsp_url);
+	cfg_free(&c);
+	load_ok("[a]\n" CLIENT "OCSPaia = yes\nOCSPnonce = yes\n", &c);
+	ck_assert_int_eq(c.svc[0].ocsp_aia, 1);
+	ck_assert_ptr_null(c.svc[0].ocsp_url);
+	cfg_free(&c);
+	expect_error_at("[a]\n" CLIENT "OCSPaia = perhaps\n", "OCSPaia", "OCSPaia: expected yes or no");
+	expect_error_at("[a]\n" CLIENT "verifyChain = no\nOCSPaia = yes\n", "[a]", "OCSPaia = yes needs verifyChain");
+	expect_error_at("[a]\n" CLIENT "OCSP = https://ocsp.example.org/\n", "OCSP", "OCSP: 'https://ocsp.example.org/': "
+			"only http:// responders are supported");
+	expect_error_at("[a]\n" CLIENT "OCSP = ocsp.example.org\n", "OCSP", "OCSP: 'ocsp.example.org': expected an http:// URL");
+	expect_error_at("[a]\n" CLIENT "OCSP = http://ocsp.example.org:99999/\n", "OCSP", "bad port");
+	expect_error_at("[a]\n" CLIENT "OCSP = http://user@ocsp.example.org/\n", "OCSP", "user information");
+	expect_error_at("[a]\n" CLIENT "OCSP = http:///x\n", "OCSP", "no host");
+	expect_error_at("[a]\n" CLIENT "OCSPrequire = maybe\n", "OCSPrequire", "OCSPrequire: expected yes or no");
+	expect_error_at("[a]\n" CLIENT "OCSPnonce = 2\n", "OCSPnonce", "OCSPnonce: expected yes or no");
+	expect_error_at("[a]\n" CLIENT "TIMEOUTocsp = soon\n", "TIMEOUTocsp", "TIMEOUTocsp: expected a number of seconds");
+	expect_error_at("[a]\n" CLIENT "OCSP = http://h/\nTIMEOUTocsp = 0\n", "[a]", "TIMEOUTocsp: at least 1 second");
+	expect_error_at("[a]\n" SERVER "OCSP = http://h/\n", "[a]", "OCSP needs verifyChain");
+	expect_error_at("[a]\n" CLIENT "verifyChain = no\nOCSP = http://h/\n", "[a]", "OCSP needs verifyChain");
+	expect_error_at("[a]\n" CLIENT "OCSPnonce = yes\n", "[a]", "OCSPnonce = yes needs OCSP = URL or OCSPaia = yes");
+	expect_error_at("[a]\n" CLIENT "OCSPrequire = yes\n", "[a]", "OCSPrequire = yes needs OCSP = URL");
+}
+END_TEST
+
 START_TEST(trust_client_pin_without_ca)
 {
 	struct cfg c;
@@ -1500,11 +1539,10 @@ START_TEST(compat_values_refused_with_reasons)
 			"0123456789012345678901234567890123456789\n", "connect = /x/", "Unix socket path longer than 107 bytes");
 	expect_error_at("compression = zlib\n[a]\n" SERVER, "compression",
 			"option 'compression' is not supported: TLS compression is insecure (CRIME)");
-	expect_error_at("[a]\n" SERVER "OCSPaia = yes\n", "OCSPaia", "OCSPaia = yes is not supported: OCSP is not implemented yet");
-	expect_error_at("[a]\n" SERVER "OCSPnonce = on\n", "OCSPnonce", "OCSPnonce = on is not supported: OCSP is not implemented");
-	expect_error_at("[a]\n" SERVER "OCSPrequire = 1\n", "OCSPrequire", "OCSPrequire = 1 is not supported");
+	expect_error_at("[a]\n" SERVER "OCSPaia = yes\n", "[a]", "OCSPaia = yes needs verifyChain");
 	expect_error_at("[a]\n" SERVER "ocspaia = sometimes\n", "ocspaia", "OCSPaia: expected yes or no, got 'sometimes'");
-	expect_error_at("[a]\n" SERVER "OCSPflag = NOCERTS\n", "OCSPflag", "option 'OCSPflag' is not supported: OCSP is not implemented yet");
+	expect_error_at("[a]\n" SERVER "OCSPflag = NOCERTS\n", "OCSPflag", "option 'OCSPflag' is not supported: OpenSSL's "
+			"OCSP verification flags each loosen a check");
 	expect_error_at("engine = pkcs11\n[a]\n" SERVER, "engine", "OpenSSL engines are not supported");
 	expect_error_at("[a]\n" SERVER "libwrap = yes\n", "libwrap", "libwrap = yes is not supported");
 	expect_error_at("[a]\n" SERVER "transparent = source\n", "transparent", "transparent = source is not supported");
@@ -1664,6 +1702,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, trust_allow_rules_need_verification);
 	tcase_add_test(tc, trust_check_names_with_pin_only);
 	tcase_add_test(tc, trust_crlfile_needs_verify_chain);
+	tcase_add_test(tc, ocsp_options);
 	tcase_add_test(tc, trust_client_pin_without_ca);
 	tcase_add_test(tc, trust_server_pin_requires_cert);
 	tcase_add_test(tc, trust_key_password_file);

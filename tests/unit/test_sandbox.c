@@ -63,7 +63,7 @@ static void plan(struct sandbox *sb)
 	conf(&c, in, "a.pem", "127.0.0.1:8443", "127.0.0.1:80");
 	ck_assert_int_eq(sandbox_plan(sb, &c, &st), 0);
 	cfg_free(&c);
-	sb->fs = sb->net = 1;
+	sb->fs = sb->net = sb->net_connect = 1;
 }
 
 static int reload(const struct sandbox *sb, const char *dir, const char *cert, const char *accept, const char *connect,
@@ -129,9 +129,9 @@ START_TEST(without_a_sandbox_in_force_anything_reloads)
 	struct sandbox sb;
 	char err[CFG_ERRLEN] = "";
 	plan(&sb);
-	sb.fs = sb.net = 0; /* sandbox = no, or a kernel without Landlock */
+	sb.fs = sb.net = sb.net_connect = 0; /* sandbox = no, or a kernel without Landlock */
 	ck_assert_int_eq(reload(&sb, out, "b.pem", "127.0.0.1:8444", "127.0.0.1:81", err), 0);
-	sb.net = 1; /* a kernel with filesystem rules only: ports are checked, files not */
+	sb.net = sb.net_connect = 1; /* a kernel with filesystem rules only: ports are checked, files not */
 	ck_assert_int_eq(reload(&sb, out, "b.pem", "127.0.0.1:8443", "127.0.0.1:80", err), 0);
 	sandbox_free(&sb);
 }
@@ -142,11 +142,48 @@ START_TEST(sandbox_off_applies_nothing)
 	struct sandbox sb;
 	char line[512];
 	plan(&sb);
-	sb.fs = sb.net = 0;
+	sb.fs = sb.net = sb.net_connect = 0;
 	ck_assert_int_eq(sandbox_apply(&sb, 0, line, sizeof(line)), 0);
 	ck_assert_str_eq(line, "sandbox: not applied (sandbox = no)");
 	ck_assert_int_eq(sb.fs, 0);
 	ck_assert_int_eq(sb.net, 0);
+	sandbox_free(&sb);
+}
+END_TEST
+
+/* OCSP = URL: the responder's port may be connected to, and a reload that names another is refused;
+ * OCSPaia = yes: responders are named by certificates, on any port, so outgoing TCP is left open */
+START_TEST(ocsp_responders)
+{
+	struct sandbox sb;
+	struct cfg c;
+	struct sandbox_start st = { .pid_dirfd = -1 };
+	char text[PATH_MAX * 2], err[CFG_ERRLEN] = "";
+	const char *fmt = "[web]\nclient = yes\naccept = 127.0.0.1:8443\nconnect = 127.0.0.1:443\nCAfile = %s/a.pem\n"
+			  "verifyChain = yes\n%s\n";
+	snprintf(text, sizeof(text), fmt, in, "OCSP = http://127.0.0.1:8888/ocsp");
+	load_ok(text, &c);
+	ck_assert_int_eq(sandbox_plan(&sb, &c, &st), 0);
+	cfg_free(&c);
+	ck_assert_str_eq(sb.aia, "");
+	sb.fs = sb.net = sb.net_connect = 1;
+	snprintf(text, sizeof(text), fmt, in, "OCSP = http://127.0.0.1:8888/other");
+	load_ok(text, &c);
+	ck_assert_int_eq(sandbox_check_reload(&sb, &c, err, sizeof(err)), 0);
+	cfg_free(&c);
+	snprintf(text, sizeof(text), fmt, in, "OCSP = http://127.0.0.1:8889/ocsp");
+	load_ok(text, &c);
+	ck_assert_int_eq(sandbox_check_reload(&sb, &c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "[web] OCSP responder port 8889 is outside the sandbox set at start"), "got: %s", err);
+	cfg_free(&c);
+	snprintf(text, sizeof(text), fmt, in, "OCSPaia = yes");
+	load_ok(text, &c);
+	ck_assert_int_eq(sandbox_check_reload(&sb, &c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "[web] OCSPaia = yes needs outgoing connections to any port"), "got: %s", err);
+	sandbox_free(&sb);
+	ck_assert_int_eq(sandbox_plan(&sb, &c, &st), 0);
+	cfg_free(&c);
+	ck_assert_str_eq(sb.aia, "web");
 	sandbox_free(&sb);
 }
 END_TEST
@@ -161,6 +198,7 @@ int main(void)
 	tcase_add_test(tc, reload_outside_is_refused_naming_it);
 	tcase_add_test(tc, without_a_sandbox_in_force_anything_reloads);
 	tcase_add_test(tc, sandbox_off_applies_nothing);
+	tcase_add_test(tc, ocsp_responders);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

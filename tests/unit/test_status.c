@@ -74,6 +74,15 @@ static const char ONE_SERVICE[] =
 	"# HELP tlswrap_sessions_resumed_total TLS handshakes that resumed a session.\n"
 	"# TYPE tlswrap_sessions_resumed_total counter\n"
 	"tlswrap_sessions_resumed_total{service=\"web\"} 3\n"
+	"# HELP tlswrap_ocsp_answers_total OCSP checks of peer certificates, by answer (none: no answer could be had).\n"
+	"# TYPE tlswrap_ocsp_answers_total counter\n"
+	"tlswrap_ocsp_answers_total{service=\"web\",status=\"good\"} 5\n"
+	"tlswrap_ocsp_answers_total{service=\"web\",status=\"revoked\"} 1\n"
+	"tlswrap_ocsp_answers_total{service=\"web\",status=\"unknown\"} 0\n"
+	"tlswrap_ocsp_answers_total{service=\"web\",status=\"none\"} 2\n"
+	"# HELP tlswrap_ocsp_cache_hits_total OCSP answers taken from the cache rather than the responder.\n"
+	"# TYPE tlswrap_ocsp_cache_hits_total counter\n"
+	"tlswrap_ocsp_cache_hits_total{service=\"web\"} 4\n"
 	"# HELP tlswrap_certificate_not_after_seconds When the service's own certificate expires, in Unix time.\n"
 	"# TYPE tlswrap_certificate_not_after_seconds gauge\n"
 	"# HELP tlswrap_crl_next_update_seconds When each CRL of the service (CRLfile, CRLpath) is due to be replaced "
@@ -136,6 +145,10 @@ static void fill_web(void)
 	RT.total.count = 5;
 	G.cfg.g.max_handshakes = 1000;
 	RT.pending = 3;
+	a->ocsp[OCSP_ANSWER_GOOD] = 2; b->ocsp[OCSP_ANSWER_GOOD] = 3;
+	a->ocsp[OCSP_ANSWER_REVOKED] = 1;
+	b->ocsp[OCSP_ANSWER_NONE] = 2;
+	a->ocsp[OCSP_ANSWER_CACHED] = 4;
 	W[0].open = 3;
 	W[1].open = 2;
 }
@@ -340,7 +353,7 @@ static const char *exchange(const char *req)
 
 START_TEST(http_metrics)
 {
-	char want[4096];
+	char want[8192];
 	snprintf(want, sizeof(want),
 		 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: %zu\r\n"
 		 "Connection: close\r\n\r\n%s",
@@ -372,7 +385,7 @@ END_TEST
  * pieces as the client reads. */
 START_TEST(http_large_metrics)
 {
-	const size_t nsvc = 6000, cap = 16 << 20; /* over 8 MiB of text, as 8000 were before the maxConnections rows */
+	const size_t nsvc = 5000, cap = 16 << 20; /* over 8 MiB of text (about 1.7 KiB a service) */
 	struct service *many = calloc(nsvc, sizeof(*many));
 	struct cfg_service *cfgs = calloc(nsvc, sizeof(*cfgs));
 	struct svc_worker *sw = calloc(nsvc, sizeof(*sw)); /* one worker's counters each */
