@@ -434,14 +434,24 @@ const mbedtls_x509_crt *ocsp_find_issuer(const mbedtls_x509_crt *cert, const mbe
 /* A certificate carried by the response may sign for ISSUER when ISSUER signed it and it has the
  * extended key usage id-kp-OCSPSigning (RFC 6960 4.2.2.2). ISSUER is copied alone, so that no other
  * certificate of its list can stand in for it as trust anchor. */
+/* CERT's extendedKeyUsage names id-kp-OCSPSigning itself: mbedTLS's check also takes
+ * anyExtendedKeyUsage, which RFC 6960 (4.2.2.2) and OpenSSL do not accept from a delegated responder */
+static int names_ocsp_signing(const mbedtls_x509_crt *cert)
+{
+	static const char oid[] = MBEDTLS_OID_OCSP_SIGNING;
+	for (const mbedtls_x509_sequence *e = &cert->ext_key_usage; e && e->buf.p; e = e->next)
+		if (same(e->buf.p, e->buf.len, (const unsigned char *)oid, MBEDTLS_OID_SIZE(MBEDTLS_OID_OCSP_SIGNING)))
+			return 1;
+	return 0;
+}
+
 static int delegate_ok(mbedtls_x509_crt *cert, const mbedtls_x509_crt *issuer)
 {
 	mbedtls_x509_crt anchor;
 	uint32_t flags = 0;
 	int ok = 0;
-	if (!mbedtls_x509_crt_has_ext_type(cert, MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE) ||
-	    mbedtls_x509_crt_check_extended_key_usage(cert, MBEDTLS_OID_OCSP_SIGNING,
-						      MBEDTLS_OID_SIZE(MBEDTLS_OID_OCSP_SIGNING)) != 0 ||
+	if (!mbedtls_x509_crt_has_ext_type(cert, MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE) || !names_ocsp_signing(cert) ||
+	    mbedtls_x509_crt_check_key_usage(cert, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0 ||
 	    !same(cert->issuer_raw.p, cert->issuer_raw.len, issuer->subject_raw.p, issuer->subject_raw.len))
 		return 0;
 	mbedtls_x509_crt_init(&anchor);
@@ -474,7 +484,8 @@ static int verify_signer(const struct basic *b, const mbedtls_x509_crt *issuer, 
 			named = 1;
 			if (!delegate_ok(&cert, issuer))
 				ok = fail(err, errlen, "response signed by a certificate the issuer did not authorise "
-						       "(not issued by it, or no extendedKeyUsage OCSPSigning)");
+						       "(not issued by it, or no extendedKeyUsage OCSPSigning, or a keyUsage without "
+						       "digitalSignature)");
 			else
 				ok = response_signed_by(b, &cert.pk) ? 0 :
 				     fail(err, errlen, "bad signature on the response (delegated responder)");

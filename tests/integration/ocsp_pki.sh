@@ -7,7 +7,7 @@
 #   rclient    CN=rclient, clientAuth, revoked (keyCompromise)
 #   userver    CN=localhost as server, its line taken out of the index: unknown
 #   responder  EKU OCSPSigning, issued by ca: a delegated responder
-#   norole     issued by ca, no EKU OCSPSigning: not authorised to answer
+#   norole     issued by ca, EKU serverAuth and anyExtendedKeyUsage, not OCSPSigning: not authorised to answer
 #   other-ca, other-responder (EKU OCSPSigning, issued by other-ca): not authorised either
 make_ocsp_pki() {
 	(
@@ -55,7 +55,7 @@ EOC
 		issue rclient ca /CN=rclient "extendedKeyUsage=clientAuth|$aia"
 		issue userver ca /CN=localhost "$srv"
 		issue responder ca /CN=responder "extendedKeyUsage=OCSPSigning"
-		issue norole ca /CN=norole "extendedKeyUsage=serverAuth"
+		issue norole ca /CN=norole "extendedKeyUsage=serverAuth,anyExtendedKeyUsage"
 		issue other-responder other-ca /CN=responder "extendedKeyUsage=OCSPSigning"
 		openssl ca -config ca.cnf -revoke rserver.crt -crl_reason keyCompromise 2>/dev/null
 		openssl ca -config ca.cnf -revoke rclient.crt -crl_reason keyCompromise 2>/dev/null
