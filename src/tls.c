@@ -640,6 +640,7 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_ssl_session_free(&t->saved);
 	pthread_mutex_destroy(&t->saved_mu);
 	mbedtls_platform_zeroize(t->ticket_key, sizeof(t->ticket_key));
+	mbedtls_platform_zeroize(t->ticket_prev, sizeof(t->ticket_prev));
 	psk_free(&t->psk);
 	free(t->routes);
 	t->routes = NULL;
