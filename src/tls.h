@@ -51,6 +51,7 @@ struct tls_svc {
 	mbedtls_pk_context own_key;
 	int key_typed;                 /* own_key is encrypted and its passphrase was typed at start */
 	unsigned char key_digest[32];  /* ... the SHA-256 of its file then: a reload keeps the key while it is the same */
+	char *key_pass_path;           /* own_key is encrypted: the file or credential its passphrase came from */
 	mbedtls_x509_crt ca;
 	mbedtls_x509_crl crl;
 	int has_ca, has_crl;
