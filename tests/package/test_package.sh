@@ -79,6 +79,17 @@ done
 check "init script installed" test -x /etc/init.d/tlswrap
 check "init script not enabled (no S links)" bash -c '! ls /etc/rc[2-5].d/ 2>/dev/null | grep -q "^S..tlswrap$"'
 check "logrotate snippet" test -f /etc/logrotate.d/tlswrap
+# after a rotation tlswrap reopens its file as the setuid user (tlswrap), who cannot create one in
+# /var/log/tlswrap (root's): logrotate must make it for that user
+check "logrotate snippet makes the new file for the tlswrap user" \
+	grep -q -E '^[[:space:]]*create 0640 tlswrap adm$' /etc/logrotate.d/tlswrap
+if command -v logrotate >/dev/null; then
+	mkdir -p /var/log/tlswrap && echo x >/var/log/tlswrap/tlswrap.log
+	logrotate -f -s "$T/logrotate.state" /etc/logrotate.d/tlswrap >"$T/logrotate.log" 2>&1
+	check "logrotate: the new tlswrap.log is tlswrap's, 0640 ($(stat -c '%U:%G %a' /var/log/tlswrap/tlswrap.log 2>&1))" \
+		test "$(stat -c '%U:%G %a' /var/log/tlswrap/tlswrap.log 2>/dev/null)" = "tlswrap:adm 640"
+	rm -rf /var/log/tlswrap
+fi
 check "no tlswrap started" bash -c '! for p in /proc/[0-9]*; do readlink "$p/exe"; done 2>/dev/null | grep -q -x /usr/sbin/tlswrap'
 
 # ---- purged ----------------------------------------------------------------------------------
