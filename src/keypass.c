@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,26 @@ int keypass_can_prompt(void)
 	return isatty(STDIN_FILENO);
 }
 
+/* ERR was "WHAT PATH: Permission denied": when tlswrap no longer runs as root (setuid), the likely reason is
+ * a file only root may read, read at start and not on a reload (systemd's credentials directory is root's
+ * only): say so. */
+static void setuid_hint(char *err, size_t errlen)
+{
+	uid_t uid = geteuid();
+	if (uid == 0)
+		return;
+	struct passwd *pw = getpwuid(uid);
+	size_t n = strlen(err);
+	if (pw)
+		snprintf(err + n, errlen - n, " (tlswrap runs as %s now, after setuid: a passphrase file or systemd "
+					      "credential only root can read is read at start but not on a reload; see "
+					      "README.md, Encrypted keys)", pw->pw_name);
+	else
+		snprintf(err + n, errlen - n, " (tlswrap runs as uid %lu now, after setuid: a passphrase file or systemd "
+					      "credential only root can read is read at start but not on a reload; see "
+					      "README.md, Encrypted keys)", (unsigned long)uid);
+}
+
 /* The first line of PATH (named by WHAT) into PW. The file is refused when group or others may read it:
  * a passphrase beside a key is only as safe as the file that holds it. */
 static int read_file(const char *what, const char *path, char pw[KEYPASS_MAX], char *err, size_t errlen)
@@ -25,8 +46,11 @@ static int read_file(const char *what, const char *path, char pw[KEYPASS_MAX], c
 	struct stat st;
 	char buf[KEYPASS_MAX + 1];
 	FILE *f = optfile_open(what, path, err, errlen);
-	if (!f)
+	if (!f) {
+		if (errno == EACCES) /* optfile_open's snprintf leaves errno as open(2) set it */
+			setuid_hint(err, errlen);
 		return -1;
+	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH))) {
 		snprintf(err, errlen, "%s %s: readable by %s (mode %04o): refusing a passphrase others can read "
 				      "(chmod go-rwx)", what, path, st.st_mode & S_IROTH ? "others" : "its group",
@@ -115,6 +139,13 @@ int keypass_get(const struct cfg_service *s, const char *keypath, int prompt, ch
 		if (access(from->path, F_OK) == 0) {
 			snprintf(from->what, sizeof(from->what), "credential");
 			return read_file("credential", from->path, pw, err, errlen);
+		}
+		int e = errno;
+		if (e != ENOENT) { /* not "no such credential": the directory cannot be searched */
+			snprintf(err, errlen, "cannot read the credential %s: %s", from->path, strerror(e));
+			if (e == EACCES)
+				setuid_hint(err, errlen);
+			return -1;
 		}
 	}
 	if (file) {

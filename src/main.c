@@ -185,6 +185,20 @@ static int workers_wanted(int configured)
 }
 
 /* inetd mode: the one service serves the connection on stdin/stdout, then tlswrap exits. */
+/* After setuid: an encrypted key whose passphrase came from a file or credential the new user cannot read
+ * (systemd's credentials directory is root's only) loaded at start, but will not on a reload. */
+static void warn_unreadable_passphrases(const struct generation *g)
+{
+	for (size_t i = 0; i < g->nsvc; i++) {
+		const char *path = g->svc[i].tls.key_pass_path;
+		if (path && access(path, R_OK) < 0)
+			log_warn("[%s] the passphrase of key %s, read from %s at start, cannot be read after setuid (%s): "
+				 "a reload will fail to load the key (see README.md, Encrypted keys)",
+				 g->svc[i].cfg->name, g->svc[i].cfg->key ? g->svc[i].cfg->key : g->svc[i].cfg->cert, path,
+				 strerror(errno));
+	}
+}
+
 static int run_inetd(struct runtime *rt, const struct privs *privs, const char *chroot_dir)
 {
 	char err[CFG_ERRLEN];
@@ -452,6 +466,8 @@ int main(int argc, char **argv)
 	/* relative paths in the file mean the start directory, as on reload */
 	if (co.startdir >= 0 && fchdir(co.startdir) < 0)
 		log_warn("sandbox: cannot return to the start directory: %s", strerror(errno));
+	if (co.privs.has_uid)
+		warn_unreadable_passphrases(rt.cur);
 	r = sandbox_plan(&sandbox, &rt.cur->cfg, &sst);
 	if (co.startdir >= 0 && chdir("/") < 0)
 		log_warn("sandbox: chdir /: %s", strerror(errno));

@@ -302,6 +302,8 @@ static int load_key(struct tls_svc *t, const struct cfg_service *s, const char *
 		rc = parse_key(&t->own_key, buf, len, pw);
 		mbedtls_platform_zeroize(pw, sizeof(pw));
 		t->key_typed = rc == 0 && !from.path[0];
+		if (rc == 0 && from.path[0] && !(t->key_pass_path = strdup(from.path)))
+			rc = MBEDTLS_ERR_PK_ALLOC_FAILED;
 		if (rc == MBEDTLS_ERR_PK_PASSWORD_MISMATCH) {
 			if (from.path[0])
 				snprintf(err, errlen, "%s %s: wrong passphrase for key %s", from.what, from.path, keypath);
@@ -640,6 +642,9 @@ void tls_svc_free(struct tls_svc *t)
 	mbedtls_ssl_session_free(&t->saved);
 	pthread_mutex_destroy(&t->saved_mu);
 	mbedtls_platform_zeroize(t->ticket_key, sizeof(t->ticket_key));
+	mbedtls_platform_zeroize(t->ticket_prev, sizeof(t->ticket_prev));
+	free(t->key_pass_path);
+	t->key_pass_path = NULL;
 	psk_free(&t->psk);
 	free(t->routes);
 	t->routes = NULL;

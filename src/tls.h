@@ -51,6 +51,7 @@ struct tls_svc {
 	mbedtls_pk_context own_key;
 	int key_typed;                 /* own_key is encrypted and its passphrase was typed at start */
 	unsigned char key_digest[32];  /* ... the SHA-256 of its file then: a reload keeps the key while it is the same */
+	char *key_pass_path;           /* own_key is encrypted: the file or credential its passphrase came from */
 	mbedtls_x509_crt ca;
 	mbedtls_x509_crl crl;
 	int has_ca, has_crl;
@@ -83,6 +84,8 @@ struct tls_svc {
 	int has_saved;
 	unsigned char ticket_key[36]; /* ticketKeyFile: 4-byte name, 32-byte key */
 	int has_ticket_key;
+	unsigned char ticket_prev[36]; /* ticketKeyFile's second line: the previous key, accepted only */
+	int has_ticket_prev;
 	uint32_t ticket_life;
 	struct tls_route *routes; /* server: secondary services by SNI, first match wins */
 	int nroutes;
@@ -172,9 +175,10 @@ struct tls_crl_info {
 /* tls_svc_crl: the NTH (from 0) CRL of T (CRLfile's, then CRLpath's) into OUT. 0, or -1 when T has fewer. */
 int tls_svc_crl(const struct tls_svc *t, int nth, struct tls_crl_info *out);
 
-/* tls_svc_refresh_ticket_key: offer ticketKeyFile's key to mbedTLS again. mbedTLS replaces a ticket key
- * with a random one once its lifetime has passed; renewing it at half that keeps instances that share
- * the file resuming each other's sessions. 0 or an mbedTLS error (0 too without a key file). */
+/* tls_svc_refresh_ticket_key: offer ticketKeyFile's key (and the previous key the file may hold after
+ * it) to mbedTLS again. mbedTLS replaces a ticket key with a random one once its lifetime has passed;
+ * renewing it at half that keeps instances that share the file resuming each other's sessions. 0 or an
+ * mbedTLS error (0 too without a key file). */
 int tls_svc_refresh_ticket_key(struct tls_svc *t);
 
 /* tls_handshake: one step of the handshake of SSL (as mbedtls_ssl_handshake). When it completes,

@@ -11,6 +11,7 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/psa_util.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/threading.h>
 
 #include "optfile.h"
 #include "sslopt.h"
@@ -61,21 +62,36 @@ static int ticket_write_cb(void *data, const mbedtls_ssl_session *session, unsig
 	return rc;
 }
 
+/* One line of ticketKeyFile: base64 of at least 36 bytes, of which the first 36 are the key. 0, or -1. */
+static int decode_ticket_key(const char *line, size_t len, unsigned char out[36])
+{
+	unsigned char key[384];
+	size_t n = 0;
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	int rc = mbedtls_base64_decode(key, sizeof(key), &n, (const unsigned char *)line, len);
+	if (rc == 0 && n >= 36)
+		memcpy(out, key, 36);
+	mbedtls_platform_zeroize(key, sizeof(key));
+	return rc == 0 && n >= 36 ? 0 : -1;
+}
+
 /* ticketKeyFile: base64 of at least 36 random bytes (4-byte key name, 32-byte AES-256 key), e.g.
- * `openssl rand -base64 48`; the same file on several instances lets them resume each other's sessions. */
+ * `openssl rand -base64 48`; the same file on several instances lets them resume each other's sessions.
+ * A second line holds the previous key while the fleet rotates: the first issues tickets, the second's
+ * are still accepted until they expire. */
 static int load_ticket_key(struct tls_svc *t, const char *path, int lifetime, char *err, size_t errlen)
 {
 	char text[512];
-	unsigned char key[384];
-	size_t n = 0, len;
 	struct stat st;
 	FILE *f = optfile_open("ticketKeyFile", path, err, errlen);
 	if (!f)
 		return -1;
-	len = fread(text, 1, sizeof(text), f); /* one byte more than is taken: a longer file is refused, not cut */
+	size_t len = fread(text, 1, sizeof(text), f); /* one byte more than is taken: a longer file is refused, not cut */
 	int bad_mode = fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH);
 	fclose(f);
 	if (bad_mode) {
+		mbedtls_platform_zeroize(text, sizeof(text));
 		snprintf(err, errlen, "ticketKeyFile %s is readable by others (chmod o-r)", path);
 		return -1;
 	}
@@ -87,18 +103,38 @@ static int load_ticket_key(struct tls_svc *t, const char *path, int lifetime, ch
 	}
 	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
 		len--;
-	int rc = mbedtls_base64_decode(key, sizeof(key), &n, (unsigned char *)text, len);
+	const char *nl = memchr(text, '\n', len);
+	size_t len1 = nl ? (size_t)(nl - text) : len;
+	const char *prev = nl ? nl + 1 : NULL;
+	size_t len2 = nl ? len - len1 - 1 : 0;
+	int bad = 0;
+	if (prev && memchr(prev, '\n', len2))
+		bad = 3;
+	else if (decode_ticket_key(text, len1, t->ticket_key) < 0)
+		bad = 1;
+	else if (prev && decode_ticket_key(prev, len2, t->ticket_prev) < 0)
+		bad = 2;
 	mbedtls_platform_zeroize(text, sizeof(text));
-	if (rc || n < 36) {
-		mbedtls_platform_zeroize(key, sizeof(key));
-		snprintf(err, errlen, "ticketKeyFile %s: expected base64 of at least 36 bytes (openssl rand -base64 48)", path);
+	if (bad == 3) {
+		snprintf(err, errlen, "ticketKeyFile %s: more than two lines (expected the key, then at most the "
+			 "previous key, one base64 line each)", path);
 		return -1;
 	}
-	memcpy(t->ticket_key, key, sizeof(t->ticket_key));
-	mbedtls_platform_zeroize(key, sizeof(key));
+	if (bad) {
+		snprintf(err, errlen, "ticketKeyFile %s%s: expected base64 of at least 36 bytes (openssl rand -base64 48)",
+			 path, !prev ? "" : bad == 1 ? " line 1 (the key)" : " line 2 (the previous key)");
+		return -1;
+	}
+	if (prev && memcmp(t->ticket_key, t->ticket_prev, 4) == 0 &&
+	    memcmp(t->ticket_key, t->ticket_prev, sizeof(t->ticket_key)) != 0) {
+		snprintf(err, errlen, "ticketKeyFile %s: the two keys begin with the same 4 bytes (the key's name, "
+			 "which tells them apart): make a new key", path);
+		return -1;
+	}
 	t->has_ticket_key = 1;
+	t->has_ticket_prev = prev != NULL;
 	t->ticket_life = (uint32_t)lifetime;
-	rc = tls_svc_refresh_ticket_key(t);
+	int rc = tls_svc_refresh_ticket_key(t);
 	return rc ? tls_mbed_fail(err, errlen, "ticketKeyFile", path, rc) : 0;
 }
 
@@ -147,11 +183,25 @@ static int derive_ticket_key(struct tls_svc *t, const struct cfg_service *s, cha
 	return rc ? tls_mbed_fail(err, errlen, "ticketKeySecret", "key", rc) : 0;
 }
 
+/* mbedTLS keeps two keys: a rotation replaces the inactive one and makes it active, the other still
+ * decrypts. The previous key goes in first, then the key that issues. mbedTLS takes no lock in
+ * mbedtls_ssl_ticket_rotate, and workers write and parse tickets meanwhile: the context's own lock is
+ * held, so that no ticket is issued under the previous key between the two and no worker reads a key
+ * as it is replaced. */
 int tls_svc_refresh_ticket_key(struct tls_svc *t)
 {
 	if (!t->has_ticket_key)
 		return 0;
-	return mbedtls_ssl_ticket_rotate(&t->ticket, t->ticket_key, 4, t->ticket_key + 4, 32, t->ticket_life);
+	mbedtls_threading_mutex_t *mu = &t->ticket.MBEDTLS_PRIVATE(mutex);
+	int rc = mbedtls_mutex_lock(mu);
+	if (rc)
+		return rc;
+	if (t->has_ticket_prev)
+		rc = mbedtls_ssl_ticket_rotate(&t->ticket, t->ticket_prev, 4, t->ticket_prev + 4, 32, t->ticket_life);
+	if (rc == 0)
+		rc = mbedtls_ssl_ticket_rotate(&t->ticket, t->ticket_key, 4, t->ticket_key + 4, 32, t->ticket_life);
+	mbedtls_mutex_unlock(mu);
+	return rc;
 }
 
 /* Server: resumption by session ID (TLS 1.2) and tickets (TLS 1.2 and 1.3). On services that ask for client

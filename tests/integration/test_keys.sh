@@ -103,6 +103,33 @@ chmod 440 "$T/creds/web-key"
 check "a credential readable by the group: refused" \
 	eval "! CREDENTIALS_DIRECTORY='$T/creds' run_check && has '$T/check.out' 'keyPasswordFile $T/creds/web-key: readable by its group'"
 
+# systemd credential and setuid: the credentials directory is root's only (0500, as systemd makes it), so
+# once tlswrap runs as nobody a reload cannot read the passphrase. The start warns, and the reload says why
+# (not that no passphrase was given).
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	U=$T/suid
+	mkdir -p "$U/creds"
+	cp "$PKI/server.crt" "$K/ec-p8.key" "$U/"
+	chown nobody "$U/server.crt" "$U/ec-p8.key"
+	printf '%s' "$PW" >"$U/creds/tlswrap.keypass"
+	chmod 400 "$U/creds/tlswrap.keypass"
+	chmod 500 "$U/creds"
+	chmod 711 "$T" "$U"
+	printf 'foreground = yes\nsetuid = nobody\n[srv]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:1\ncert = %s\nkey = %s\n' \
+		"$S" "$U/server.crt" "$U/ec-p8.key" >"$U/k.conf"
+	chmod 644 "$U/k.conf"
+	CREDENTIALS_DIRECTORY=$U/creds start_tlswrap "$U/k.conf" || not_ok "setuid and a credential: tlswrap starts"
+	check "setuid and a credential: the start warns that a reload cannot read it" \
+		has "$U/k.conf.log" "\\[srv\\] the passphrase of key $U/ec-p8.key, read from $U/creds/tlswrap.keypass at start, cannot be read after setuid \\(Permission denied\\): a reload will fail"
+	kill -HUP "$TLSWRAP_PID"
+	check "setuid and a credential: the reload fails saying the credential cannot be read, and why" \
+		wait_log "$U/k.conf.log" "reload failed, still serving the previous configuration: .*cannot read the credential $U/creds/tlswrap.keypass: Permission denied \\(tlswrap runs as nobody now, after setuid"
+	kill -TERM "$TLSWRAP_PID"
+	chmod 700 "$T"
+else
+	echo "# skip: setuid and a credential (needs root and the user nobody)"
+fi
+
 # typed at the terminal: no echo, the prompt names the key; a reload keeps the key while its file is unchanged
 cp "$K/ec-p8.key" "$K/typed.key"
 conf "$PKI/server.crt" "$K/typed.key"

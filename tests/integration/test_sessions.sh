@@ -209,6 +209,44 @@ for v in tls1_2 tls1_3; do
 		grep -q '^Reused,.*ping' <<<"$(sclient "$RK2" "$v" "$T/rk-new2-$v")"
 done
 
+# rotation keeping the previous key (etc/fleet/README.md): with the file "B, then A", B issues and a
+# ticket under A still resumes; once the file is B alone, A's tickets make a full handshake and B's resume
+cp "$T/rk.key" "$T/rk-a.key" # the key the instance runs on now: A
+for v in tls1_2 tls1_3; do
+	rm -f "$T/rk-a-$v"
+	sclient "$RK" "$v" "$T/rk-a-$v" >/dev/null
+	cp "$T/rk-a-$v" "$T/rk-a2-$v"
+done
+openssl rand -base64 48 >"$T/rk-b.key"
+cat "$T/rk-b.key" "$T/rk-a.key" >"$T/rk.key"
+mark_log "$T/rk.conf.log"
+kill -HUP "$RK_PID"
+check "ticketKeyFile with the previous key: SIGHUP reloads" wait_log_since_mark "$T/rk.conf.log" 'SIGHUP: configuration reloaded'
+for v in tls1_2 tls1_3; do
+	check "$v: a ticket under the previous key (line 2) resumes" grep -q '^Reused,.*ping' <<<"$(sclient "$RK" "$v" "$T/rk-a-$v")"
+	rm -f "$T/rk-b-$v"
+	sclient "$RK" "$v" "$T/rk-b-$v" >/dev/null
+done
+cat "$T/rk-b.key" >"$T/rk.key"
+mark_log "$T/rk.conf.log"
+kill -HUP "$RK_PID"
+check "previous key removed: SIGHUP reloads" wait_log_since_mark "$T/rk.conf.log" 'SIGHUP: configuration reloaded'
+for v in tls1_2 tls1_3; do
+	check "$v: previous key removed: its ticket makes a full handshake" \
+		grep -q '^New,.*ping' <<<"$(sclient "$RK" "$v" "$T/rk-a2-$v")"
+	check "$v: a ticket issued while both keys were there (under line 1) resumes" \
+		grep -q '^Reused,.*ping' <<<"$(sclient "$RK" "$v" "$T/rk-b-$v")"
+done
+{ cat "$T/rk-b.key" "$T/rk-a.key" "$T/rk-a.key"; } >"$T/rk3.key" && chmod 600 "$T/rk3.key"
+{ cat "$T/rk-b.key"; echo 'c2hvcnQ='; } >"$T/rk4.key" && chmod 600 "$T/rk4.key"
+for k in rk3 rk4; do
+	sed "s|$T/rk.key|$T/$k.key|" "$T/rk.conf" >"$T/$k.conf"
+	eval "out_$k=\$(\"\$TLSWRAP\" --check \"\$T/$k.conf\" 2>&1)"
+done
+check "ticketKeyFile of three lines refused" grep -q "ticketKeyFile $T/rk3.key: more than two lines" <<<"$out_rk3"
+check "ticketKeyFile with a short previous key refused" \
+	grep -q "ticketKeyFile $T/rk4.key line 2 (the previous key): expected base64 of at least 36 bytes" <<<"$out_rk4"
+
 chmod 644 "$T/ticket.key"
 out=$("$TLSWRAP" --check "$T/sess.conf" 2>&1)
 check "world-readable ticketKeyFile refused" grep -q "ticketKeyFile $T/ticket.key is readable by others" <<<"$out"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Debian package on this machine: install it with dpkg -i, check what it put where (the binary
 # and its libraries, the example configuration, the user, the units and the init script installed
-# but neither enabled nor started), then purge it and check that nothing is left but the tlswrap
-# user, which Debian keeps (files it owned may remain). Run by `./quickstart package-test` after
+# but neither enabled nor started, the logrotate snippet), then purge it and check that nothing is
+# left but the tlswrap user, which Debian keeps (files it owned may remain): the trees a package
+# writes to are listed before the install and after the purge, and must not differ. Run by `./quickstart package-test` after
 # `./quickstart package`; needs root. Whatever happens, the package is purged at the end, and the
 # user removed when this test's install created it.
 #   test_package.sh build-deb/tlswrap_VERSION_ARCH.deb
@@ -28,6 +29,16 @@ fi
 user_before=no
 getent passwd tlswrap >/dev/null && user_before=yes
 T=$(mktemp -d /tmp/tlswrap-package-test.XXXXXX)
+# The trees a package may write to, listed before the install and after the purge: what the purge left
+# shows as a difference. Not compared: apt's and dpkg's own records and logs, the user's entries (kept
+# on purge) and their backups, the journal, and what other processes on this machine write meanwhile
+# under /var/lib (man-db, systemd's timers, ...).
+snapshot() {
+	find /etc /usr /lib /var/lib /var/log /var/spool -xdev 2>/dev/null |
+		grep -v -E '^/var/lib/(dpkg|apt|man-db|systemd/timers|systemd/timesync|systemd/coredump|dhcp|logrotate|ucf)(/|$)|^/var/log/(apt|journal|dpkg\.log|alternatives\.log)(/|$)|^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-?$|^/etc/ld\.so\.cache$' |
+		sort
+}
+snapshot >"$T/before"
 
 cleanup() {
 	[ "$(pkg_state)" = not-installed ] || dpkg --purge tlswrap >/dev/null 2>&1 || echo "test_package: purge failed" >&2
@@ -79,6 +90,17 @@ done
 check "init script installed" test -x /etc/init.d/tlswrap
 check "init script not enabled (no S links)" bash -c '! ls /etc/rc[2-5].d/ 2>/dev/null | grep -q "^S..tlswrap$"'
 check "logrotate snippet" test -f /etc/logrotate.d/tlswrap
+# after a rotation tlswrap reopens its file as the setuid user (tlswrap), who cannot create one in
+# /var/log/tlswrap (root's): logrotate must make it for that user
+check "logrotate snippet makes the new file for the tlswrap user" \
+	grep -q -E '^[[:space:]]*create 0640 tlswrap adm$' /etc/logrotate.d/tlswrap
+if command -v logrotate >/dev/null; then
+	mkdir -p /var/log/tlswrap && echo x >/var/log/tlswrap/tlswrap.log
+	logrotate -f -s "$T/logrotate.state" /etc/logrotate.d/tlswrap >"$T/logrotate.log" 2>&1
+	check "logrotate: the new tlswrap.log is tlswrap's, 0640 ($(stat -c '%U:%G %a' /var/log/tlswrap/tlswrap.log 2>&1))" \
+		test "$(stat -c '%U:%G %a' /var/log/tlswrap/tlswrap.log 2>/dev/null)" = "tlswrap:adm 640"
+	rm -rf /var/log/tlswrap
+fi
 check "no tlswrap started" bash -c '! for p in /proc/[0-9]*; do readlink "$p/exe"; done 2>/dev/null | grep -q -x /usr/sbin/tlswrap'
 
 # ---- purged ----------------------------------------------------------------------------------
@@ -86,11 +108,10 @@ check "no tlswrap started" bash -c '! for p in /proc/[0-9]*; do readlink "$p/exe
 mkdir -p /var/log/tlswrap && echo x >/var/log/tlswrap/tlswrap.log
 if dpkg --purge tlswrap >"$T/purge.log" 2>&1; then ok "dpkg --purge tlswrap"; else cat "$T/purge.log"; not_ok "dpkg --purge tlswrap"; fi
 check "not installed, no config-files left" test "$(pkg_state)" = not-installed
-for f in /usr/sbin/tlswrap /etc/tlswrap /etc/init.d/tlswrap /etc/logrotate.d/tlswrap /var/log/tlswrap \
-	/lib/systemd/system/tlswrap.service /lib/systemd/system/tlswrap@.service /lib/systemd/system/tlswrap.socket \
-	/usr/lib/sysusers.d/tlswrap.conf /usr/share/doc/tlswrap; do
-	check "purge removed $f" test ! -e "$f"
-done
+snapshot >"$T/after"
+diff "$T/before" "$T/after" >"$T/left"
+check "purge left nothing in /etc /usr /lib /var/lib /var/log /var/spool ($(grep -c '^[<>]' "$T/left") paths differ: $(grep '^[<>]' "$T/left" | head -5 | tr '\n' ' '))" \
+	test ! -s "$T/left"
 check "purge left no rc.d link" bash -c '! ls /etc/rc?.d/ | grep -q tlswrap'
 check "purge left no systemd state" bash -c '! grep -r -q -s tlswrap /var/lib/systemd/deb-systemd-helper-enabled /etc/systemd/system'
 check "the tlswrap user is kept on purge" bash -c 'getent passwd tlswrap >/dev/null'
