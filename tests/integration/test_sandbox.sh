@@ -141,6 +141,17 @@ if [ "$net" = 1 ]; then
 	check "... and the old port serves on" test "$(relay "$R")" = ping
 	check "... and the new one is not bound" closed "$NEWP"
 fi
+
+# reload: the certificate directory deleted and made again (Landlock's rule stays on the one it saw): refused
+# in words, not with a bare "Permission denied", and the previous configuration serves on
+mark_log "$C.log"
+conf "$C" yes "$T/certs" "$R" "$T/conf.d"
+rm -rf "$T/certs"; mkdir "$T/certs"
+cp "$PKI"/server.crt "$PKI"/server.key "$PKI"/wrong.crt "$PKI"/wrong.key "$T/certs/"
+kill -HUP "$TLSWRAP_PID"
+check "a reload from a directory made again since start is refused, saying so" wait_log_since_mark "$C.log" \
+	"reload failed, still serving the previous configuration: .*on.conf:[0-9]+: \[[a-z]+\] cert $T/certs/server.crt: directory $T/certs was replaced since start; the sandbox \(sandbox = yes\) keeps the one it saw: restart tlswrap to use the new one"
+check "... and the previous configuration serves on" test "$(peer_cn "$S")" = wrong.example
 stop_checked "$C.log"
 
 # -- exec programs inherit the sandbox: no filesystem rules, the network rules ----------------------------------
