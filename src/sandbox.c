@@ -151,12 +151,20 @@ static int add_dir_of(struct sandbox *sb, const char *path, uint64_t access)
 		return 0;
 	/* the file's own directory once links are resolved: there the next version of it will be. A
 	 * relative name that leads nowhere ("command line" for flags) names no directory. */
+	const char *named = path;
 	if (realpath(path, real))
 		path = real;
 	else if (path[0] != '/')
 		return 0;
 	dir_of(path, dir, sizeof(dir));
-	return add_rule(sb, dir, access);
+	if (add_rule(sb, dir, access) < 0)
+		return -1;
+	/* and the directory of the link named (absolute, not "/"): a Kubernetes secret volume flips its
+	 * "..data" link to a new directory beside the old one */
+	if (path == named || named[0] != '/')
+		return 0;
+	dir_of(named, dir, sizeof(dir));
+	return strcmp(dir, "/") == 0 ? 0 : add_rule(sb, dir, access);
 }
 
 /* CApath, CRLpath: the directory, and where its symbolic links lead (/etc/ssl/certs links into
