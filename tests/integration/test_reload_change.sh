@@ -115,9 +115,9 @@ check "whole key: the new certificate serves" test "$(subject "$S")" = "CN = loc
 # 4. the configuration file itself, edited by renaming (sed -i): [k8s] takes another certificate (a new
 # service on a new port would be refused by the sandbox, test_sandbox.sh)
 mark_log "$LOG"
-KC=$PKI/server.crt KK=$PKI/server.key write_conf yes
 cp "$T/rc.conf" "$T/rc.conf.tmp"
-sed -i 's/^foreground = yes$/foreground = yes/' "$T/rc.conf.tmp"
+sed -i "s|^cert = $K8S/tls.crt\$|cert = $PKI/server.crt|; s|^key = $K8S/tls.key\$|key = $PKI/server.key|" "$T/rc.conf.tmp"
+check "config edit: the edited copy names the other certificate" has "$T/rc.conf.tmp" "^cert = $PKI/server.crt\$"
 mv "$T/rc.conf.tmp" "$T/rc.conf"
 check "config edit: reloaded" wait_log_since_mark "$LOG" 'reloadOnChange: configuration reloaded \(3 services'
 check "config edit: [k8s] presents the certificate the edit names" test "$(subject "$K")" = "CN = localhost"
