@@ -8,7 +8,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "config.h"
 
@@ -18,9 +17,8 @@ struct sandbox_rule {
 	uint64_t access;
 	int dir;
 	int fd;         /* an O_PATH descriptor of it opened before a chroot (not owned), or -1: open PATH */
-	int seen;       /* the rule was given for the inode DEV, INO that PATH named then (Landlock binds it) */
-	dev_t dev;
-	ino_t ino;
+	int held;       /* an O_PATH descriptor (owned) of the inode the rule was given for, which Landlock
+			 * binds it to, or -1 */
 };
 
 struct sandbox {
