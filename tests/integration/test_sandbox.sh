@@ -152,6 +152,13 @@ kill -HUP "$TLSWRAP_PID"
 check "a reload from a directory made again since start is refused, saying so" wait_log_since_mark "$C.log" \
 	"reload failed, still serving the previous configuration: .*on.conf:[0-9]+: \[[a-z]+\] cert $T/certs/server.crt: directory $T/certs was replaced since start; the sandbox \(sandbox = yes\) keeps the one it saw: restart tlswrap to use the new one"
 check "... and the previous configuration serves on" test "$(peer_cn "$S")" = wrong.example
+
+# reload: the include directory deleted and made again: the configuration cannot be read, and the hint says why
+mark_log "$C.log"
+rm -rf "$T/conf.d"; mkdir "$T/conf.d"; cp "$T/outside.d/inc.conf" "$T/conf.d/"
+kill -HUP "$TLSWRAP_PID"
+check "an include directory made again since start: the hint names that case" wait_log_since_mark "$C.log" \
+	"include $T/conf.d: Permission denied \(the sandbox set at start allows reading only the directories the configuration named then, as they were then: not one deleted and made again since"
 stop_checked "$C.log"
 
 # -- certbot and Kubernetes renewals inside the sandbox: files and links replaced in directories that stay ----------
