@@ -100,7 +100,7 @@ static struct sandbox_rule *new_rule(struct sandbox *sb, const char *path, uint6
 	r->access = access;
 	r->dir = dir;
 	r->fd = fd;
-	r->held = -1;
+	r->seen = 0;
 	sb->nrules++;
 	return r;
 }
@@ -417,9 +417,13 @@ static int add_fs_rules(struct sandbox *sb, int fd, uint64_t handled, char *line
 			continue;
 		int rc = (int)syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 		int e = errno;
-		if (rc == 0 && r->fd < 0)
-			r->held = pb.parent_fd; /* kept: its inode cannot be freed and its number reused */
-		else if (r->fd < 0)
+		struct stat st;
+		if (rc == 0 && r->fd < 0 && fstat(pb.parent_fd, &st) == 0) {
+			r->seen = 1;
+			r->dev = st.st_dev;
+			r->ino = st.st_ino;
+		}
+		if (r->fd < 0)
 			close(pb.parent_fd);
 		if (rc < 0) {
 			snprintf(line, len, "sandbox: Landlock ABI %d: rule for %s: %s", sb->abi, r->path, strerror(e));
@@ -483,9 +487,8 @@ err0:
  * again, or another renamed over it)? Landlock keeps the rule on the old one. */
 static int replaced(const struct sandbox_rule *r)
 {
-	struct stat st, was;
-	return r->held >= 0 && fstat(r->held, &was) == 0 &&
-	       (stat(r->path, &st) < 0 || st.st_dev != was.st_dev || st.st_ino != was.st_ino);
+	struct stat st;
+	return r->seen && (stat(r->path, &st) < 0 || st.st_dev != r->dev || st.st_ino != r->ino);
 }
 
 /* The rights the rules give on PATH (a resolved path): those of every rule on it or above it, whose
@@ -603,11 +606,8 @@ int sandbox_check_reload(const struct sandbox *sb, const struct cfg *cfg, char *
 
 void sandbox_free(struct sandbox *sb)
 {
-	for (size_t i = 0; i < sb->nrules; i++) {
+	for (size_t i = 0; i < sb->nrules; i++)
 		free(sb->rules[i].path);
-		if (sb->rules[i].held >= 0)
-			close(sb->rules[i].held);
-	}
 	free(sb->rules);
 	sb->rules = NULL;
 	sb->nrules = sb->cap = 0;
