@@ -323,7 +323,8 @@ static void reload_into(struct control *c, const char *why)
 		int sandboxed = c->o.sandbox && c->o.sandbox->fs && strstr(err, strerror(EACCES));
 		log_err("reload failed, still serving the previous configuration: %s%s", err,
 			sandboxed ? " (the sandbox set at start allows reading only the directories the configuration "
-				    "named then (sandbox = yes); restart tlswrap to use it)" : "");
+				    "named then, as they were then: not one deleted and made again since (sandbox = yes); "
+				    "restart tlswrap to use it)" : "");
 		return;
 	}
 	if (c->o.sandbox && sandbox_check_reload(c->o.sandbox, &cfg, err, sizeof(err)) < 0) {

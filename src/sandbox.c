@@ -101,6 +101,7 @@ static struct sandbox_rule *new_rule(struct sandbox *sb, const char *path, uint6
 	r->access = access;
 	r->dir = dir;
 	r->fd = fd;
+	r->seen = 0;
 	sb->nrules++;
 	return r;
 }
@@ -151,12 +152,20 @@ static int add_dir_of(struct sandbox *sb, const char *path, uint64_t access)
 		return 0;
 	/* the file's own directory once links are resolved: there the next version of it will be. A
 	 * relative name that leads nowhere ("command line" for flags) names no directory. */
+	const char *named = path;
 	if (realpath(path, real))
 		path = real;
 	else if (path[0] != '/')
 		return 0;
 	dir_of(path, dir, sizeof(dir));
-	return add_rule(sb, dir, access);
+	if (add_rule(sb, dir, access) < 0)
+		return -1;
+	/* and the directory of the link named (absolute, not "/"): a Kubernetes secret volume flips its
+	 * "..data" link to a new directory beside the old one */
+	if (path == named || named[0] != '/')
+		return 0;
+	dir_of(named, dir, sizeof(dir));
+	return strcmp(dir, "/") == 0 ? 0 : add_rule(sb, dir, access);
 }
 
 /* CApath, CRLpath: the directory, and where its symbolic links lead (/etc/ssl/certs links into
@@ -420,6 +429,12 @@ static int add_fs_rules(struct sandbox *sb, int fd, uint64_t handled, char *line
 			continue;
 		int rc = (int)syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 		int e = errno;
+		struct stat st;
+		if (rc == 0 && r->fd < 0 && fstat(pb.parent_fd, &st) == 0) {
+			r->seen = 1;
+			r->dev = st.st_dev;
+			r->ino = st.st_ino;
+		}
 		if (r->fd < 0)
 			close(pb.parent_fd);
 		if (rc < 0) {
@@ -482,20 +497,36 @@ err0:
 
 /* ---- reload ------------------------------------------------------------------------------------------ */
 
-/* The rights the rules give on PATH (a resolved path): those of every rule on it or above it. */
-static uint64_t rights_on(const struct sandbox *sb, const char *path)
+/* Does R's path name another inode than the one the rule was given for (the directory deleted and made
+ * again, or another renamed over it)? Landlock keeps the rule on the old one. */
+static int replaced(const struct sandbox_rule *r)
 {
-	uint64_t access = 0;
+	struct stat st;
+	return r->seen && (stat(r->path, &st) < 0 || st.st_dev != r->dev || st.st_ino != r->ino);
+}
+
+/* The rights the rules give on PATH (a resolved path): those of every rule on it or above it, whose
+ * inode is still there. *GONE: a replaced one that would have given ACCESS, or NULL. */
+static uint64_t rights_on(const struct sandbox *sb, const char *path, uint64_t access, const char **gone)
+{
+	uint64_t have = 0;
+	*gone = NULL;
 	for (size_t i = 0; i < sb->nrules; i++) {
 		const struct sandbox_rule *r = &sb->rules[i];
 		size_t n = strlen(r->path);
-		if (strcmp(r->path, path) == 0 ||
-		    (r->dir && strncmp(r->path, path, n) == 0 && (path[n] == '/' || strcmp(r->path, "/") == 0)))
-			access |= r->access;
+		if (strcmp(r->path, path) != 0 &&
+		    !(r->dir && strncmp(r->path, path, n) == 0 && (path[n] == '/' || strcmp(r->path, "/") == 0)))
+			continue;
+		if (!replaced(r))
+			have |= r->access;
+		else if (!*gone && (r->access & access) == access)
+			*gone = r->path;
 	}
-	return access;
+	return have;
 }
 
+#define REPLACED \
+	"was replaced since start; the sandbox (sandbox = yes) keeps the one it saw: restart tlswrap to use the new one"
 #define OUTSIDE "is outside the sandbox set at start (sandbox = yes); restart tlswrap to use it"
 
 /* PATH (named by OPTION of S) needs ACCESS: -1 with ERR set when the sandbox does not give it. A path
@@ -511,8 +542,14 @@ static int check_path(const struct sandbox *sb, const struct cfg_service *s, con
 		dir_of(p ? p : path, dir, sizeof(dir));
 		p = realpath(dir, real) ? real : NULL;
 	}
-	if (!p || (rights_on(sb, p) & access) == access)
+	const char *gone;
+	if (!p || (rights_on(sb, p, access, &gone) & access) == access)
 		return 0;
+	if (gone) {
+		snprintf(err, errlen, "%s: [%s] %s %s: directory %s " REPLACED,
+			 cfg_where_option(s, option, where, sizeof(where)), s->name, option, path, gone);
+		return -1;
+	}
 	snprintf(err, errlen, "%s: [%s] %s %s " OUTSIDE, cfg_where_option(s, option, where, sizeof(where)), s->name,
 		 option, path);
 	return -1;

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -17,6 +18,10 @@ struct sandbox_rule {
 	uint64_t access;
 	int dir;
 	int fd;         /* an O_PATH descriptor of it opened before a chroot (not owned), or -1: open PATH */
+	int seen;       /* the rule was given for the inode DEV, INO that PATH named then: Landlock binds it
+			 * to that inode and holds it, so its number is not given to another meanwhile */
+	dev_t dev;
+	ino_t ino;
 };
 
 struct sandbox {

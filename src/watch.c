@@ -63,10 +63,21 @@ struct building {
 	size_t len;
 };
 
-/* Watch DIR for NAME (NULL: every entry). */
+static void split(const char *path, char dir[PATH_MAX], char name[NAME_MAX + 1]);
+
+/* Watch DIR for NAME (NULL: every entry). A DIR that does not exist (yet, or any more) is waited for in
+ * its nearest existing ancestor: its making there changes the set, and the reload re-arms it. */
 static void add(struct building *b, const char *dir, const char *name)
 {
 	int wd = inotify_add_watch(b->w->fd, dir, WATCH_MASK);
+	if (wd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		char parent[PATH_MAX], comp[NAME_MAX + 1];
+		split(dir, parent, comp);
+		if (strcmp(parent, dir) != 0) {
+			add(b, parent, comp);
+			return;
+		}
+	}
 	if (wd < 0) {
 		size_t used = strlen(b->why);
 		if (used < b->len)
@@ -119,14 +130,30 @@ static void split(const char *path, char dir[PATH_MAX], char name[NAME_MAX + 1])
 	snprintf(name, NAME_MAX + 1, "%s", basename(c));
 }
 
-/* A file option: its entry in its directory, and where a symbolic link leads (edited in place there). */
+/* A file option: its entry in its directory, each symbolic link of a chain it starts (a -> b -> c: b
+ * re-pointed; at most 40 as the kernel follows), and where it leads once every link, also of a directory
+ * on the way, is resolved (edited in place there). */
 static void add_file(struct building *b, const char *path)
 {
-	char dir[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX];
+	char dir[PATH_MAX], name[NAME_MAX + 1], real[PATH_MAX], cur[PATH_MAX], to[PATH_MAX];
 	if (!path || !*path)
 		return;
 	split(path, dir, name);
 	add(b, dir, name);
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int hop = 0; hop < 40; hop++) {
+		ssize_t n = readlink(cur, to, sizeof(to) - 1);
+		if (n < 0)
+			break;
+		to[n] = '\0';
+		split(cur, dir, name);
+		if (to[0] != '/' && snprintf(cur, sizeof(cur), "%s/%s", dir, to) >= (int)sizeof(cur))
+			break;
+		if (to[0] == '/')
+			memcpy(cur, to, (size_t)n + 1);
+		split(cur, dir, name);
+		add(b, realpath(dir, real) ? real : dir, name);
+	}
 	if (realpath(path, real) && strcmp(real, path) != 0) {
 		split(real, dir, name);
 		add(b, dir, name);

@@ -115,9 +115,9 @@ check "whole key: the new certificate serves" test "$(subject "$S")" = "CN = loc
 # 4. the configuration file itself, edited by renaming (sed -i): [k8s] takes another certificate (a new
 # service on a new port would be refused by the sandbox, test_sandbox.sh)
 mark_log "$LOG"
-KC=$PKI/server.crt KK=$PKI/server.key write_conf yes
 cp "$T/rc.conf" "$T/rc.conf.tmp"
-sed -i 's/^foreground = yes$/foreground = yes/' "$T/rc.conf.tmp"
+sed -i "s|^cert = $K8S/tls.crt\$|cert = $PKI/server.crt|; s|^key = $K8S/tls.key\$|key = $PKI/server.key|" "$T/rc.conf.tmp"
+check "config edit: the edited copy names the other certificate" has "$T/rc.conf.tmp" "^cert = $PKI/server.crt\$"
 mv "$T/rc.conf.tmp" "$T/rc.conf"
 check "config edit: reloaded" wait_log_since_mark "$LOG" 'reloadOnChange: configuration reloaded \(3 services'
 check "config edit: [k8s] presents the certificate the edit names" test "$(subject "$K")" = "CN = localhost"
@@ -136,16 +136,88 @@ check "off: a renewed certificate is not loaded" eval "! since_mark '$LOG' 'relo
 check "off: the old certificate still serves" test "$(subject "$S")" = "CN = localhost"
 stop_checked "$LOG"
 
-# 6. without the option (the default) nothing is watched
-sed -i '/^reloadOnChange/d' "$T/rc.conf"
-sed -i "s/:$S\$/:$X/" "$T/rc.conf"
-start_tlswrap "$T/rc.conf" || { not_ok "tlswrap starts without reloadOnChange"; finish; }
-check "default: nothing is watched" eval "! has '$T/rc.conf.log' 'reloadOnChange'"
+# 6. without the option (the default) nothing is watched (a configuration and log of their own: nothing the
+# first process may still write as it exits can be read as this one's)
+mkdir -p "$T/c6"
+sed -e '/^reloadOnChange/d' -e "s/:$S\$/:$X/" "$T/rc.conf" >"$T/c6/rc.conf"
+LOG=$T/c6/rc.conf.log
+start_tlswrap "$T/c6/rc.conf" || { not_ok "tlswrap starts without reloadOnChange"; finish; }
+check "default: nothing is watched" eval "! has '$LOG' 'reloadOnChange'"
 mark_log "$LOG"
 cp "$PKI/server.crt" "$LIVE/server.crt.new" && mv "$LIVE/server.crt.new" "$LIVE/server.crt"
 cp "$PKI/server.key" "$LIVE/server.key.new" && mv "$LIVE/server.key.new" "$LIVE/server.key"
 sleep 3.5
 check "default: a renewed certificate is not loaded" eval "! since_mark '$LOG' 'reload'"
 check "default: the old certificate still serves" test "$(subject "$X")" = "CN = wrong.example"
+stop_checked "$LOG"
+
+# 7. a certificate directory deleted, then made again (the reload in between fails: the watch waits in its
+# parent), and a chain of symbolic links a/cert.pem -> b/cert.pem -> c/one.crt with b's link re-pointed
+# (sandbox = no: the sandbox keeps the directory it saw at start, 8.)
+read -r G H <<<"$(free_ports 2)"
+mkdir -p "$T/c7" "$T/g7/certs" "$T/ch/a" "$T/ch/b" "$T/ch/c"
+cp "$PKI/server.crt" "$PKI/server.key" "$T/g7/certs/"
+cp "$PKI/server.crt" "$T/ch/c/one.crt"; cp "$PKI/server.key" "$T/ch/c/one.key"
+cp "$PKI/wrong.crt" "$T/ch/c/two.crt"; cp "$PKI/wrong.key" "$T/ch/c/two.key"
+ln -s ../c/one.crt "$T/ch/b/cert.pem"; ln -s ../b/cert.pem "$T/ch/a/cert.pem"
+ln -s ../c/one.key "$T/ch/b/key.pem"; ln -s ../b/key.pem "$T/ch/a/key.pem"
+cat >"$T/c7/rc.conf" <<CONF
+foreground = yes
+reloadOnChange = yes
+sandbox = ${SB7:-no}
+[gone]
+accept = 127.0.0.1:$G
+connect = 127.0.0.1:$E
+cert = $T/g7/certs/server.crt
+key = $T/g7/certs/server.key
+[chain]
+accept = 127.0.0.1:$H
+connect = 127.0.0.1:$E
+cert = $T/ch/a/cert.pem
+key = $T/ch/a/key.pem
+CONF
+LOG=$T/c7/rc.conf.log
+start_tlswrap "$T/c7/rc.conf" || { not_ok "tlswrap starts (sandbox = no)"; finish; }
+mark_log "$LOG"
+rm -rf "$T/g7/certs"
+check "directory deleted: the reload fails, naming the certificate" wait_log_since_mark "$LOG" "reload failed, still serving the previous configuration: .*\[gone\] cert $T/g7/certs/server.crt"
+mark_log "$LOG"
+mkdir "$T/g7/certs"
+cp "$PKI/wrong.crt" "$PKI/wrong.key" "$T/g7/certs/"
+mv "$T/g7/certs/wrong.key" "$T/g7/certs/server.key"; mv "$T/g7/certs/wrong.crt" "$T/g7/certs/server.crt"
+check "directory made again: reloaded" wait_log_since_mark "$LOG" 'reloadOnChange: configuration reloaded'
+check "directory made again: the new certificate serves" test "$(subject "$G")" = "CN = wrong.example"
+mark_log "$LOG"
+ln -s ../c/two.key "$T/ch/b/.key.new"; mv -T "$T/ch/b/.key.new" "$T/ch/b/key.pem"
+ln -s ../c/two.crt "$T/ch/b/.cert.new"; mv -T "$T/ch/b/.cert.new" "$T/ch/b/cert.pem"
+check "link chain: the middle link re-pointed is noticed" wait_log_since_mark "$LOG" "reloadOnChange: $T/ch/b/(cert|key)\.pem changed"
+check "link chain: reloaded" wait_log_since_mark "$LOG" 'reloadOnChange: configuration reloaded'
+check "link chain: the certificate it now leads to serves" test "$(subject "$H")" = "CN = wrong.example"
+stop_checked "$LOG"
+
+# 8. the same with the sandbox (the default): the directory made again is not the one Landlock allows; the
+# reload says so and the old certificate serves on
+rm -rf "$T/g7/certs"; mkdir -p "$T/g7/certs"
+cp "$PKI/server.crt" "$PKI/server.key" "$T/g7/certs/"
+sed -i '/^sandbox = /d' "$T/c7/rc.conf"
+start_tlswrap "$T/c7/rc.conf" || { not_ok "tlswrap starts (sandbox = yes)"; finish; }
+if has "$LOG" 'sandbox: Landlock ABI [0-9]+: filesystem read-only'; then
+	mark_log "$LOG"
+	rm -rf "$T/g7/certs"
+	check "sandbox: directory deleted: the reload fails" wait_log_since_mark "$LOG" "reload failed, still serving the previous configuration: .*\[gone\] cert $T/g7/certs/server.crt"
+	mark_log "$LOG"
+	mkdir "$T/g7/certs"
+	cp "$PKI/wrong.crt" "$PKI/wrong.key" "$T/g7/certs/"
+	mv "$T/g7/certs/wrong.key" "$T/g7/certs/server.key"; mv "$T/g7/certs/wrong.crt" "$T/g7/certs/server.crt"
+	check "sandbox: directory made again: noticed, and the reload says the sandbox keeps the old one" wait_log_since_mark "$LOG" \
+		"reload failed, still serving the previous configuration: $T/c7/rc.conf:[0-9]+: \[gone\] cert $T/g7/certs/server.crt: directory $T/g7/certs was replaced since start; the sandbox \(sandbox = yes\) keeps the one it saw: restart tlswrap to use the new one"
+	check "sandbox: the old certificate serves on" test "$(subject "$G")" = "CN = localhost"
+	mark_log "$LOG"
+	cp "$PKI/wrong.crt" "$T/g7/certs/.new.crt"; mv "$T/g7/certs/.new.crt" "$T/g7/certs/server.crt"
+	check "sandbox: the directory made again is watched (Landlock does not mediate inotify)" \
+		wait_log_since_mark "$LOG" "reloadOnChange: $T/g7/certs/server.crt changed"
+else
+	echo "# the kernel offers no Landlock: 8. skipped"
+fi
 stop_checked "$LOG"
 finish

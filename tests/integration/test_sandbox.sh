@@ -141,6 +141,57 @@ if [ "$net" = 1 ]; then
 	check "... and the old port serves on" test "$(relay "$R")" = ping
 	check "... and the new one is not bound" closed "$NEWP"
 fi
+
+# reload: the certificate directory deleted and made again (Landlock's rule stays on the one it saw): refused
+# in words, not with a bare "Permission denied", and the previous configuration serves on
+mark_log "$C.log"
+conf "$C" yes "$T/certs" "$R" "$T/conf.d"
+rm -rf "$T/certs"; mkdir "$T/certs"
+cp "$PKI"/server.crt "$PKI"/server.key "$PKI"/wrong.crt "$PKI"/wrong.key "$T/certs/"
+kill -HUP "$TLSWRAP_PID"
+check "a reload from a directory made again since start is refused, saying so" wait_log_since_mark "$C.log" \
+	"reload failed, still serving the previous configuration: .*on.conf:[0-9]+: \[[a-z]+\] cert $T/certs/server.crt: directory $T/certs was replaced since start; the sandbox \(sandbox = yes\) keeps the one it saw: restart tlswrap to use the new one"
+check "... and the previous configuration serves on" test "$(peer_cn "$S")" = wrong.example
+
+# reload: the include directory deleted and made again: the configuration cannot be read, and the hint says why
+mark_log "$C.log"
+rm -rf "$T/conf.d"; mkdir "$T/conf.d"; cp "$T/outside.d/inc.conf" "$T/conf.d/"
+kill -HUP "$TLSWRAP_PID"
+check "an include directory made again since start: the hint names that case" wait_log_since_mark "$C.log" \
+	"include $T/conf.d: Permission denied \(the sandbox set at start allows reading only the directories the configuration named then, as they were then: not one deleted and made again since"
+stop_checked "$C.log"
+
+# -- certbot and Kubernetes renewals inside the sandbox: files and links replaced in directories that stay ----------
+LE=$T/le K8S=$T/k8s
+mkdir -p "$LE/live/site" "$LE/archive/site" "$K8S/..2026_01_01" "$K8S/..2026_02_01"
+cp "$PKI/server.crt" "$LE/archive/site/cert1.pem"; cp "$PKI/server.key" "$LE/archive/site/privkey1.pem"
+ln -s ../../archive/site/cert1.pem "$LE/live/site/cert.pem"; ln -s ../../archive/site/privkey1.pem "$LE/live/site/privkey.pem"
+cp "$PKI/server.crt" "$K8S/..2026_01_01/tls.crt"; cp "$PKI/server.key" "$K8S/..2026_01_01/tls.key"
+cp "$PKI/wrong.crt" "$K8S/..2026_02_01/tls.crt"; cp "$PKI/wrong.key" "$K8S/..2026_02_01/tls.key"
+ln -s ..2026_01_01 "$K8S/..data"; ln -s ..data/tls.crt "$K8S/tls.crt"; ln -s ..data/tls.key "$K8S/tls.key"
+C=$T/conf/renew.conf
+cat >"$C" <<CONF
+foreground = yes
+[le]
+accept = 127.0.0.1:$S
+connect = 127.0.0.1:$E
+cert = $LE/live/site/cert.pem
+key = $LE/live/site/privkey.pem
+[k8s]
+accept = 127.0.0.1:$R
+connect = 127.0.0.1:$E
+cert = $K8S/tls.crt
+key = $K8S/tls.key
+CONF
+start_tlswrap "$C" || { not_ok "tlswrap starts with certbot and Kubernetes layouts"; finish; }
+mark_log "$C.log"
+cp "$PKI/wrong.crt" "$LE/archive/site/cert2.pem"; cp "$PKI/wrong.key" "$LE/archive/site/privkey2.pem"
+ln -sfn ../../archive/site/cert2.pem "$LE/live/site/cert.pem"; ln -sfn ../../archive/site/privkey2.pem "$LE/live/site/privkey.pem"
+ln -s ..2026_02_01 "$K8S/..data_tmp"; mv -T "$K8S/..data_tmp" "$K8S/..data"; rm -rf "$K8S/..2026_01_01"
+kill -HUP "$TLSWRAP_PID"
+check "certbot and Kubernetes renewals reload inside the sandbox" wait_log_since_mark "$C.log" 'SIGHUP: configuration reloaded'
+check "... certbot's new certificate serves" eventually test "$(peer_cn "$S")" = wrong.example
+check "... the Kubernetes secret's new certificate serves" eventually test "$(peer_cn "$R")" = wrong.example
 stop_checked "$C.log"
 
 # -- exec programs inherit the sandbox: no filesystem rules, the network rules ----------------------------------

@@ -1,6 +1,7 @@
 /* Unit tests for src/sandbox.c without the kernel: the plan a configuration gives, and what a reload is
  * refused for once that plan is in force (files outside its directories, new accept or connect ports). */
 #include <check.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,64 @@ START_TEST(without_a_sandbox_in_force_anything_reloads)
 }
 END_TEST
 
+/* A directory deleted and made again is another inode, which Landlock's rule (bound to the old one when
+ * applied, and holding it: here a descriptor stands in for that) does not cover: refused, saying so. */
+START_TEST(reload_from_a_directory_made_again_is_refused_saying_so)
+{
+	struct sandbox sb;
+	char err[CFG_ERRLEN] = "", want[PATH_MAX * 2 + 200], cmd[PATH_MAX + 32];
+	struct stat st;
+	plan(&sb);
+	int held = open(in, O_PATH | O_CLOEXEC);
+	ck_assert_int_ge(held, 0);
+	for (size_t i = 0; i < sb.nrules; i++)
+		if (stat(sb.rules[i].path, &st) == 0) {
+			sb.rules[i].seen = 1;
+			sb.rules[i].dev = st.st_dev;
+			sb.rules[i].ino = st.st_ino;
+		}
+	ck_assert_int_eq(reload(&sb, in, "new.pem", "127.0.0.1:8443", "127.0.0.1:80", err), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", in);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(mkdir(in, 0700), 0);
+	touch(in, "new.pem");
+	ck_assert_int_eq(reload(&sb, in, "new.pem", "127.0.0.1:8443", "127.0.0.1:80", err), -1);
+	snprintf(want, sizeof(want), ":4: [web] cert %s/new.pem: directory %s was replaced since start; the sandbox "
+		 "(sandbox = yes) keeps the one it saw: restart tlswrap to use the new one", in, in);
+	ck_assert_msg(strstr(err, want), "got: %s", err);
+	close(held);
+	sandbox_free(&sb);
+}
+END_TEST
+
+/* A certificate that is a link: the link's directory as well as its target's (a Kubernetes secret
+ * volume flips its ..data link to a new directory beside the old one). */
+START_TEST(plan_reads_the_directory_of_a_link_and_of_its_target)
+{
+	char dir[PATH_MAX + 16], v1[PATH_MAX + 32], link[PATH_MAX + 48];
+	snprintf(dir, sizeof(dir), "%s/k8s", top);
+	snprintf(v1, sizeof(v1), "%s/..v1", dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(mkdir(v1, 0700), 0);
+	touch(v1, "tls.crt");
+	snprintf(link, sizeof(link), "%s/..data", dir);
+	ck_assert_int_eq(symlink("..v1", link), 0);
+	snprintf(link, sizeof(link), "%s/tls.crt", dir);
+	ck_assert_int_eq(symlink("..data/tls.crt", link), 0);
+	struct cfg c;
+	struct sandbox sb;
+	struct sandbox_start st = { .pid_dirfd = -1 };
+	conf(&c, dir, "tls.crt", "127.0.0.1:8443", "127.0.0.1:80");
+	ck_assert_int_eq(sandbox_plan(&sb, &c, &st), 0);
+	cfg_free(&c);
+	int found = 0;
+	for (size_t i = 0; i < sb.nrules; i++)
+		found |= (strcmp(sb.rules[i].path, dir) == 0) | (strcmp(sb.rules[i].path, v1) == 0) << 1;
+	ck_assert_int_eq(found, 3);
+	sandbox_free(&sb);
+}
+END_TEST
+
 START_TEST(sandbox_off_applies_nothing)
 {
 	struct sandbox sb;
@@ -197,6 +256,8 @@ int main(void)
 	tcase_add_test(tc, reload_inside_passes);
 	tcase_add_test(tc, reload_outside_is_refused_naming_it);
 	tcase_add_test(tc, without_a_sandbox_in_force_anything_reloads);
+	tcase_add_test(tc, reload_from_a_directory_made_again_is_refused_saying_so);
+	tcase_add_test(tc, plan_reads_the_directory_of_a_link_and_of_its_target);
 	tcase_add_test(tc, sandbox_off_applies_nothing);
 	tcase_add_test(tc, ocsp_responders);
 	suite_add_tcase(s, tc);
