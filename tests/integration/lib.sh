@@ -167,7 +167,10 @@ make_pki() {
 # start_tlswrap CONF: run tlswrap in the foreground on CONF, log in $CONF.log; waits until it started
 start_tlswrap() {
 	local conf=$1
-	"$TLSWRAP" -f "$conf" >"$conf.log" 2>&1 &
+	# emptied here, not by the background job's redirection: that may run after wait_log has read a
+	# previous run's 'started' line from the same file
+	: >"$conf.log"
+	"$TLSWRAP" -f "$conf" >>"$conf.log" 2>&1 &
 	TLSWRAP_PID=$!
 	PIDS+=("$TLSWRAP_PID")
 	wait_log "$conf.log" 'started, pid' 10
