@@ -14,8 +14,9 @@
 #include "cfg_helpers.h"
 #include "sandbox.h"
 
-/* Directories outside /tmp: the temporary configuration files are there, and their directory is
- * allowed (a reload reads the configuration again). */
+/* Directories outside /tmp, under /var/tmp (not the build directory, which a fresh clone may have under
+ * /tmp): the temporary configuration files are in /tmp, and their directory is allowed (a reload reads
+ * the configuration again), which would allow everything beneath it. */
 static char top[PATH_MAX], in[PATH_MAX + 8], out[PATH_MAX + 8];
 
 static void touch(const char *dir, const char *name)
@@ -29,7 +30,7 @@ static void touch(const char *dir, const char *name)
 
 static void setup(void)
 {
-	char tmpl[] = "sandbox-test.XXXXXX";
+	char tmpl[] = "/var/tmp/tlswrap-sandbox-test.XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
 	ck_assert_ptr_nonnull(realpath(tmpl, top));
 	snprintf(in, sizeof(in), "%s/in", top);
