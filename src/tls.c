@@ -115,6 +115,7 @@ int tls_svc_crl(const struct tls_svc *t, int nth, struct tls_crl_info *out)
 	if (nth < 0 || nth >= t->ncrl_src)
 		return -1;
 	const mbedtls_x509_crl *c = t->crl_src[nth].crl;
+	out->issuer[0] = '\0'; /* mbedtls_x509_dn_gets writes nothing for an empty name */
 	if (mbedtls_x509_dn_gets(out->issuer, sizeof(out->issuer), &c->issuer) < 0)
 		snprintf(out->issuer, sizeof(out->issuer), "?");
 	out->file = t->crl_src[nth].file;
